@@ -1,0 +1,62 @@
+/**
+ * Every failure the bot raises carries a stable code, so logs, tests and replies can tell them apart
+ * without parsing messages.
+ */
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'INVALID_USERNAME'
+  | 'INVALID_KEYWORD'
+  | 'INVALID_SETTING'
+  | 'DUPLICATE'
+  | 'NOT_FOUND'
+  | 'FORBIDDEN'
+  | 'OBS_UNAVAILABLE'
+  | 'OBS_BUFFER_NOT_RUNNING'
+  | 'OBS_TIMEOUT'
+  | 'OBS_REQUEST_FAILED'
+  | 'CLIP_FILE_FAILED'
+  | 'CLIP_TOO_LARGE'
+  | 'FFMPEG_FAILED'
+  | 'TIKTOK_OFFLINE'
+  | 'TIKTOK_USER_NOT_FOUND'
+  | 'TIKTOK_RATE_LIMITED'
+  | 'TIKTOK_CONNECT_FAILED'
+  | 'TIMEOUT'
+  | 'ABORTED'
+  | 'INTERNAL';
+
+export class AppError extends Error {
+  override readonly name: string = 'AppError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** A failure whose message is written for the Discord member and is safe to show them as is. */
+export class UserError extends AppError {
+  override readonly name: string = 'UserError';
+}
+
+export function isAppError(err: unknown, code?: ErrorCode): err is AppError {
+  return err instanceof AppError && (code === undefined || err.code === code);
+}
+
+/** Runs `work` but rejects with an AppError('TIMEOUT'-like code) when it takes longer than `ms`. */
+export async function withTimeout<T>(
+  work: Promise<T>,
+  ms: number,
+  onTimeout: () => AppError,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

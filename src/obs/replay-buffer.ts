@@ -1,0 +1,35 @@
+/**
+ * The port the clip pipeline uses to save "the last N seconds". The OBS adapter implements it; unit tests
+ * use fakes.
+ */
+export interface SavedReplay {
+  /** Absolute path of the file OBS wrote (from `ReplayBufferSaved.savedReplayPath`). */
+  readonly path: string;
+  readonly savedAt: Date;
+}
+
+export type ObsConnectionState = 'connecting' | 'connected' | 'disconnected';
+
+export interface ReplayBufferStatus {
+  readonly connection: ObsConnectionState;
+  /** `undefined` while not connected: we do not know. */
+  readonly isBufferActive: boolean | undefined;
+  readonly since: Date;
+  /** Plain-words reason for the last failure, if any. */
+  readonly lastError: string | undefined;
+}
+
+export interface ReplayBuffer {
+  /**
+   * Asks OBS to save its replay buffer and resolves with the file it wrote. Saves are serialized: each
+   * resolves with its own `ReplayBufferSaved` file. Rejects with an AppError coded OBS_UNAVAILABLE,
+   * OBS_BUFFER_NOT_RUNNING, OBS_TIMEOUT or OBS_REQUEST_FAILED.
+   */
+  save(signal?: AbortSignal): Promise<SavedReplay>;
+  status(): ReplayBufferStatus;
+  /** Fires on every change of connection or buffer state, with a plain-words reason. */
+  onStatusChange(listener: (status: ReplayBufferStatus, reason: string) => void): () => void;
+  /** Connects and keeps the connection alive (reconnecting with backoff) until `close()`. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
