@@ -21,11 +21,13 @@ export interface ReplayBufferStatus {
 
 export interface ReplayBuffer {
   /**
-   * Asks OBS to save its replay buffer and resolves with the file it wrote. Saves are serialized: each
-   * resolves with its own `ReplayBufferSaved` file. Rejects with an AppError coded OBS_UNAVAILABLE,
-   * OBS_BUFFER_NOT_RUNNING, OBS_TIMEOUT or OBS_REQUEST_FAILED.
+   * Asks OBS to save its replay buffer, then runs `onSaved` with the file it wrote and resolves with
+   * its result. Saves are serialized and the next save starts only after `onSaved` settled: OBS reuses a
+   * path for two saves in the same second, so the file must be moved away before the next one.
+   * Rejects with an AppError coded OBS_UNAVAILABLE, OBS_BUFFER_NOT_RUNNING, OBS_TIMEOUT or
+   * OBS_REQUEST_FAILED (or whatever `onSaved` threw).
    */
-  save(signal?: AbortSignal): Promise<SavedReplay>;
+  save<T>(onSaved: (replay: SavedReplay) => Promise<T>, signal?: AbortSignal): Promise<T>;
   status(): ReplayBufferStatus;
   /** Fires on every change of connection or buffer state, with a plain-words reason. */
   onStatusChange(listener: (status: ReplayBufferStatus, reason: string) => void): () => void;

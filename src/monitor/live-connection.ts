@@ -1,0 +1,52 @@
+import { AppError } from '../errors.js';
+import type { ChatMessage } from './chat-message.js';
+
+/**
+ * One TikTok user's LIVE, as the stream supervisor sees it. The TikTok adapter implements it on
+ * tiktok-live-connector; unit tests use fakes. It never reconnects by itself: the supervisor decides.
+ */
+export interface LiveConnection {
+  readonly username: string;
+  /**
+   * Cheap liveness check (no signing-service connect). Rejects with TikTokError coded
+   * TIKTOK_USER_NOT_FOUND, TIKTOK_RATE_LIMITED, TIKTOK_CONNECT_FAILED or TIMEOUT.
+   */
+  isLive(signal?: AbortSignal): Promise<boolean>;
+  /**
+   * Connects to the LIVE's chat; resolves once the push socket is open. Chats sent before the connection
+   * (TikTok's initial data) are never emitted. Rejects with TikTokError coded TIKTOK_OFFLINE,
+   * TIKTOK_USER_NOT_FOUND, TIKTOK_RATE_LIMITED (with retryAfterMs), TIKTOK_CONNECT_FAILED or TIMEOUT.
+   */
+  connect(signal?: AbortSignal): Promise<void>;
+  /** Closes the socket if open; never throws. After it, no more events until the next connect(). */
+  disconnect(): Promise<void>;
+  /** Subscribes; returns the unsubscribe function. */
+  on<E extends keyof LiveConnectionEvents>(event: E, listener: LiveConnectionEvents[E]): () => void;
+}
+
+export interface LiveConnectionEvents {
+  chat: (message: ChatMessage) => void;
+  /** Any sign of life from the server (any decoded frame, chat or not): feeds the silence watchdog. */
+  activity: () => void;
+  /** The socket closed without a stream end (network drop, server close). */
+  disconnected: (reason: string) => void;
+  /** TikTok said the LIVE ended. */
+  streamEnd: () => void;
+}
+
+export type LiveConnectionFactory = (username: string) => LiveConnection;
+
+export class TikTokError extends AppError {
+  override readonly name: string = 'TikTokError';
+  /** For TIKTOK_RATE_LIMITED: how long the signing service asked us to wait, if it said. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    code: AppError['code'],
+    message: string,
+    options?: { cause?: unknown; retryAfterMs?: number },
+  ) {
+    super(code, message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+}
