@@ -1,0 +1,114 @@
+import os from 'node:os';
+import path from 'node:path';
+import { AppError } from './errors.js';
+
+/** The bot's settings from the environment, validated once at start-up and frozen. */
+export interface Config {
+  readonly discordToken: string;
+  readonly discordGuildId: string | undefined;
+  readonly obsUrl: string;
+  readonly obsPassword: string | undefined;
+  readonly clipsDir: string;
+  readonly databaseUrl: string;
+  readonly tiktokSignApiKey: string | undefined;
+  readonly ffmpegPath: string;
+  readonly logLevel: LogLevel;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const CONFIG_DEFAULTS = {
+  obsUrl: 'ws://127.0.0.1:4455',
+  databaseUrl: 'sqlite://data/bot.sqlite',
+  ffmpegPath: 'ffmpeg',
+  logLevel: 'info',
+} as const satisfies Partial<Config>;
+
+/** `~/Videos/tiktok-clips`, the folder a Windows or Linux desktop user expects clips in. */
+export function defaultClipsDir(home: string = os.homedir()): string {
+  return path.join(home, 'Videos', 'tiktok-clips');
+}
+
+// Discord snowflakes are 17-20 digit integers.
+const SNOWFLAKE = /^\d{17,20}$/;
+
+/**
+ * Parses the environment. Every problem is collected and reported together in one AppError
+ * ('CONFIG_INVALID') whose message names each bad key, so a user fixes their .env in one go.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const problems: string[] = [];
+  const read = (key: string): string | undefined => {
+    const value = env[key]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+
+  const discordToken = read('DISCORD_TOKEN');
+  if (discordToken === undefined) {
+    problems.push('DISCORD_TOKEN is required (the bot token from the Discord developer portal)');
+  } else if (/\s/.test(discordToken)) {
+    problems.push('DISCORD_TOKEN must not contain spaces');
+  }
+
+  const discordGuildId = read('DISCORD_GUILD_ID');
+  if (discordGuildId !== undefined && !SNOWFLAKE.test(discordGuildId)) {
+    problems.push('DISCORD_GUILD_ID must be a server id (17-20 digits)');
+  }
+
+  const obsUrl = read('OBS_URL') ?? CONFIG_DEFAULTS.obsUrl;
+  if (!isWebSocketUrl(obsUrl)) {
+    problems.push('OBS_URL must be a ws:// or wss:// address such as ws://127.0.0.1:4455');
+  }
+
+  const databaseUrl = read('DATABASE_URL') ?? CONFIG_DEFAULTS.databaseUrl;
+  if (!/^[a-z][a-z0-9+.-]*:\/\/./i.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be a URL such as sqlite://data/bot.sqlite');
+  }
+
+  const logLevel = (read('LOG_LEVEL') ?? CONFIG_DEFAULTS.logLevel).toLowerCase();
+  if (!isLogLevel(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+
+  const clipsDir = path.resolve(read('CLIPS_DIR') ?? defaultClipsDir());
+
+  if (problems.length > 0) {
+    throw new AppError(
+      'CONFIG_INVALID',
+      `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+  }
+
+  return Object.freeze({
+    discordToken: discordToken!,
+    discordGuildId,
+    obsUrl,
+    obsPassword: read('OBS_PASSWORD'),
+    clipsDir,
+    databaseUrl,
+    tiktokSignApiKey: read('TIKTOK_SIGN_API_KEY'),
+    ffmpegPath: read('FFMPEG_PATH') ?? CONFIG_DEFAULTS.ffmpegPath,
+    logLevel: logLevel as LogLevel,
+  });
+}
+
+function isWebSocketUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'ws:' || url.protocol === 'wss:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+function isLogLevel(value: string): value is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
+
+/** The values that must never appear in a log line or in the store. */
+export function secretsOf(config: Config): string[] {
+  return [config.discordToken, config.obsPassword, config.tiktokSignApiKey].filter(
+    (s): s is string => s !== undefined && s.length >= 4,
+  );
+}

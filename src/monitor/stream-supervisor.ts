@@ -1,0 +1,240 @@
+import type { Logger } from 'pino';
+import { isAppError } from '../errors.js';
+import { backoffDelay, sleep, withJitter, type BackoffOptions } from './backoff.js';
+import type { ChatMessage } from './chat-message.js';
+import { TikTokError, type LiveConnection } from './live-connection.js';
+import type { RateBudget } from './rate-budget.js';
+import { RecentIds } from './recent-ids.js';
+
+/**
+ * The life of one watched TikTok user:
+ *
+ *   idle -> checking -> offline (poll again after the interval)
+ *                    -> connecting -> live -> (drop or silence) reconnecting -> checking ...
+ *                                          -> (stream end) offline
+ *                    -> rate-limited (wait retryAfter) -> connecting
+ *                    -> error (user unknown: retry rarely)
+ *   any -> stopped (removed or shutting down)
+ */
+export type StreamStateName =
+  | 'idle'
+  | 'checking'
+  | 'offline'
+  | 'connecting'
+  | 'live'
+  | 'reconnecting'
+  | 'rate-limited'
+  | 'error'
+  | 'stopped';
+
+export interface StreamState {
+  readonly name: StreamStateName;
+  readonly since: Date;
+  /** Why the state changed, in plain words. */
+  readonly reason: string;
+  /** The last failure seen, kept across later state changes until a successful connect. */
+  readonly lastError: string | undefined;
+}
+
+export interface SupervisorTimings {
+  /** How often an offline user is checked (cheap live check), ± jitter. */
+  readonly offlinePollMs: number;
+  readonly pollJitterRatio: number;
+  /** Backoff between failed connects and after drops. */
+  readonly reconnect: BackoffOptions;
+  /** A live connection with no frame at all for this long is treated as dropped. */
+  readonly silenceTimeoutMs: number;
+  /** How long a connection must stay up before the backoff resets. */
+  readonly stableAfterMs: number;
+  /** How long to wait before checking an unknown user again. */
+  readonly errorRetryMs: number;
+  /** Used when the signing service says 429 without a retry-after. */
+  readonly rateLimitFallbackMs: number;
+}
+
+export const DEFAULT_SUPERVISOR_TIMINGS = {
+  offlinePollMs: 60_000,
+  pollJitterRatio: 0.2,
+  reconnect: { initialMs: 5_000, maxMs: 300_000, factor: 2 },
+  silenceTimeoutMs: 60_000,
+  stableAfterMs: 120_000,
+  errorRetryMs: 30 * 60_000,
+  rateLimitFallbackMs: 60_000,
+} as const satisfies SupervisorTimings;
+
+export interface SupervisorOptions {
+  readonly connection: LiveConnection;
+  /** Shared by every supervisor: bounds connect attempts (signing-service requests) per minute/hour. */
+  readonly connectBudget: RateBudget;
+  /** Shared by every supervisor: spreads cheap live checks so a restart with 50 streams does not burst. */
+  readonly checkBudget: RateBudget;
+  readonly timings?: Partial<SupervisorTimings>;
+  readonly log: Logger;
+  readonly onChat: (message: ChatMessage) => void;
+  readonly onStateChange: (state: StreamState, previous: StreamState) => void;
+  readonly random?: () => number;
+}
+
+type LiveEnd = { kind: 'dropped'; reason: string } | { kind: 'ended' };
+
+export class StreamSupervisor {
+  readonly username: string;
+  private current: StreamState;
+  private readonly timings: SupervisorTimings;
+  private readonly abort = new AbortController();
+  private readonly seen = new RecentIds(5_000);
+  private loop: Promise<void> | undefined;
+  private failures = 0;
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.username = options.connection.username;
+    this.timings = { ...DEFAULT_SUPERVISOR_TIMINGS, ...options.timings };
+    this.current = { name: 'idle', since: new Date(), reason: 'not started', lastError: undefined };
+  }
+
+  get state(): StreamState {
+    return this.current;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.loop = this.run().catch((err: unknown) => {
+      if (!this.abort.signal.aborted) {
+        this.options.log.error({ err }, 'stream supervisor crashed');
+        this.setState('error', 'internal error; the bot must be restarted for this stream', describe(err));
+      }
+    });
+  }
+
+  /** Stops for good: closes the connection and ends every timer. */
+  async stop(reason = 'stopped'): Promise<void> {
+    this.abort.abort(new Error(reason));
+    await this.options.connection.disconnect();
+    await this.loop;
+    this.setState('stopped', reason);
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    let next: 'check' | 'connect' = 'check';
+    while (!signal.aborted) {
+      try {
+        if (next === 'check') {
+          this.setState(this.current.name === 'idle' ? 'checking' : this.current.name, this.current.reason);
+          await this.options.checkBudget.acquire(signal);
+          const isLive = await this.options.connection.isLive(signal);
+          if (!isLive) {
+            this.failures = 0;
+            this.setState('offline', 'not live', undefined, { keepError: false });
+            await sleep(withJitter(this.timings.offlinePollMs, this.timings.pollJitterRatio, this.options.random), signal);
+            continue;
+          }
+        }
+        this.setState('connecting', 'live now; connecting to the chat');
+        await this.options.connectBudget.acquire(signal);
+        const end = await this.stayConnected(signal);
+        next = 'check';
+        if (end.kind === 'ended') {
+          this.setState('offline', 'the LIVE ended');
+          // TikTok's live check can still say "live" for a moment after the end: wait a poll interval.
+          await sleep(withJitter(this.timings.offlinePollMs, this.timings.pollJitterRatio, this.options.random), signal);
+        } else {
+          await this.retryLater('reconnecting', end.reason, undefined, signal);
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        next = await this.handleFailure(err, signal);
+      }
+    }
+  }
+
+  /** Connects and resolves when the connection ends, however it ends. */
+  private async stayConnected(signal: AbortSignal): Promise<LiveEnd> {
+    const { connection } = this.options;
+    let finish!: (end: LiveEnd) => void;
+    const ended = new Promise<LiveEnd>((resolve) => (finish = resolve));
+    let silenceTimer: NodeJS.Timeout | undefined;
+    const armSilence = () => {
+      clearTimeout(silenceTimer);
+      silenceTimer = setTimeout(
+        () => finish({ kind: 'dropped', reason: `no data from TikTok for ${Math.round(this.timings.silenceTimeoutMs / 1000)} s` }),
+        this.timings.silenceTimeoutMs,
+      );
+    };
+    const unsubscribe = [
+      connection.on('chat', (message) => {
+        // An id-less message cannot be deduplicated; let it through rather than drop it.
+        if (message.id === '' || this.seen.add(message.id)) this.options.onChat(message);
+      }),
+      connection.on('activity', armSilence),
+      connection.on('disconnected', (reason) => finish({ kind: 'dropped', reason: `connection lost (${reason})` })),
+      connection.on('streamEnd', () => finish({ kind: 'ended' })),
+    ];
+    const onAbort = () => finish({ kind: 'ended' });
+    signal.addEventListener('abort', onAbort, { once: true });
+    let stableTimer: NodeJS.Timeout | undefined;
+    try {
+      await connection.connect(signal);
+      armSilence();
+      this.setState('live', 'connected to the chat', undefined, { keepError: false });
+      stableTimer = setTimeout(() => (this.failures = 0), this.timings.stableAfterMs);
+      return await ended;
+    } finally {
+      clearTimeout(silenceTimer);
+      clearTimeout(stableTimer);
+      signal.removeEventListener('abort', onAbort);
+      for (const off of unsubscribe) off();
+      await connection.disconnect();
+    }
+  }
+
+  /** Decides what comes after a failed check or connect; returns the next step. */
+  private async handleFailure(err: unknown, signal: AbortSignal): Promise<'check' | 'connect'> {
+    const message = describe(err);
+    if (isAppError(err, 'TIKTOK_OFFLINE')) {
+      this.setState('offline', 'not live');
+      await sleep(withJitter(this.timings.offlinePollMs, this.timings.pollJitterRatio, this.options.random), signal);
+      return 'check';
+    }
+    if (isAppError(err, 'TIKTOK_USER_NOT_FOUND')) {
+      this.setState('error', 'TikTok does not know this user', message);
+      await sleep(this.timings.errorRetryMs, signal);
+      return 'check';
+    }
+    if (isAppError(err, 'TIKTOK_RATE_LIMITED')) {
+      const retryAfter = err instanceof TikTokError ? err.retryAfterMs : undefined;
+      const wait = Math.max(retryAfter ?? this.timings.rateLimitFallbackMs, backoffDelay(this.failures, this.timings.reconnect, this.options.random));
+      this.failures += 1;
+      this.setState('rate-limited', `the signing service asked us to wait ${Math.ceil(wait / 1000)} s`, message);
+      await sleep(wait, signal);
+      return 'connect';
+    }
+    this.options.log.warn({ err, stream: this.username }, 'stream check or connect failed');
+    await this.retryLater('reconnecting', 'connect failed', message, signal);
+    return 'check';
+  }
+
+  private async retryLater(state: StreamStateName, reason: string, error: string | undefined, signal: AbortSignal): Promise<void> {
+    const wait = backoffDelay(this.failures, this.timings.reconnect, this.options.random);
+    this.failures += 1;
+    this.setState(state, `${reason}; retrying in ${Math.ceil(wait / 1000)} s`, error);
+    await sleep(wait, signal);
+  }
+
+  private setState(name: StreamStateName, reason: string, error?: string, options: { keepError?: boolean } = {}): void {
+    const previous = this.current;
+    const lastError = error ?? (options.keepError === false ? undefined : previous.lastError);
+    if (previous.name === name && previous.reason === reason && previous.lastError === lastError) return;
+    this.current = {
+      name,
+      since: previous.name === name ? previous.since : new Date(),
+      reason,
+      lastError,
+    };
+    this.options.onStateChange(this.current, previous);
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
