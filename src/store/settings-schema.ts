@@ -1,0 +1,448 @@
+import { AppError } from '../errors.js';
+
+/**
+ * The shapes the store holds, and the two ways values cross its boundary:
+ * - reading is lenient: a corrupt or older-shaped row never crashes the bot; defaults are filled in,
+ *   invalid entries dropped, and every repair reported so the store can log it;
+ * - writing is strict: a value that would not read back unchanged is a programming error and is refused
+ *   before anything is written.
+ * Only the fields below are ever stored (unknown fields are dropped), which is what keeps secrets out.
+ */
+
+export type KeywordMode = 'contains' | 'word';
+
+export interface KeywordEntry {
+  readonly word: string;
+  readonly mode: KeywordMode;
+}
+
+export interface StreamEntry {
+  readonly username: string;
+  readonly addedChannelId: string;
+  readonly addedBy: string;
+  /** ISO 8601. */
+  readonly addedAt: string;
+}
+
+export interface GuildSettings {
+  readonly guildId: string;
+  readonly streams: readonly StreamEntry[];
+  readonly keywords: readonly KeywordEntry[];
+  readonly alertChannelId: string | undefined;
+  readonly moderatorRoleId: string | undefined;
+  readonly cooldownSeconds: number;
+  readonly delaySeconds: number;
+  readonly notifyLive: boolean;
+}
+
+export interface ClipRecord {
+  readonly id: string;
+  readonly streamer: string;
+  readonly path: string;
+  readonly fileName: string;
+  readonly chatters: readonly string[];
+  readonly keywords: readonly string[];
+  readonly message: string;
+  readonly manual: boolean;
+  readonly note?: string;
+  readonly triggeredBy: string;
+  /** ISO 8601. */
+  readonly at: string;
+  readonly posted: boolean;
+}
+
+/** The version written into every stored row; bump it and add a migration in `readSettingsRow`. */
+export const SCHEMA_VERSION = 1;
+
+export const SETTINGS_DEFAULTS = {
+  cooldownSeconds: 30,
+  delaySeconds: 0,
+  notifyLive: false,
+} as const satisfies Partial<GuildSettings>;
+
+/** Bounds enforced on write; commands can use them to word their own validation. */
+export const SETTINGS_LIMITS = {
+  maxCooldownSeconds: 86_400,
+  maxDelaySeconds: 3_600,
+  maxStreams: 100,
+  maxKeywords: 500,
+  maxKeywordLength: 200,
+  maxIdLength: 100,
+} as const;
+
+const EPOCH_ISO = new Date(0).toISOString();
+const KEYWORD_MODES: readonly KeywordMode[] = ['contains', 'word'];
+
+export function defaultSettings(guildId: string): GuildSettings {
+  return freezeSettings({
+    guildId,
+    streams: [],
+    keywords: [],
+    alertChannelId: undefined,
+    moderatorRoleId: undefined,
+    ...SETTINGS_DEFAULTS,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reading (lenient)
+
+export interface Repaired<T> {
+  readonly value: T;
+  /** Human-readable notes about what was repaired; empty when the row was clean. */
+  readonly problems: readonly string[];
+}
+
+/** A value that could not even be parsed as JSON; the Keyv deserializer produces it. */
+export const UNREADABLE = Symbol('unreadable row');
+
+export function readSettingsRow(guildId: string, raw: unknown): Repaired<GuildSettings> {
+  const problems: string[] = [];
+  if (raw === undefined) return { value: defaultSettings(guildId), problems };
+  if (raw === UNREADABLE || !isRecord(raw)) {
+    problems.push(raw === UNREADABLE ? 'row is not valid JSON' : 'row is not an object');
+    return { value: defaultSettings(guildId), problems };
+  }
+  checkVersion(raw, problems);
+
+  const streams: StreamEntry[] = [];
+  const seenStreams = new Set<string>();
+  for (const [index, entry] of arrayField(raw, 'streams', problems).entries()) {
+    const stream = readStream(entry);
+    if (stream === undefined) {
+      problems.push(`streams[${index}] dropped: not a valid stream`);
+      continue;
+    }
+    const key = stream.username.toLowerCase();
+    if (seenStreams.has(key)) {
+      problems.push(`streams[${index}] dropped: duplicate of ${stream.username}`);
+      continue;
+    }
+    seenStreams.add(key);
+    streams.push(stream);
+  }
+
+  const keywords: KeywordEntry[] = [];
+  const seenKeywords = new Set<string>();
+  for (const [index, entry] of arrayField(raw, 'keywords', problems).entries()) {
+    // Older rows stored keywords as bare strings (the old app had no match modes): read them as `contains`.
+    const keyword = typeof entry === 'string' ? readKeyword({ word: entry }) : readKeyword(entry);
+    if (keyword === undefined) {
+      problems.push(`keywords[${index}] dropped: not a valid keyword`);
+      continue;
+    }
+    const key = keyword.word.toLowerCase();
+    if (seenKeywords.has(key)) {
+      problems.push(`keywords[${index}] dropped: duplicate of ${keyword.word}`);
+      continue;
+    }
+    seenKeywords.add(key);
+    keywords.push(keyword);
+  }
+
+  return {
+    value: freezeSettings({
+      guildId,
+      streams,
+      keywords,
+      alertChannelId: optionalIdField(raw, 'alertChannelId', problems),
+      moderatorRoleId: optionalIdField(raw, 'moderatorRoleId', problems),
+      cooldownSeconds: numberField(raw, 'cooldownSeconds', SETTINGS_LIMITS.maxCooldownSeconds, problems),
+      delaySeconds: numberField(raw, 'delaySeconds', SETTINGS_LIMITS.maxDelaySeconds, problems),
+      notifyLive: booleanField(raw, 'notifyLive', problems),
+    }),
+    problems,
+  };
+}
+
+export function readClipsRow(raw: unknown): Repaired<ClipRecord[]> {
+  const problems: string[] = [];
+  if (raw === undefined) return { value: [], problems };
+  if (raw === UNREADABLE || !isRecord(raw)) {
+    problems.push(raw === UNREADABLE ? 'row is not valid JSON' : 'row is not an object');
+    return { value: [], problems };
+  }
+  checkVersion(raw, problems);
+  const clips: ClipRecord[] = [];
+  for (const [index, entry] of arrayField(raw, 'clips', problems).entries()) {
+    const clip = readClip(entry);
+    if (clip === undefined) problems.push(`clips[${index}] dropped: not a valid clip record`);
+    else clips.push(clip);
+  }
+  return { value: clips, problems };
+}
+
+export function readGuildIndexRow(raw: unknown): Repaired<string[]> {
+  const problems: string[] = [];
+  if (raw === undefined) return { value: [], problems };
+  if (raw === UNREADABLE || !isRecord(raw)) {
+    problems.push(raw === UNREADABLE ? 'row is not valid JSON' : 'row is not an object');
+    return { value: [], problems };
+  }
+  checkVersion(raw, problems);
+  const ids = arrayField(raw, 'guildIds', problems).filter(isId);
+  return { value: [...new Set(ids)], problems };
+}
+
+function readStream(entry: unknown): StreamEntry | undefined {
+  if (!isRecord(entry)) return undefined;
+  const { username, addedChannelId, addedBy, addedAt } = entry;
+  if (!isId(username) || !isId(addedChannelId)) return undefined;
+  return {
+    username,
+    addedChannelId,
+    // Who and when are informational: a row missing them is still a stream worth watching.
+    addedBy: isId(addedBy) ? addedBy : 'unknown',
+    addedAt: isIsoDate(addedAt) ? addedAt : EPOCH_ISO,
+  };
+}
+
+function readKeyword(entry: unknown): KeywordEntry | undefined {
+  if (!isRecord(entry)) return undefined;
+  const { word, mode } = entry;
+  if (typeof word !== 'string' || !isValidKeywordWord(word)) return undefined;
+  return { word, mode: isKeywordMode(mode) ? mode : 'contains' };
+}
+
+function readClip(entry: unknown): ClipRecord | undefined {
+  if (!isRecord(entry)) return undefined;
+  const { id, streamer, path, fileName, chatters, keywords, message, manual, note, triggeredBy, at, posted } =
+    entry;
+  if (!isId(id) || !isNonEmpty(streamer) || !isNonEmpty(path) || !isIsoDate(at)) return undefined;
+  const clip: ClipRecord = {
+    id,
+    streamer,
+    path,
+    fileName: isNonEmpty(fileName) ? fileName : baseName(path),
+    chatters: Array.isArray(chatters) ? chatters.filter(isString) : [],
+    keywords: Array.isArray(keywords) ? keywords.filter(isString) : [],
+    message: isString(message) ? message : '',
+    manual: manual === true,
+    ...(isString(note) ? { note } : {}),
+    triggeredBy: isString(triggeredBy) ? triggeredBy : 'unknown',
+    at,
+    posted: posted === true,
+  };
+  return Object.freeze({ ...clip, chatters: Object.freeze(clip.chatters), keywords: Object.freeze(clip.keywords) });
+}
+
+function checkVersion(raw: Record<string, unknown>, problems: string[]): void {
+  if (raw['v'] === SCHEMA_VERSION) return;
+  // No version: written before versioning; a higher one: written by a newer bot. Read what we understand.
+  problems.push(
+    raw['v'] === undefined
+      ? 'row has no schema version; read as an older shape'
+      : `row has schema version ${String(raw['v'])}, expected ${SCHEMA_VERSION}; read best-effort`,
+  );
+}
+
+function arrayField(raw: Record<string, unknown>, field: string, problems: string[]): unknown[] {
+  const value = raw[field];
+  if (value === undefined) return [];
+  if (Array.isArray(value)) return value;
+  problems.push(`${field} is not a list; treated as empty`);
+  return [];
+}
+
+function optionalIdField(raw: Record<string, unknown>, field: string, problems: string[]): string | undefined {
+  const value = raw[field];
+  if (value === undefined || value === null) return undefined;
+  if (isId(value)) return value;
+  problems.push(`${field} is invalid; unset`);
+  return undefined;
+}
+
+function numberField(
+  raw: Record<string, unknown>,
+  field: 'cooldownSeconds' | 'delaySeconds',
+  max: number,
+  problems: string[],
+): number {
+  const value = raw[field];
+  if (value === undefined) return SETTINGS_DEFAULTS[field];
+  if (isWholeInRange(value, max)) return value;
+  problems.push(`${field} is invalid; default ${SETTINGS_DEFAULTS[field]} used`);
+  return SETTINGS_DEFAULTS[field];
+}
+
+function booleanField(raw: Record<string, unknown>, field: 'notifyLive', problems: string[]): boolean {
+  const value = raw[field];
+  if (value === undefined) return SETTINGS_DEFAULTS[field];
+  if (typeof value === 'boolean') return value;
+  problems.push(`${field} is invalid; default ${String(SETTINGS_DEFAULTS[field])} used`);
+  return SETTINGS_DEFAULTS[field];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Writing (strict)
+
+/** The JSON written for a guild's settings. `guildId` lives in the key, not the row. */
+export interface SettingsRow {
+  readonly v: typeof SCHEMA_VERSION;
+  readonly streams: readonly StreamEntry[];
+  readonly keywords: readonly KeywordEntry[];
+  readonly alertChannelId?: string;
+  readonly moderatorRoleId?: string;
+  readonly cooldownSeconds: number;
+  readonly delaySeconds: number;
+  readonly notifyLive: boolean;
+}
+
+/**
+ * Checks a value produced by an `update` callback and returns exactly the fields to store (copied, so a
+ * caller's extra properties never reach the database). Throws AppError('INVALID_SETTING') listing every
+ * problem at once.
+ */
+export function toSettingsRow(guildId: string, next: GuildSettings): { row: SettingsRow; settings: GuildSettings } {
+  const problems: string[] = [];
+  if (!isRecord(next)) throw invalid(guildId, ['the update returned no settings object']);
+  if (next.guildId !== guildId) problems.push(`guildId changed from ${guildId} to ${String(next.guildId)}`);
+
+  const streams: StreamEntry[] = [];
+  if (!Array.isArray(next.streams)) problems.push('streams is not a list');
+  else {
+    if (next.streams.length > SETTINGS_LIMITS.maxStreams) problems.push(`more than ${SETTINGS_LIMITS.maxStreams} streams`);
+    const seen = new Set<string>();
+    for (const [index, entry] of (next.streams as readonly unknown[]).entries()) {
+      const stream = readStream(entry);
+      // Strict: readStream would fill in addedBy/addedAt, but a fresh write must carry them.
+      const isComplete = isRecord(entry) && stream?.addedBy === entry['addedBy'] && stream?.addedAt === entry['addedAt'];
+      if (stream === undefined || !isComplete) {
+        problems.push(`streams[${index}] is not a valid stream`);
+        continue;
+      }
+      const key = stream.username.toLowerCase();
+      if (seen.has(key)) problems.push(`streams[${index}] duplicates ${stream.username}`);
+      seen.add(key);
+      streams.push(stream);
+    }
+  }
+
+  const keywords: KeywordEntry[] = [];
+  if (!Array.isArray(next.keywords)) problems.push('keywords is not a list');
+  else {
+    if (next.keywords.length > SETTINGS_LIMITS.maxKeywords) problems.push(`more than ${SETTINGS_LIMITS.maxKeywords} keywords`);
+    const seen = new Set<string>();
+    for (const [index, entry] of next.keywords.entries()) {
+      if (!isRecord(entry) || typeof entry.word !== 'string' || !isValidKeywordWord(entry.word) || !isKeywordMode(entry.mode)) {
+        problems.push(`keywords[${index}] is not a valid keyword`);
+        continue;
+      }
+      const key = entry.word.toLowerCase();
+      if (seen.has(key)) problems.push(`keywords[${index}] duplicates ${entry.word}`);
+      seen.add(key);
+      keywords.push({ word: entry.word, mode: entry.mode });
+    }
+  }
+
+  for (const field of ['alertChannelId', 'moderatorRoleId'] as const) {
+    if (next[field] !== undefined && !isId(next[field])) problems.push(`${field} is invalid`);
+  }
+  if (!isWholeInRange(next.cooldownSeconds, SETTINGS_LIMITS.maxCooldownSeconds)) {
+    problems.push(`cooldownSeconds must be a whole number from 0 to ${SETTINGS_LIMITS.maxCooldownSeconds}`);
+  }
+  if (!isWholeInRange(next.delaySeconds, SETTINGS_LIMITS.maxDelaySeconds)) {
+    problems.push(`delaySeconds must be a whole number from 0 to ${SETTINGS_LIMITS.maxDelaySeconds}`);
+  }
+  if (typeof next.notifyLive !== 'boolean') problems.push('notifyLive is not a boolean');
+  if (problems.length > 0) throw invalid(guildId, problems);
+
+  const row: SettingsRow = {
+    v: SCHEMA_VERSION,
+    streams,
+    keywords,
+    ...(next.alertChannelId !== undefined ? { alertChannelId: next.alertChannelId } : {}),
+    ...(next.moderatorRoleId !== undefined ? { moderatorRoleId: next.moderatorRoleId } : {}),
+    cooldownSeconds: next.cooldownSeconds,
+    delaySeconds: next.delaySeconds,
+    notifyLive: next.notifyLive,
+  };
+  const settings = freezeSettings({
+    guildId,
+    streams,
+    keywords,
+    alertChannelId: next.alertChannelId,
+    moderatorRoleId: next.moderatorRoleId,
+    cooldownSeconds: next.cooldownSeconds,
+    delaySeconds: next.delaySeconds,
+    notifyLive: next.notifyLive,
+  });
+  return { row, settings };
+}
+
+/** Validates a clip before it is archived and returns a clean copy holding only the known fields. */
+export function toClipRecord(guildId: string, clip: ClipRecord): ClipRecord {
+  const clean = readClip(clip);
+  const problems: string[] = [];
+  if (clean === undefined) problems.push('clip needs an id, streamer, path and ISO time');
+  else {
+    if (!isNonEmpty(clip.fileName)) problems.push('fileName is empty');
+    if (!Array.isArray(clip.chatters) || !clip.chatters.every(isString)) problems.push('chatters must be strings');
+    if (!Array.isArray(clip.keywords) || !clip.keywords.every(isString)) problems.push('keywords must be strings');
+    if (!isString(clip.message)) problems.push('message must be a string');
+    if (typeof clip.manual !== 'boolean' || typeof clip.posted !== 'boolean') problems.push('manual/posted must be booleans');
+    if (clip.note !== undefined && !isString(clip.note)) problems.push('note must be a string');
+    if (!isString(clip.triggeredBy)) problems.push('triggeredBy must be a string');
+  }
+  if (clean === undefined || problems.length > 0) {
+    throw new AppError('INVALID_SETTING', `clip record for guild ${guildId} is invalid: ${problems.join('; ')}`);
+  }
+  return clean;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+
+function invalid(guildId: string, problems: readonly string[]): AppError {
+  return new AppError('INVALID_SETTING', `settings for guild ${guildId} were not saved: ${problems.join('; ')}`);
+}
+
+function freezeSettings(settings: GuildSettings): GuildSettings {
+  return Object.freeze({
+    ...settings,
+    streams: Object.freeze(settings.streams.map((entry) => Object.freeze({ ...entry }))),
+    keywords: Object.freeze(settings.keywords.map((entry) => Object.freeze({ ...entry }))),
+  });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === 'string';
+}
+
+function isNonEmpty(value: unknown): value is string {
+  return typeof value === 'string' && value.trim().length > 0;
+}
+
+/** Discord ids, TikTok handles, member names: non-empty, bounded, no surrounding whitespace. */
+export function isId(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= SETTINGS_LIMITS.maxIdLength &&
+    value.trim() === value
+  );
+}
+
+function isValidKeywordWord(word: string): boolean {
+  return word.trim().length > 0 && word.length <= SETTINGS_LIMITS.maxKeywordLength;
+}
+
+function isKeywordMode(value: unknown): value is KeywordMode {
+  return KEYWORD_MODES.includes(value as KeywordMode);
+}
+
+function isWholeInRange(value: unknown, max: number): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max;
+}
+
+function isIsoDate(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && !Number.isNaN(Date.parse(value));
+}
+
+function baseName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}
