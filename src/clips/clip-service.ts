@@ -1,0 +1,261 @@
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { AppError, isAppError } from '../errors.js';
+import type { EventLog } from '../events/event-log.js';
+import { sleep } from '../monitor/backoff.js';
+import type { ReplayBuffer } from '../obs/replay-buffer.js';
+import type { ClipOutcome, Trigger } from './moment.js';
+
+/** Where the pipeline reports: the Discord side implements it. */
+export interface ClipReporter {
+  /** Posts the alert with the clip to the guild's alert channel. Never throws. */
+  clipSaved(guildId: string, outcome: ClipOutcome): Promise<void>;
+  /** Tells the guild's alert channel that a moment could not be clipped, and why. Never throws. */
+  clipFailed(guildId: string, triggers: readonly Trigger[], reason: string): Promise<void>;
+}
+
+export type FileClip = (input: {
+  sourcePath: string;
+  clipsDir: string;
+  streamer: string;
+  chatter: string;
+  keyword: string;
+  at: Date;
+}) => Promise<string>;
+
+export interface ClipServiceOptions {
+  readonly replayBuffer: ReplayBuffer;
+  readonly fileClip: FileClip;
+  readonly clipsDir: string;
+  readonly reporter: ClipReporter;
+  readonly events: EventLog;
+  readonly log: Logger;
+  /** Per-guild settings the policy needs, read (from memory) at trigger time so changes apply at once. */
+  readonly policyFor: (guildId: string) => { cooldownSeconds: number; delaySeconds: number };
+  /**
+   * Triggers within this long after a save join it rather than start another. It should match the
+   * replay buffer length: a second save that soon would mostly repeat the same footage.
+   */
+  readonly coalesceWindowMs?: number;
+  readonly now?: () => Date;
+}
+
+export const DEFAULT_COALESCE_WINDOW_MS = 30_000;
+
+type MomentState = 'waiting' | 'saving' | 'saved' | 'failed';
+
+interface Moment {
+  readonly id: string;
+  readonly triggers: Trigger[];
+  state: MomentState;
+  /** When the save finished; a moment this recent still absorbs triggers. */
+  finishedAt: Date | undefined;
+  outcome: Promise<ClipOutcome>;
+  mergedCount: number;
+}
+
+/** How many merges per moment get their own log line; the rest are summed up. */
+const MERGE_LOG_LIMIT = 5;
+
+/**
+ * Turns triggers into clips: one moment produces one clip that credits everyone who called it.
+ * - A trigger while a save is waiting, running, or within the coalescing window after it joins that clip.
+ * - Otherwise a per-stream cooldown applies to automatic triggers (manual /clip ignores it).
+ * - An optional per-guild delay lets the reaction into the clip; the clip still belongs to its moment.
+ * Every trigger that does not produce its own clip is visible in the event log.
+ */
+export class ClipService {
+  private latest: Moment | undefined;
+  private readonly lastAutoClipAt = new Map<string, number>();
+  private readonly cooldownLogged = new Map<string, number>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private lastOutcome: ClipOutcome | undefined;
+  private readonly now: () => Date;
+  private readonly coalesceWindowMs: number;
+
+  constructor(private readonly options: ClipServiceOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.coalesceWindowMs = options.coalesceWindowMs ?? DEFAULT_COALESCE_WINDOW_MS;
+  }
+
+  get lastClip(): ClipOutcome | undefined {
+    return this.lastOutcome;
+  }
+
+  /**
+   * An automatic trigger from chat. Returns at once (synchronously decides join / cooldown / new
+   * moment, so a burst of chats in one tick is coalesced exactly); the save runs in the background.
+   */
+  trigger(trigger: Trigger): void {
+    const joined = this.tryJoin(trigger);
+    if (joined) return;
+    const key = `${trigger.guildId}:${trigger.streamer}`;
+    const last = this.lastAutoClipAt.get(key);
+    const cooldownMs = this.options.policyFor(trigger.guildId).cooldownSeconds * 1000;
+    if (last !== undefined && trigger.at.getTime() - last < cooldownMs) {
+      this.logCooldown(key, trigger, cooldownMs - (trigger.at.getTime() - last));
+      return;
+    }
+    this.lastAutoClipAt.set(key, trigger.at.getTime());
+    this.cooldownLogged.delete(key);
+    this.startMoment(trigger);
+  }
+
+  /**
+   * A manual clip: joins a save already waiting or running (same footage), else saves now with no
+   * cooldown and no delay. Resolves with the filed clip.
+   */
+  async clipNow(trigger: Trigger): Promise<ClipOutcome> {
+    const latest = this.latest;
+    if (latest && (latest.state === 'waiting' || latest.state === 'saving')) {
+      latest.triggers.push(trigger);
+      this.options.events.add(trigger.guildId, {
+        kind: 'merged',
+        stream: trigger.streamer,
+        text: `manual clip by ${trigger.chatter} joined the save in progress`,
+      });
+      return latest.outcome;
+    }
+    return this.startMoment(trigger).outcome;
+  }
+
+  /** Resolves when every save in flight has settled (for shutdown). */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private tryJoin(trigger: Trigger): boolean {
+    const moment = this.latest;
+    if (!moment || moment.state === 'failed') return false;
+    const isOpen =
+      moment.state !== 'saved' ||
+      (moment.finishedAt !== undefined &&
+        trigger.at.getTime() - moment.finishedAt.getTime() < this.coalesceWindowMs);
+    if (!isOpen) return false;
+    moment.triggers.push(trigger);
+    moment.mergedCount += 1;
+    if (moment.mergedCount <= MERGE_LOG_LIMIT) {
+      this.options.events.add(trigger.guildId, {
+        kind: 'merged',
+        stream: trigger.streamer,
+        text: `"${trigger.keyword}" by ${trigger.chatter} joined the clip of ${moment.triggers[0]!.chatter}`,
+      });
+    }
+    return true;
+  }
+
+  private logCooldown(key: string, trigger: Trigger, remainingMs: number): void {
+    const count = (this.cooldownLogged.get(key) ?? 0) + 1;
+    this.cooldownLogged.set(key, count);
+    // A burst can hold hundreds of chats: log the first and then every 25th so the log keeps its history.
+    if (count === 1 || count % 25 === 0) {
+      this.options.events.add(trigger.guildId, {
+        kind: 'cooldown',
+        stream: trigger.streamer,
+        text: `"${trigger.keyword}" by ${trigger.chatter} not clipped: cooldown, ${Math.ceil(remainingMs / 1000)} s left (${count} skipped)`,
+      });
+    }
+  }
+
+  private startMoment(first: Trigger): Moment {
+    const moment: Moment = {
+      id: randomUUID(),
+      triggers: [first],
+      state: 'waiting',
+      finishedAt: undefined,
+      outcome: undefined as unknown as Promise<ClipOutcome>,
+      mergedCount: 0,
+    };
+    this.latest = moment;
+    this.options.events.add(first.guildId, {
+      kind: 'trigger',
+      stream: first.streamer,
+      text: first.isManual
+        ? `manual clip by ${first.chatter}`
+        : `"${first.keyword}" by ${first.chatter}: ${truncate(first.message, 120)}`,
+    });
+    moment.outcome = this.runMoment(moment);
+    const tracked = moment.outcome.catch(() => undefined);
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+    return moment;
+  }
+
+  private async runMoment(moment: Moment): Promise<ClipOutcome> {
+    const first = moment.triggers[0]!;
+    try {
+      if (!first.isManual) {
+        const { delaySeconds } = this.options.policyFor(first.guildId);
+        if (delaySeconds > 0) await sleep(delaySeconds * 1000);
+      }
+      moment.state = 'saving';
+      const filed = await this.options.replayBuffer.save(async (replay) => {
+        const filedPath = await this.options.fileClip({
+          sourcePath: replay.path,
+          clipsDir: this.options.clipsDir,
+          streamer: first.streamer,
+          chatter: first.chatter,
+          keyword: first.keyword,
+          at: first.at,
+        });
+        return { path: filedPath, savedAt: replay.savedAt };
+      });
+      moment.state = 'saved';
+      moment.finishedAt = this.now();
+      const outcome: ClipOutcome = {
+        clipId: moment.id,
+        path: filed.path,
+        fileName: path.basename(filed.path),
+        streamer: first.streamer,
+        triggers: moment.triggers,
+        savedAt: filed.savedAt,
+      };
+      this.lastOutcome = outcome;
+      await this.report(moment, (guildId) => {
+        this.options.events.add(guildId, {
+          kind: 'save',
+          stream: first.streamer,
+          text: `saved ${outcome.fileName}${creditSummary(moment.triggers)}`,
+        });
+        return this.options.reporter.clipSaved(guildId, outcome);
+      });
+      return outcome;
+    } catch (err) {
+      moment.state = 'failed';
+      moment.finishedAt = this.now();
+      const reason = explainFailure(err);
+      this.options.log.error({ err, streamer: first.streamer }, 'clip failed');
+      await this.report(moment, (guildId) => {
+        this.options.events.add(guildId, { kind: 'failure', stream: first.streamer, text: `clip failed: ${reason}` });
+        const automatic = moment.triggers.filter((t) => t.guildId === guildId && !t.isManual);
+        return automatic.length > 0 ? this.options.reporter.clipFailed(guildId, automatic, reason) : Promise.resolve();
+      });
+      throw err instanceof AppError ? err : new AppError('INTERNAL', reason, { cause: err });
+    }
+  }
+
+  /** Runs `each` once per guild that took part in the moment. */
+  private async report(moment: Moment, each: (guildId: string) => Promise<void>): Promise<void> {
+    const guildIds = [...new Set(moment.triggers.map((t) => t.guildId))];
+    await Promise.all(guildIds.map((g) => each(g).catch((err: unknown) => this.options.log.error({ err }, 'clip report failed'))));
+  }
+}
+
+function creditSummary(triggers: readonly Trigger[]): string {
+  return triggers.length > 1 ? ` (${triggers.length} triggers merged)` : '';
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** A failure in words a moderator understands. */
+export function explainFailure(err: unknown): string {
+  if (isAppError(err, 'OBS_UNAVAILABLE')) return 'OBS is not connected';
+  if (isAppError(err, 'OBS_BUFFER_NOT_RUNNING')) return "OBS's replay buffer is not running and could not be started";
+  if (isAppError(err, 'OBS_TIMEOUT')) return 'OBS did not answer in time';
+  if (isAppError(err, 'CLIP_FILE_FAILED')) return `the clip was saved but could not be filed: ${err.message}`;
+  if (err instanceof AppError) return err.message;
+  return 'an unexpected error (see the bot log)';
+}

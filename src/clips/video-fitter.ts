@@ -1,0 +1,406 @@
+import { spawn } from 'node:child_process';
+import { open, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { AppError, isAppError } from '../errors.js';
+
+/**
+ * Makes a clip fit Discord's upload limit. A clip that fits is returned as is; a larger one is re-encoded
+ * (H.264 + AAC, sized from the byte budget) into a NEW file beside it. The original is never touched:
+ * the bot never deletes or overwrites a clip. Only a failed re-encode attempt of our own is removed.
+ *
+ * Size targeting is single-pass ABR (two-pass would double the wait on a live alert); the headroom below
+ * plus one retry at a bitrate corrected by the measured overshoot is enough in practice.
+ */
+
+export interface FitVideoOptions {
+  readonly inputPath: string;
+  /** The upload limit in bytes; the result is at most this big. */
+  readonly maxBytes: number;
+  /** `ffmpeg` (looked up on PATH) or a path to the binary. */
+  readonly ffmpegPath: string;
+  /** Defaults to ffprobe next to ffmpegPath; if none is there, durations are read from `ffmpeg -i`. */
+  readonly ffprobePath?: string;
+  readonly log: Logger;
+  /** Deadline for the whole fit, probes and encodes together; processes still running are killed. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface FittedVideo {
+  readonly path: string;
+  readonly reencoded: boolean;
+  readonly bytes: number;
+}
+
+export const VIDEO_FIT_DEFAULTS = {
+  timeoutMs: 5 * 60_000,
+  /** Share of the byte budget the audio + video bitrates aim for; the rest absorbs mp4 overhead and rate-control overshoot. */
+  headroom: 0.9,
+  /** On the retry, aim this far below what the overshoot ratio says. */
+  retryMargin: 0.85,
+  /** Below this the picture is mush and the attempt is not worth the CPU: report CLIP_TOO_LARGE instead. */
+  minVideoKbps: 50,
+  audioKbps: 96,
+  lowAudioKbps: 64,
+  /** Total bitrate under which audio drops to lowAudioKbps. */
+  lowAudioBelowKbps: 1_000,
+  /** [minimum video kbps, largest short side in pixels]: less bitrate, smaller picture. */
+  scaleLadder: [
+    [2_500, 1_080],
+    [1_200, 720],
+    [600, 540],
+    [300, 360],
+    [0, 240],
+  ],
+} as const satisfies {
+  timeoutMs: number;
+  headroom: number;
+  retryMargin: number;
+  minVideoKbps: number;
+  audioKbps: number;
+  lowAudioKbps: number;
+  lowAudioBelowKbps: number;
+  scaleLadder: readonly (readonly [number, number])[];
+};
+
+export async function fitVideo(options: FitVideoOptions): Promise<FittedVideo> {
+  const { maxBytes, ffmpegPath, log, signal } = options;
+  if (!Number.isFinite(maxBytes) || maxBytes <= 0) {
+    throw new AppError('INTERNAL', `fitVideo needs a positive maxBytes, got ${maxBytes}`);
+  }
+  // Absolute paths never start with `-`, so ffmpeg cannot mistake a file name for an option.
+  const inputPath = resolve(options.inputPath);
+  const originalBytes = await fileSize(inputPath);
+  if (originalBytes <= maxBytes) return { path: inputPath, reencoded: false, bytes: originalBytes };
+
+  const deadline = Date.now() + (options.timeoutMs ?? VIDEO_FIT_DEFAULTS.timeoutMs);
+  const run = (command: string, args: readonly string[], tool: string): Promise<ToolResult> =>
+    runTool(command, args, { tool, deadline, ...(signal ? { signal } : {}) });
+
+  const media = await probe(inputPath, ffmpegPath, options.ffprobePath ?? deriveFfprobePath(ffmpegPath), run);
+  log.info({ inputPath, bytes: originalBytes, maxBytes, durationSeconds: media.durationSeconds }, 'clip too large; re-encoding');
+
+  let plan = planEncode({ maxBytes, media });
+  for (let attempt = 1; attempt <= 2; attempt += 1) {
+    if (plan.videoKbps < VIDEO_FIT_DEFAULTS.minVideoKbps) {
+      throw tooLarge(inputPath, originalBytes, maxBytes, `it would need a video bitrate under ${VIDEO_FIT_DEFAULTS.minVideoKbps} kbps`);
+    }
+    const outputPath = await reserveOutputPath(inputPath);
+    let bytes: number;
+    try {
+      const result = await run(ffmpegPath, encodeArgs(inputPath, outputPath, plan), 'ffmpeg');
+      if (result.exitCode !== 0) throw ffmpegFailed(`ffmpeg exited with ${describeExit(result)}`, result.stderrTail);
+      bytes = await fileSize(outputPath);
+    } catch (err) {
+      await removeQuietly(outputPath, log);
+      throw err;
+    }
+    log.info({ outputPath, attempt, bytes, maxBytes, videoKbps: plan.videoKbps, shortSide: plan.shortSide }, 'clip re-encoded');
+    if (bytes <= maxBytes) return { path: outputPath, reencoded: true, bytes };
+
+    await removeQuietly(outputPath, log);
+    plan = retryPlan(plan, { maxBytes, bytes, media });
+  }
+  throw tooLarge(inputPath, originalBytes, maxBytes, 'two re-encodes were still over the limit');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Planning (pure)
+
+export interface MediaInfo {
+  readonly durationSeconds: number;
+  readonly hasAudio: boolean;
+  readonly width: number | undefined;
+  readonly height: number | undefined;
+}
+
+export interface EncodePlan {
+  readonly videoKbps: number;
+  /** 0 when the input has no audio. */
+  readonly audioKbps: number;
+  /** Largest short side of the output picture; undefined keeps the source size. */
+  readonly shortSide: number | undefined;
+  readonly media: MediaInfo;
+}
+
+export function planEncode({ maxBytes, media }: { maxBytes: number; media: MediaInfo }): EncodePlan {
+  const totalKbps = (maxBytes * 8 * VIDEO_FIT_DEFAULTS.headroom) / media.durationSeconds / 1000;
+  const audioKbps = !media.hasAudio
+    ? 0
+    : totalKbps < VIDEO_FIT_DEFAULTS.lowAudioBelowKbps
+      ? VIDEO_FIT_DEFAULTS.lowAudioKbps
+      : VIDEO_FIT_DEFAULTS.audioKbps;
+  return withVideoKbps({ audioKbps, media, videoKbps: Math.floor(totalKbps - audioKbps) });
+}
+
+/** After an attempt of `bytes` overshot `maxBytes`: scale the video bitrate by the overshoot, with margin. */
+export function retryPlan(previous: EncodePlan, { maxBytes, bytes, media }: { maxBytes: number; bytes: number; media: MediaInfo }): EncodePlan {
+  const audioKbps = media.hasAudio ? VIDEO_FIT_DEFAULTS.lowAudioKbps : 0;
+  const videoKbps = Math.floor(previous.videoKbps * (maxBytes / bytes) * VIDEO_FIT_DEFAULTS.retryMargin);
+  return withVideoKbps({ audioKbps, media, videoKbps });
+}
+
+function withVideoKbps({ audioKbps, media, videoKbps }: { audioKbps: number; media: MediaInfo; videoKbps: number }): EncodePlan {
+  const cap = VIDEO_FIT_DEFAULTS.scaleLadder.find(([minKbps]) => videoKbps >= minKbps)?.[1] ?? 240;
+  const sourceShortSide =
+    media.width !== undefined && media.height !== undefined ? Math.min(media.width, media.height) : undefined;
+  const shortSide = sourceShortSide !== undefined && sourceShortSide > cap ? cap : undefined;
+  return { videoKbps, audioKbps, shortSide, media };
+}
+
+export function encodeArgs(inputPath: string, outputPath: string, plan: EncodePlan): string[] {
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', inputPath, '-map', '0:v:0'];
+  if (plan.audioKbps > 0) args.push('-map', '0:a:0?');
+  if (plan.shortSide !== undefined) {
+    const { width = 0, height = 0 } = plan.media;
+    // -2 keeps the aspect ratio with an even size (yuv420p needs it); portrait clips cap their width.
+    args.push('-vf', width >= height ? `scale=-2:${plan.shortSide}` : `scale=${plan.shortSide}:-2`);
+  }
+  args.push(
+    '-c:v', 'libx264',
+    '-preset', 'veryfast',
+    '-b:v', `${plan.videoKbps}k`,
+    '-maxrate', `${plan.videoKbps}k`,
+    '-bufsize', `${plan.videoKbps * 2}k`,
+    '-pix_fmt', 'yuv420p',
+  );
+  if (plan.audioKbps > 0) args.push('-c:a', 'aac', '-b:a', `${plan.audioKbps}k`, '-ac', '2');
+  else args.push('-an');
+  // +faststart moves the index to the front so Discord can play the clip before it is fully downloaded.
+  args.push('-movflags', '+faststart', '-sn', '-dn', '-f', 'mp4', outputPath);
+  return args;
+}
+
+/** `/opt/ffmpeg/bin/ffmpeg` → `/opt/ffmpeg/bin/ffprobe`, `C:\ff\ffmpeg.exe` → `C:\ff\ffprobe.exe`, `ffmpeg` → `ffprobe`. */
+export function deriveFfprobePath(ffmpegPath: string): string {
+  const separator = Math.max(ffmpegPath.lastIndexOf('/'), ffmpegPath.lastIndexOf('\\'));
+  const folder = ffmpegPath.slice(0, separator + 1);
+  const name = ffmpegPath.slice(separator + 1);
+  return /ffmpeg/i.test(name) ? folder + name.replace(/ffmpeg/i, 'ffprobe') : `${folder}ffprobe`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Probing
+
+type Run = (command: string, args: readonly string[], tool: string) => Promise<ToolResult>;
+
+async function probe(inputPath: string, ffmpegPath: string, ffprobePath: string, run: Run): Promise<MediaInfo> {
+  let result: ToolResult;
+  try {
+    result = await run(
+      ffprobePath,
+      ['-v', 'error', '-show_entries', 'format=duration:stream=codec_type,width,height', '-of', 'json', inputPath],
+      'ffprobe',
+    );
+  } catch (err) {
+    // No ffprobe beside ffmpeg (some Windows builds ship ffmpeg alone): ffmpeg's own banner has the facts.
+    if (isToolMissing(err)) return probeWithFfmpeg(inputPath, ffmpegPath, run);
+    throw err;
+  }
+  if (result.exitCode !== 0) throw ffmpegFailed(`ffprobe could not read the clip (${describeExit(result)})`, result.stderrTail);
+  const media = parseFfprobeJson(result.stdout);
+  if (media === undefined) throw ffmpegFailed('ffprobe reported no duration for the clip', result.stderrTail);
+  return media;
+}
+
+async function probeWithFfmpeg(inputPath: string, ffmpegPath: string, run: Run): Promise<MediaInfo> {
+  // Exits 1 ("At least one output file must be specified") by design; the stream summary is on stderr.
+  const result = await run(ffmpegPath, ['-hide_banner', '-nostdin', '-i', inputPath], 'ffmpeg');
+  const media = parseFfmpegBanner(result.stderrTail);
+  if (media === undefined) throw ffmpegFailed('ffmpeg could not read the clip duration', result.stderrTail);
+  return media;
+}
+
+export function parseFfprobeJson(text: string): MediaInfo | undefined {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const root = (data ?? {}) as { format?: { duration?: unknown }; streams?: unknown };
+  const durationSeconds = Number(root.format?.duration);
+  if (!Number.isFinite(durationSeconds) || durationSeconds <= 0) return undefined;
+  const streams = (Array.isArray(root.streams) ? root.streams : []) as { codec_type?: unknown; width?: unknown; height?: unknown }[];
+  const video = streams.find((s) => s.codec_type === 'video');
+  return {
+    durationSeconds,
+    hasAudio: streams.some((s) => s.codec_type === 'audio'),
+    width: typeof video?.width === 'number' ? video.width : undefined,
+    height: typeof video?.height === 'number' ? video.height : undefined,
+  };
+}
+
+export function parseFfmpegBanner(text: string): MediaInfo | undefined {
+  const duration = /Duration:\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(text);
+  if (!duration) return undefined;
+  const durationSeconds = Number(duration[1]) * 3600 + Number(duration[2]) * 60 + Number(duration[3]);
+  if (!Number.isFinite(durationSeconds) || durationSeconds <= 0) return undefined;
+  const size = /Stream #[^\n]*?: Video: [^\n]*?(\d{2,5})x(\d{2,5})/.exec(text);
+  return {
+    durationSeconds,
+    hasAudio: /Stream #[^\n]*?: Audio: /.test(text),
+    width: size ? Number(size[1]) : undefined,
+    height: size ? Number(size[2]) : undefined,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Files
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (err) {
+    throw new AppError('CLIP_FILE_FAILED', `cannot read the clip file ${path}`, { cause: err });
+  }
+}
+
+/**
+ * `clip.mp4` → `clip.discord.mp4` (or `clip.discord-2.mp4`, … when taken), created empty with `wx` so that
+ * no existing file is ever overwritten, even by a concurrent fit of the same clip.
+ */
+async function reserveOutputPath(inputPath: string): Promise<string> {
+  const folder = dirname(inputPath);
+  const stem = basename(inputPath, extname(inputPath));
+  for (let n = 1; n <= 100; n += 1) {
+    const candidate = join(folder, `${stem}.discord${n === 1 ? '' : `-${n}`}.mp4`);
+    try {
+      const handle = await open(candidate, 'wx');
+      await handle.close();
+      return candidate;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new AppError('CLIP_FILE_FAILED', `cannot create the re-encoded file ${candidate}`, { cause: err });
+      }
+    }
+  }
+  throw new AppError('CLIP_FILE_FAILED', `too many re-encoded copies of ${inputPath} already exist`);
+}
+
+async function removeQuietly(path: string, log: Logger): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ err, path }, 'could not remove a failed re-encode');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Processes
+
+interface ToolResult {
+  readonly exitCode: number | null;
+  readonly exitSignal: NodeJS.Signals | null;
+  readonly stdout: string;
+  /** The end of stderr, where ffmpeg puts the reason it failed. */
+  readonly stderrTail: string;
+}
+
+const MAX_STDOUT = 1024 * 1024;
+const MAX_STDERR = 16 * 1024;
+/** After SIGKILL, how long to wait for the exit before giving up on the process entirely. */
+const KILL_GRACE_MS = 5_000;
+
+/**
+ * Runs a tool with an argument array (no shell: paths with spaces and quotes pass through untouched).
+ * Resolves with the exit status; rejects with AppError('FFMPEG_FAILED') when the tool cannot start or
+ * passes the deadline, and AppError('ABORTED') on abort. A process that overstays is killed.
+ */
+function runTool(
+  command: string,
+  args: readonly string[],
+  { tool, deadline, signal }: { tool: string; deadline: number; signal?: AbortSignal },
+): Promise<ToolResult> {
+  return new Promise<ToolResult>((resolvePromise, reject) => {
+    if (signal?.aborted) {
+      reject(new AppError('ABORTED', `${tool} was not started: aborted`, { cause: signal.reason }));
+      return;
+    }
+    const remainingMs = deadline - Date.now();
+    if (remainingMs <= 0) {
+      reject(ffmpegFailed(`${tool} was not started: the time limit for fitting the clip has passed`, ''));
+      return;
+    }
+
+    let stdout = '';
+    let stderr = '';
+    let failure: AppError | undefined;
+    let isSettled = false;
+    let graceTimer: NodeJS.Timeout | undefined;
+
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true, shell: false });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      if (stdout.length < MAX_STDOUT) stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-MAX_STDERR);
+    });
+
+    const settle = (outcome: () => void): void => {
+      if (isSettled) return;
+      isSettled = true;
+      clearTimeout(timer);
+      clearTimeout(graceTimer);
+      signal?.removeEventListener('abort', onAbort);
+      outcome();
+    };
+    const kill = (reason: AppError): void => {
+      failure ??= reason;
+      child.kill('SIGKILL');
+      // Normally 'close' follows at once; never wait on a process that will not die.
+      graceTimer = setTimeout(() => settle(() => reject(failure)), KILL_GRACE_MS);
+    };
+    const onAbort = (): void => kill(new AppError('ABORTED', `${tool} was aborted`, { cause: signal?.reason }));
+    const timer = setTimeout(
+      () => kill(ffmpegFailed(`${tool} took longer than the ${Math.round(remainingMs / 1000)} s left and was stopped`, stderr)),
+      remainingMs,
+    );
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      const reason =
+        err.code === 'ENOENT'
+          ? `${tool} was not found at "${command}" (set FFMPEG_PATH or install ffmpeg)`
+          : err.code === 'EACCES'
+            ? `${tool} at "${command}" is not executable`
+            : `${tool} could not be started: ${err.message}`;
+      settle(() => reject(new AppError('FFMPEG_FAILED', reason, { cause: err })));
+    });
+    child.on('close', (exitCode, exitSignal) => {
+      settle(() => (failure ? reject(failure) : resolvePromise({ exitCode, exitSignal, stdout, stderrTail: stderr })));
+    });
+  });
+}
+
+function isToolMissing(err: unknown): boolean {
+  return isAppError(err, 'FFMPEG_FAILED') && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+function describeExit(result: ToolResult): string {
+  return result.exitSignal ? `signal ${result.exitSignal}` : `code ${String(result.exitCode)}`;
+}
+
+/** A short reason: ffmpeg's last few stderr lines, trimmed, so alerts and logs stay readable. */
+function ffmpegFailed(summary: string, stderr: string): AppError {
+  const tail = stderr
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0)
+    .slice(-3)
+    .join(' | ')
+    .slice(-400);
+  return new AppError('FFMPEG_FAILED', tail ? `${summary}: ${tail}` : summary);
+}
+
+function tooLarge(inputPath: string, bytes: number, maxBytes: number, why: string): AppError {
+  return new AppError(
+    'CLIP_TOO_LARGE',
+    `${basename(inputPath)} (${formatMb(bytes)}) cannot be made to fit ${formatMb(maxBytes)}: ${why}`,
+  );
+}
+
+function formatMb(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}

@@ -1,0 +1,37 @@
+import { SlashCommandBuilder } from 'discord.js';
+import { escapeMarkdown, joinLines, relativeTime, truncate } from '../discord/format.js';
+import { parseTikTokUsername } from '../monitor/tiktok-username.js';
+import type { Command } from './command.js';
+import { suggest } from './autocomplete.js';
+import { forModerators } from './permissions.js';
+
+const SHOWN = 15;
+
+export const clipsCommand = {
+  data: forModerators(
+    new SlashCommandBuilder()
+      .setName('clips')
+      .setDescription('The most recent clips and who triggered them')
+      .addStringOption((o) => o.setName('stream').setDescription('only this stream').setAutocomplete(true)),
+  ),
+
+  async execute(interaction, { store }) {
+    const raw = interaction.options.getString('stream');
+    const streamer = raw ? parseTikTokUsername(raw) : undefined;
+    const clips = await store.recentClips(interaction.guildId, { ...(streamer ? { streamer } : {}), limit: SHOWN });
+    const lines = clips.map((c) => {
+      const who = c.manual ? `manual by ${c.triggeredBy}` : `"${truncate(c.keywords.join(', '), 60)}" by ${truncate(c.chatters.join(', '), 120)}`;
+      const unposted = c.posted || c.manual ? '' : ' (alert not posted)';
+      return `${relativeTime(new Date(c.at))} @${escapeMarkdown(c.streamer)} — ${escapeMarkdown(who)} — \`${c.fileName}\`${unposted}`;
+    });
+    await interaction.reply({
+      content: lines.length === 0 ? `No clips${streamer ? ` of @${streamer}` : ''} yet.` : joinLines(lines),
+      allowedMentions: { parse: [] },
+    });
+  },
+
+  async autocomplete(interaction, { settings }) {
+    const streams = settings.get(interaction.guildId!).streams.map((s) => s.username);
+    await interaction.respond(suggest(streams, interaction.options.getFocused()));
+  },
+} satisfies Command;

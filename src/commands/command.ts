@@ -1,0 +1,39 @@
+import type {
+  AutocompleteInteraction,
+  ChatInputCommandInteraction,
+  SharedSlashCommand,
+} from 'discord.js';
+import type { Logger } from 'pino';
+import type { ClipService } from '../clips/clip-service.js';
+import type { EventLog } from '../events/event-log.js';
+import type { GuildSettingsService } from '../guilds/settings-service.js';
+import type { StreamMonitor } from '../monitor/stream-monitor.js';
+import type { ReplayBuffer } from '../obs/replay-buffer.js';
+import type { SettingsStore } from '../store/guild-settings.js';
+import type { ClipReplyBuilder } from '../discord/clip-message.js';
+
+/** What a command may use; built once in main.ts and passed to every command. */
+export interface CommandContext {
+  readonly settings: GuildSettingsService;
+  readonly store: SettingsStore;
+  readonly monitor: StreamMonitor;
+  readonly clips: ClipService;
+  readonly replayBuffer: ReplayBuffer;
+  readonly events: EventLog;
+  readonly clipReplies: ClipReplyBuilder;
+  readonly log: Logger;
+}
+
+/** An interaction that is known to come from a guild (the router refuses DMs). */
+export type GuildCommandInteraction = ChatInputCommandInteraction<'cached' | 'raw'>;
+
+export interface Command {
+  readonly data: SharedSlashCommand;
+  /**
+   * Subcommands (or the whole command when it has none) that wait on OBS, ffmpeg or uploads: the router
+   * defers these at once so the 3 s answer window is never missed.
+   */
+  readonly deferred?: readonly string[];
+  execute(interaction: GuildCommandInteraction, context: CommandContext): Promise<void>;
+  autocomplete?(interaction: AutocompleteInteraction, context: CommandContext): Promise<void>;
+}

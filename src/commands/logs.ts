@@ -1,0 +1,34 @@
+import { SlashCommandBuilder } from 'discord.js';
+import { escapeMarkdown, joinLines, relativeTime, truncate } from '../discord/format.js';
+import { parseTikTokUsername } from '../monitor/tiktok-username.js';
+import type { Command } from './command.js';
+import { suggest } from './autocomplete.js';
+import { forModerators } from './permissions.js';
+
+const SHOWN = 25;
+
+export const logsCommand = {
+  data: forModerators(
+    new SlashCommandBuilder()
+      .setName('logs')
+      .setDescription('The most recent events')
+      .addStringOption((o) => o.setName('stream').setDescription('only this stream').setAutocomplete(true)),
+  ),
+
+  async execute(interaction, { events }) {
+    const raw = interaction.options.getString('stream');
+    const stream = raw ? parseTikTokUsername(raw) : undefined;
+    const entries = events.recent(interaction.guildId, { ...(stream ? { stream } : {}), limit: SHOWN });
+    const lines = entries.map((e) => `${relativeTime(e.at)} \`${e.kind}\`${e.stream ? ` @${escapeMarkdown(e.stream)}` : ''} ${escapeMarkdown(truncate(e.text, 300))}`);
+    await interaction.reply({
+      content: lines.length === 0 ? `No events${stream ? ` for @${stream}` : ''} yet.` : joinLines(lines),
+      flags: 'Ephemeral',
+      allowedMentions: { parse: [] },
+    });
+  },
+
+  async autocomplete(interaction, { settings }) {
+    const streams = settings.get(interaction.guildId!).streams.map((s) => s.username);
+    await interaction.respond(suggest(streams, interaction.options.getFocused()));
+  },
+} satisfies Command;

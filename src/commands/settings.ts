@@ -1,0 +1,88 @@
+import { ChannelType, SlashCommandBuilder } from 'discord.js';
+import { UserError } from '../errors.js';
+import { SETTINGS_DEFAULTS, SETTINGS_LIMITS } from '../store/settings-schema.js';
+import type { Command } from './command.js';
+import { forModerators } from './permissions.js';
+
+export const settingsCommand = {
+  data: forModerators(
+    new SlashCommandBuilder()
+      .setName('settings')
+      .setDescription('Where and how the bot clips')
+      .addSubcommand((sub) =>
+        sub
+          .setName('channel')
+          .setDescription('Where alerts are posted')
+          .addChannelOption((o) =>
+            o.setName('channel').setDescription('a text channel').setRequired(true).addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement),
+          ),
+      )
+      .addSubcommand((sub) =>
+        sub
+          .setName('role')
+          .setDescription('A role that may use the bot besides members with Manage Server')
+          .addRoleOption((o) => o.setName('role').setDescription('the moderator role').setRequired(true)),
+      )
+      .addSubcommand((sub) =>
+        sub
+          .setName('cooldown')
+          .setDescription(`At most one automatic clip per stream within this time (default ${SETTINGS_DEFAULTS.cooldownSeconds} s)`)
+          .addIntegerOption((o) =>
+            o.setName('seconds').setDescription('seconds, 0 for none').setRequired(true).setMinValue(0).setMaxValue(SETTINGS_LIMITS.maxCooldownSeconds),
+          ),
+      )
+      .addSubcommand((sub) =>
+        sub
+          .setName('delay')
+          .setDescription('Wait this long after a trigger before saving, to catch the reaction (default 0)')
+          .addIntegerOption((o) =>
+            o.setName('seconds').setDescription('seconds').setRequired(true).setMinValue(0).setMaxValue(SETTINGS_LIMITS.maxDelaySeconds),
+          ),
+      )
+      .addSubcommand((sub) =>
+        sub
+          .setName('notify')
+          .setDescription('Post a notice when a watched user goes live or ends')
+          .addBooleanOption((o) => o.setName('enabled').setDescription('on or off').setRequired(true)),
+      ),
+  ),
+
+  async execute(interaction, { settings }) {
+    const guildId = interaction.guildId;
+    switch (interaction.options.getSubcommand()) {
+      case 'channel': {
+        const channel = interaction.options.getChannel('channel', true);
+        if (channel.type !== ChannelType.GuildText && channel.type !== ChannelType.GuildAnnouncement) {
+          throw new UserError('INVALID_SETTING', 'Alerts need a text channel.');
+        }
+        await settings.setAlertChannel(guildId, channel.id);
+        await interaction.reply(`Alerts will be posted in <#${channel.id}>.`);
+        return;
+      }
+      case 'role': {
+        const role = interaction.options.getRole('role', true);
+        if (role.id === guildId) throw new UserError('INVALID_SETTING', 'Choose a specific role, not @everyone.');
+        await settings.setModeratorRole(guildId, role.id);
+        await interaction.reply({ content: `Members with <@&${role.id}> may now use the bot.`, allowedMentions: { parse: [] } });
+        return;
+      }
+      case 'cooldown': {
+        const seconds = interaction.options.getInteger('seconds', true);
+        await settings.setCooldown(guildId, seconds);
+        await interaction.reply(seconds === 0 ? 'Cooldown off: every trigger may clip.' : `At most one automatic clip per stream every ${seconds} s.`);
+        return;
+      }
+      case 'delay': {
+        const seconds = interaction.options.getInteger('seconds', true);
+        await settings.setDelay(guildId, seconds);
+        await interaction.reply(seconds === 0 ? 'Clips are saved as soon as a keyword fires.' : `Clips are saved ${seconds} s after a keyword fires.`);
+        return;
+      }
+      default: {
+        const isOn = interaction.options.getBoolean('enabled', true);
+        await settings.setNotifyLive(guildId, isOn);
+        await interaction.reply(isOn ? 'I will post when a watched user goes live or ends.' : 'No more live/ended notices.');
+      }
+    }
+  },
+} satisfies Command;

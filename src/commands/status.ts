@@ -1,0 +1,24 @@
+import { SlashCommandBuilder } from 'discord.js';
+import { describeState, escapeMarkdown, joinLines, relativeTime } from '../discord/format.js';
+import type { Command } from './command.js';
+import { forModerators } from './permissions.js';
+
+export const statusCommand = {
+  data: forModerators(new SlashCommandBuilder().setName('status').setDescription('OBS, replay buffer, streams and the last clip')),
+
+  async execute(interaction, { settings, monitor, replayBuffer, store }) {
+    const obs = replayBuffer.status();
+    const buffer = obs.isBufferActive === undefined ? 'unknown' : obs.isBufferActive ? 'running' : 'stopped';
+    const obsError = obs.lastError ? ` — last error: ${obs.lastError}` : '';
+    const { streams } = settings.get(interaction.guildId);
+    const [lastClip] = await store.recentClips(interaction.guildId, { limit: 1 });
+    const lines = [
+      `**OBS:** ${obs.connection} since ${relativeTime(obs.since)}${obsError}`,
+      `**Replay buffer:** ${buffer}`,
+      `**Streams (${streams.length}):**`,
+      ...(streams.length === 0 ? ['none yet — `/stream add`'] : streams.map((s) => `• @${escapeMarkdown(s.username)} — ${describeState(monitor.state(s.username))}`)),
+      `**Last clip:** ${lastClip ? `\`${lastClip.fileName}\` ${relativeTime(new Date(lastClip.at))} by ${escapeMarkdown(lastClip.triggeredBy)}` : 'none yet'}`,
+    ];
+    await interaction.reply({ content: joinLines(lines), allowedMentions: { parse: [] } });
+  },
+} satisfies Command;

@@ -1,0 +1,58 @@
+import { SlashCommandBuilder } from 'discord.js';
+import { describeState, escapeMarkdown, joinLines } from '../discord/format.js';
+import type { Command } from './command.js';
+import { suggest } from './autocomplete.js';
+import { forModerators } from './permissions.js';
+
+export const streamCommand = {
+  data: forModerators(
+    new SlashCommandBuilder()
+      .setName('stream')
+      .setDescription('Watch TikTok LIVEs')
+      .addSubcommand((sub) =>
+        sub
+          .setName('add')
+          .setDescription('Watch a TikTok user’s LIVE')
+          .addStringOption((o) =>
+            o.setName('username').setDescription('name, @name or a tiktok.com/@name/live link').setRequired(true).setMaxLength(200),
+          ),
+      )
+      .addSubcommand((sub) =>
+        sub
+          .setName('remove')
+          .setDescription('Stop watching a TikTok user')
+          .addStringOption((o) => o.setName('username').setDescription('the watched user').setRequired(true).setAutocomplete(true)),
+      )
+      .addSubcommand((sub) => sub.setName('list').setDescription('The watched streams and their state')),
+  ),
+
+  async execute(interaction, { settings, monitor }) {
+    const guildId = interaction.guildId;
+    switch (interaction.options.getSubcommand()) {
+      case 'add': {
+        const username = await settings.addStream(guildId, interaction.options.getString('username', true), interaction.channelId, interaction.user.id);
+        const alertChannel = settings.get(guildId).alertChannelId ?? interaction.channelId;
+        await interaction.reply(`Watching **@${escapeMarkdown(username)}**. Alerts go to <#${alertChannel}>.`);
+        return;
+      }
+      case 'remove': {
+        const username = await settings.removeStream(guildId, interaction.options.getString('username', true));
+        await interaction.reply(`Stopped watching **@${escapeMarkdown(username)}**.`);
+        return;
+      }
+      default: {
+        const streams = settings.get(guildId).streams;
+        const lines = streams.map((s) => `**@${escapeMarkdown(s.username)}** — ${describeState(monitor.state(s.username))}`);
+        await interaction.reply({
+          content: lines.length > 0 ? joinLines(lines) : 'No streams yet. Add one with `/stream add`.',
+          allowedMentions: { parse: [] },
+        });
+      }
+    }
+  },
+
+  async autocomplete(interaction, { settings }) {
+    const streams = settings.get(interaction.guildId!).streams.map((s) => s.username);
+    await interaction.respond(suggest(streams, interaction.options.getFocused()));
+  },
+} satisfies Command;

@@ -1,0 +1,117 @@
+import type { Client, SendableChannels } from 'discord.js';
+import type { Logger } from 'pino';
+import type { ClipReporter } from '../clips/clip-service.js';
+import type { ClipOutcome, Trigger } from '../clips/moment.js';
+import type { EventLog } from '../events/event-log.js';
+import type { GuildSettingsService } from '../guilds/settings-service.js';
+import { sleep } from '../monitor/backoff.js';
+import type { SettingsStore } from '../store/guild-settings.js';
+import { uploadLimitForTier, type ClipReplyBuilder } from './clip-message.js';
+import { escapeMarkdown, joinLines, truncate } from './format.js';
+
+/** Delays between attempts at posting an alert when Discord keeps failing after its own retries. */
+const POST_RETRY_DELAYS_MS = [2_000, 10_000, 30_000] as const;
+
+/**
+ * Files every clip in the guild's archive and posts its alert. The archive record is written first, so a
+ * clip whose alert never reaches Discord is still listed by `/clips` with its path: no clip is lost.
+ */
+export class ClipPublisher implements ClipReporter {
+  constructor(
+    private readonly deps: {
+      readonly client: Client;
+      readonly settings: GuildSettingsService;
+      readonly store: SettingsStore;
+      readonly replies: ClipReplyBuilder;
+      readonly events: EventLog;
+      readonly log: Logger;
+      readonly retryDelaysMs?: readonly number[];
+    },
+  ) {}
+
+  async clipSaved(guildId: string, outcome: ClipOutcome): Promise<void> {
+    const mine = outcome.triggers.filter((t) => t.guildId === guildId);
+    const first = mine[0] ?? outcome.triggers[0]!;
+    await this.deps.store.recordClip(guildId, {
+      id: outcome.clipId,
+      streamer: outcome.streamer,
+      path: outcome.path,
+      fileName: outcome.fileName,
+      chatters: [...new Set(mine.map((t) => t.chatter))],
+      keywords: [...new Set(mine.map((t) => t.keyword))],
+      message: first.message,
+      manual: first.isManual,
+      ...(first.note ? { note: first.note } : {}),
+      triggeredBy: first.chatter,
+      at: first.at.toISOString(),
+      posted: false,
+    });
+    // A manual clip is answered in the /clip reply itself; only automatic triggers post an alert.
+    if (mine.every((t) => t.isManual)) return;
+    const channel = await this.alertChannel(guildId, outcome.streamer);
+    if (!channel) return;
+    const isPosted = await this.postWithRetry(guildId, outcome.streamer, async () => {
+      const limit = uploadLimitForTier(channel.guild?.premiumTier ?? 0);
+      await channel.send(await this.deps.replies.build({ ...outcome, triggers: mine }, limit));
+    });
+    if (isPosted) await this.deps.store.markClipPosted(guildId, outcome.clipId);
+  }
+
+  async clipFailed(guildId: string, triggers: readonly Trigger[], reason: string): Promise<void> {
+    const first = triggers[0];
+    if (!first) return;
+    const chatters = [...new Set(triggers.map((t) => t.chatter))];
+    await this.notice(
+      guildId,
+      first.streamer,
+      `⚠️ Could not clip @${escapeMarkdown(first.streamer)}: ${reason}. "${escapeMarkdown(truncate(first.keyword, 100))}" was called by ${escapeMarkdown(truncate(chatters.join(', '), 500))}.`,
+    );
+  }
+
+  /** Posts a plain notice (going live, OBS trouble…) to the guild's alert channel. Never throws. */
+  async notice(guildId: string, streamer: string | undefined, text: string): Promise<void> {
+    const channel = await this.alertChannel(guildId, streamer);
+    if (!channel) return;
+    await this.postWithRetry(guildId, streamer, () => channel.send({ content: joinLines([text]), allowedMentions: { parse: [] } }));
+  }
+
+  /** The configured alert channel, else the channel where the stream was added. */
+  private async alertChannel(guildId: string, streamer: string | undefined): Promise<(SendableChannels & { guild?: { premiumTier: number } }) | undefined> {
+    const settings = await this.deps.settings.load(guildId);
+    const channelId =
+      settings.alertChannelId ??
+      (streamer ? settings.streams.find((s) => s.username === streamer)?.addedChannelId : undefined) ??
+      settings.streams[0]?.addedChannelId;
+    if (!channelId) return undefined;
+    try {
+      const channel = await this.deps.client.channels.fetch(channelId);
+      if (channel?.isSendable()) return channel as SendableChannels & { guild?: { premiumTier: number } };
+    } catch (err) {
+      this.deps.log.warn({ err, channelId }, 'alert channel unavailable');
+    }
+    this.deps.events.add(guildId, { kind: 'failure', stream: streamer, text: `alert channel ${channelId} is not available to the bot` });
+    return undefined;
+  }
+
+  private async postWithRetry(guildId: string, streamer: string | undefined, post: () => Promise<unknown>): Promise<boolean> {
+    const delays = this.deps.retryDelaysMs ?? POST_RETRY_DELAYS_MS;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await post();
+        return true;
+      } catch (err) {
+        this.deps.log.warn({ err, attempt }, 'posting to Discord failed');
+        const delay = delays[attempt];
+        if (delay === undefined) {
+          this.deps.events.add(guildId, { kind: 'failure', stream: streamer, text: `could not post to Discord: ${describe(err)}` });
+          return false;
+        }
+        await sleep(delay);
+      }
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? truncate(err.message, 200) : 'unknown error';
+}

@@ -1,0 +1,185 @@
+import type { Logger } from 'pino';
+import { UserError } from '../errors.js';
+import type { EventLog } from '../events/event-log.js';
+import { compileMatcher, validateKeyword, type KeywordMatcher } from '../monitor/keyword-matcher.js';
+import { parseTikTokUsername } from '../monitor/tiktok-username.js';
+import type { SettingsStore } from '../store/guild-settings.js';
+import {
+  defaultSettings,
+  SETTINGS_LIMITS,
+  type GuildSettings,
+  type KeywordMode,
+  type StreamEntry,
+} from '../store/settings-schema.js';
+
+/** What the settings service tells the stream monitor when a guild's streams change. */
+export interface StreamWatcher {
+  watch(guildId: string, username: string): void;
+  unwatch(guildId: string, username: string): Promise<void>;
+}
+
+/**
+ * The one place guild settings change. Each change is validated, written through the store's per-guild
+ * lock (so concurrent commands never lose an update), mirrored in memory for the hot path (matchers,
+ * cooldowns) and applied to the stream monitor.
+ */
+export class GuildSettingsService {
+  private readonly cache = new Map<string, GuildSettings>();
+  private readonly matchers = new Map<string, KeywordMatcher>();
+
+  constructor(
+    private readonly deps: {
+      readonly store: SettingsStore;
+      readonly watcher: StreamWatcher;
+      readonly events: EventLog;
+      readonly log: Logger;
+    },
+  ) {}
+
+  /** Loads every stored guild and starts watching its streams (a restart resumes everything). */
+  async resumeAll(): Promise<number> {
+    let streams = 0;
+    for (const guildId of await this.deps.store.guildIds()) {
+      const settings = await this.deps.store.get(guildId);
+      this.remember(settings);
+      for (const stream of settings.streams) {
+        this.deps.watcher.watch(guildId, stream.username);
+        streams += 1;
+      }
+    }
+    return streams;
+  }
+
+  /** The guild's settings from memory (defaults for a guild never configured). */
+  get(guildId: string): GuildSettings {
+    return this.cache.get(guildId) ?? defaultSettings(guildId);
+  }
+
+  /** Reads through to the store the first time a guild is seen in this process. */
+  async load(guildId: string): Promise<GuildSettings> {
+    const cached = this.cache.get(guildId);
+    if (cached) return cached;
+    const settings = await this.deps.store.get(guildId);
+    this.remember(settings);
+    return settings;
+  }
+
+  matcherFor(guildId: string): KeywordMatcher | undefined {
+    return this.matchers.get(guildId);
+  }
+
+  /** Guilds watching `username` according to settings. */
+  streamEntry(guildId: string, username: string): StreamEntry | undefined {
+    return this.get(guildId).streams.find((s) => s.username === username);
+  }
+
+  async addStream(guildId: string, rawUsername: string, addedChannelId: string, addedBy: string): Promise<string> {
+    const username = parseTikTokUsername(rawUsername);
+    await this.update(guildId, (s) => {
+      if (s.streams.some((e) => e.username === username)) {
+        throw new UserError('DUPLICATE', `@${username} is already watched.`);
+      }
+      if (s.streams.length >= SETTINGS_LIMITS.maxStreams) {
+        throw new UserError('INVALID_SETTING', `A server can watch at most ${SETTINGS_LIMITS.maxStreams} streams.`);
+      }
+      const entry: StreamEntry = { username, addedChannelId, addedBy, addedAt: new Date().toISOString() };
+      return { ...s, streams: [...s.streams, entry] };
+    });
+    this.deps.watcher.watch(guildId, username);
+    this.deps.events.add(guildId, { kind: 'config', stream: username, text: `now watching @${username}` });
+    return username;
+  }
+
+  async removeStream(guildId: string, rawUsername: string): Promise<string> {
+    const username = parseTikTokUsername(rawUsername);
+    await this.update(guildId, (s) => {
+      if (!s.streams.some((e) => e.username === username)) {
+        throw new UserError('NOT_FOUND', `@${username} is not watched here. \`/stream list\` shows the streams.`);
+      }
+      return { ...s, streams: s.streams.filter((e) => e.username !== username) };
+    });
+    await this.deps.watcher.unwatch(guildId, username);
+    this.deps.events.add(guildId, { kind: 'config', stream: username, text: `stopped watching @${username}` });
+    return username;
+  }
+
+  async addKeyword(guildId: string, rawWord: string, mode: KeywordMode): Promise<string> {
+    const word = validateKeyword(rawWord);
+    await this.update(guildId, (s) => {
+      const folded = fold(word);
+      if (s.keywords.some((k) => fold(k.word) === folded)) {
+        throw new UserError('DUPLICATE', `\`${word}\` is already a keyword.`);
+      }
+      if (s.keywords.length >= SETTINGS_LIMITS.maxKeywords) {
+        throw new UserError('INVALID_SETTING', `A server can have at most ${SETTINGS_LIMITS.maxKeywords} keywords.`);
+      }
+      return { ...s, keywords: [...s.keywords, { word, mode }] };
+    });
+    this.deps.events.add(guildId, { kind: 'config', stream: undefined, text: `keyword added: ${word} (${mode})` });
+    return word;
+  }
+
+  async removeKeyword(guildId: string, rawWord: string): Promise<string> {
+    const folded = fold(rawWord.trim());
+    let removed = rawWord.trim();
+    await this.update(guildId, (s) => {
+      const match = s.keywords.find((k) => fold(k.word) === folded);
+      if (!match) throw new UserError('NOT_FOUND', `\`${truncate(removed, 100)}\` is not a keyword here.`);
+      removed = match.word;
+      return { ...s, keywords: s.keywords.filter((k) => k !== match) };
+    });
+    this.deps.events.add(guildId, { kind: 'config', stream: undefined, text: `keyword removed: ${removed}` });
+    return removed;
+  }
+
+  async setAlertChannel(guildId: string, channelId: string): Promise<void> {
+    await this.update(guildId, (s) => ({ ...s, alertChannelId: channelId }));
+  }
+
+  async setModeratorRole(guildId: string, roleId: string): Promise<void> {
+    await this.update(guildId, (s) => ({ ...s, moderatorRoleId: roleId }));
+  }
+
+  async setCooldown(guildId: string, seconds: number): Promise<void> {
+    checkRange('cooldown', seconds, SETTINGS_LIMITS.maxCooldownSeconds);
+    await this.update(guildId, (s) => ({ ...s, cooldownSeconds: seconds }));
+  }
+
+  async setDelay(guildId: string, seconds: number): Promise<void> {
+    checkRange('delay', seconds, SETTINGS_LIMITS.maxDelaySeconds);
+    await this.update(guildId, (s) => ({ ...s, delaySeconds: seconds }));
+  }
+
+  async setNotifyLive(guildId: string, isOn: boolean): Promise<void> {
+    await this.update(guildId, (s) => ({ ...s, notifyLive: isOn }));
+  }
+
+  private async update(guildId: string, change: (current: GuildSettings) => GuildSettings): Promise<GuildSettings> {
+    const updated = await this.deps.store.update(guildId, change);
+    this.remember(updated);
+    return updated;
+  }
+
+  private remember(settings: GuildSettings): void {
+    const previous = this.cache.get(settings.guildId);
+    this.cache.set(settings.guildId, settings);
+    // Rebuild the matcher only when the keywords changed, never per message.
+    if (!previous || JSON.stringify(previous.keywords) !== JSON.stringify(settings.keywords)) {
+      this.matchers.set(settings.guildId, compileMatcher(settings.keywords));
+    }
+  }
+}
+
+function fold(word: string): string {
+  return word.normalize('NFKC').toLowerCase();
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function checkRange(name: string, seconds: number, max: number): void {
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > max) {
+    throw new UserError('INVALID_SETTING', `The ${name} must be a whole number of seconds from 0 to ${max}.`);
+  }
+}
