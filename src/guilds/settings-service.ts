@@ -64,6 +64,11 @@ export class GuildSettingsService {
     return settings;
   }
 
+  /** Every guild this process has settings for (stored or touched since start). */
+  knownGuildIds(): string[] {
+    return [...this.cache.keys()];
+  }
+
   matcherFor(guildId: string): KeywordMatcher | undefined {
     return this.matchers.get(guildId);
   }

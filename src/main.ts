@@ -1,0 +1,53 @@
+import 'dotenv/config';
+import { createBot } from './app.js';
+import { loadConfig, secretsOf } from './config.js';
+import { isAppError } from './errors.js';
+import { createLogger } from './logger.js';
+
+/** Entry point: `npm start`. Reads .env, validates it, runs the bot until SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (isAppError(err, 'CONFIG_INVALID')) {
+      // One clear message naming every bad key; never a stack trace for a configuration mistake.
+      process.stderr.write(`${err.message}\nSee .env.example for every key and its meaning.\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  const log = createLogger({ level: config.logLevel, secrets: secretsOf(config) });
+  const bot = await createBot(config, log);
+
+  let isStopping = false;
+  const shutdown = (signal: string) => {
+    if (isStopping) return;
+    isStopping = true;
+    log.info({ signal }, 'shutting down');
+    void bot.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+  try {
+    await bot.start();
+    log.info({ clipsDir: config.clipsDir, obs: config.obsUrl }, 'bot ready');
+  } catch (err) {
+    log.fatal({ err }, 'could not start the bot');
+    await bot.stop().catch(() => undefined);
+    process.exit(1);
+  }
+}
+
+void main().catch((err: unknown) => {
+  process.stderr.write(`Fatal: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
