@@ -1,4 +1,4 @@
-import 'dotenv/config';
+import './load-env.js';
 import { createBot } from './app.js';
 import { loadConfig, secretsOf } from './config.js';
 import { isAppError } from './errors.js';
