@@ -1,0 +1,55 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultClipsDir, loadConfig } from '../../src/config.js';
+import { isAppError } from '../../src/errors.js';
+
+function configError(env: NodeJS.ProcessEnv): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (isAppError(err, 'CONFIG_INVALID')) return err.message;
+    throw err;
+  }
+  throw new Error('expected a configuration error');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults when only the token is set', () => {
+    const config = loadConfig({ DISCORD_TOKEN: 'abc.def.ghi' });
+    expect(config).toMatchObject({
+      obsUrl: 'ws://127.0.0.1:4455',
+      databaseUrl: 'sqlite://data/bot.sqlite',
+      ffmpegPath: 'ffmpeg',
+      logLevel: 'info',
+      clipsDir: defaultClipsDir(),
+      obsPassword: undefined,
+      discordGuildId: undefined,
+    });
+    expect(config.clipsDir.endsWith(path.join('Videos', 'tiktok-clips'))).toBe(true);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names every bad key at once', () => {
+    const message = configError({ OBS_URL: 'http://localhost:4455', DISCORD_GUILD_ID: 'abc', LOG_LEVEL: 'loud' });
+    expect(message).toContain('DISCORD_TOKEN');
+    expect(message).toContain('OBS_URL');
+    expect(message).toContain('DISCORD_GUILD_ID');
+    expect(message).toContain('LOG_LEVEL');
+  });
+
+  it('rejects a malformed OBS_URL', () => {
+    expect(configError({ DISCORD_TOKEN: 't0ken', OBS_URL: 'not a url' })).toContain('OBS_URL');
+  });
+
+  it('treats blank values as unset', () => {
+    const config = loadConfig({ DISCORD_TOKEN: 'tok', OBS_PASSWORD: '  ', CLIPS_DIR: '' });
+    expect(config.obsPassword).toBeUndefined();
+    expect(config.clipsDir).toBe(defaultClipsDir());
+  });
+
+  it('resolves CLIPS_DIR to an absolute path and keeps a guild id', () => {
+    const config = loadConfig({ DISCORD_TOKEN: 'tok', CLIPS_DIR: 'clips', DISCORD_GUILD_ID: '123456789012345678' });
+    expect(path.isAbsolute(config.clipsDir)).toBe(true);
+    expect(config.discordGuildId).toBe('123456789012345678');
+  });
+});

@@ -1,0 +1,48 @@
+import type { ChatMessage } from '../../../src/monitor/chat-message.js';
+import type { LiveConnection, LiveConnectionEvents } from '../../../src/monitor/live-connection.js';
+
+/** A scriptable LiveConnection: tests set what TikTok "says" and push events by hand. */
+export class FakeLiveConnection implements LiveConnection {
+  isLiveAnswer: boolean | Error = false;
+  connectAnswer: Error | undefined;
+  readonly calls = { isLive: 0, connect: 0, disconnect: 0 };
+  private readonly listeners = new Map<string, Set<(...args: never[]) => void>>();
+
+  constructor(readonly username: string) {}
+
+  async isLive(): Promise<boolean> {
+    this.calls.isLive += 1;
+    if (this.isLiveAnswer instanceof Error) throw this.isLiveAnswer;
+    return this.isLiveAnswer;
+  }
+
+  async connect(): Promise<void> {
+    this.calls.connect += 1;
+    if (this.connectAnswer) throw this.connectAnswer;
+  }
+
+  async disconnect(): Promise<void> {
+    this.calls.disconnect += 1;
+  }
+
+  on<E extends keyof LiveConnectionEvents>(event: E, listener: LiveConnectionEvents[E]): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as (...args: never[]) => void);
+    return () => set.delete(listener as (...args: never[]) => void);
+  }
+
+  get listenerCount(): number {
+    return [...this.listeners.values()].reduce((n, s) => n + s.size, 0);
+  }
+
+  emit<E extends keyof LiveConnectionEvents>(event: E, ...args: Parameters<LiveConnectionEvents[E]>): void {
+    for (const listener of this.listeners.get(event) ?? []) (listener as (...a: unknown[]) => void)(...args);
+  }
+
+  chat(id: string, text: string, chatter = 'viewer'): void {
+    const message: ChatMessage = { id, streamer: this.username, chatter, chatterName: chatter, text, receivedAt: new Date() };
+    this.emit('activity');
+    this.emit('chat', message);
+  }
+}
