@@ -1,0 +1,136 @@
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ClipService, type ClipReporter, type FileClip } from '../../src/clips/clip-service.js';
+import type { ClipOutcome, Trigger } from '../../src/clips/moment.js';
+import { EventLog } from '../../src/events/event-log.js';
+import { FakeReplayBuffer } from './fakes/fake-replay-buffer.js';
+
+const log = pino({ level: 'silent' });
+
+function setup(options: { cooldownSeconds?: number; delaySeconds?: number; coalesceWindowMs?: number } = {}) {
+  const replayBuffer = new FakeReplayBuffer();
+  const events = new EventLog();
+  const saved: ClipOutcome[] = [];
+  const failed: Array<{ guildId: string; triggers: readonly Trigger[]; reason: string }> = [];
+  const filed: Array<Parameters<FileClip>[0]> = [];
+  const reporter: ClipReporter = {
+    clipSaved: async (_guildId, outcome) => void saved.push(outcome),
+    clipFailed: async (guildId, triggers, reason) => void failed.push({ guildId, triggers, reason }),
+  };
+  const fileClip: FileClip = async (input) => {
+    filed.push(input);
+    return `/clips/${input.streamer}/${input.chatter}_${input.keyword}_${filed.length}.mp4`;
+  };
+  const service = new ClipService({
+    replayBuffer,
+    fileClip,
+    clipsDir: '/clips',
+    reporter,
+    events,
+    log,
+    policyFor: () => ({ cooldownSeconds: options.cooldownSeconds ?? 30, delaySeconds: options.delaySeconds ?? 0 }),
+    coalesceWindowMs: options.coalesceWindowMs ?? 30_000,
+  });
+  return { service, replayBuffer, events, saved, failed, filed };
+}
+
+function trigger(overrides: Partial<Trigger> = {}): Trigger {
+  return { guildId: 'g1', streamer: 'alice', chatter: 'bob', keyword: 'wow', message: 'wow!', at: new Date(), isManual: false, ...overrides };
+}
+
+describe('ClipService', () => {
+  beforeEach(() => vi.useFakeTimers({ now: new Date('2026-11-25T12:00:00Z') }));
+  afterEach(() => vi.useRealTimers());
+
+  it('turns a burst of 100 triggers into one clip that credits every chatter, named after the first', async () => {
+    const { service, replayBuffer, saved, filed, events } = setup();
+    for (let i = 0; i < 100; i += 1) service.trigger(trigger({ chatter: `viewer${i}` }));
+    await service.drain();
+    expect(replayBuffer.saves).toBe(1);
+    expect(filed[0]).toMatchObject({ chatter: 'viewer0', keyword: 'wow', streamer: 'alice' });
+    expect(saved[0]!.triggers.map((t) => t.chatter)).toEqual(Array.from({ length: 100 }, (_, i) => `viewer${i}`));
+    const kinds = events.recent('g1').map((e) => e.kind);
+    expect(kinds).toContain('merged');
+    expect(events.recent('g1')[0]!.text).toContain('100 triggers merged');
+  });
+
+  it('lets a trigger during a save in flight join it instead of starting another', async () => {
+    const { service, replayBuffer, saved } = setup();
+    replayBuffer.isManual = true;
+    service.trigger(trigger({ chatter: 'first' }));
+    await vi.advanceTimersByTimeAsync(0);
+    service.trigger(trigger({ chatter: 'second', streamer: 'carol' }));
+    replayBuffer.release();
+    await service.drain();
+    expect(replayBuffer.saves).toBe(1);
+    expect(saved[0]!.streamer).toBe('alice');
+    expect(saved[0]!.triggers.map((t) => `${t.streamer}/${t.chatter}`)).toEqual(['alice/first', 'carol/second']);
+  });
+
+  it('applies the per-stream cooldown after the coalescing window, and logs what it skipped', async () => {
+    const { service, replayBuffer, events } = setup({ cooldownSeconds: 60, coalesceWindowMs: 5_000 });
+    service.trigger(trigger());
+    await service.drain();
+    await vi.advanceTimersByTimeAsync(10_000);
+    service.trigger(trigger({ at: new Date(), chatter: 'late' }));
+    await service.drain();
+    expect(replayBuffer.saves).toBe(1);
+    expect(events.recent('g1', { stream: 'alice' })[0]).toMatchObject({ kind: 'cooldown' });
+    expect(events.recent('g1')[0]!.text).toContain('late');
+
+    // Another stream has its own cooldown.
+    service.trigger(trigger({ at: new Date(), streamer: 'dave' }));
+    await service.drain();
+    expect(replayBuffer.saves).toBe(2);
+
+    await vi.advanceTimersByTimeAsync(51_000);
+    service.trigger(trigger({ at: new Date() }));
+    await service.drain();
+    expect(replayBuffer.saves).toBe(3);
+  });
+
+  it('ignores the cooldown for manual clips', async () => {
+    const { service, replayBuffer } = setup({ cooldownSeconds: 600, coalesceWindowMs: 0 });
+    service.trigger(trigger());
+    await service.drain();
+    await vi.advanceTimersByTimeAsync(1_000);
+    const outcome = await service.clipNow(trigger({ chatter: 'Mod Name', keyword: 'manual', isManual: true, at: new Date() }));
+    expect(replayBuffer.saves).toBe(2);
+    expect(outcome.triggers[0]).toMatchObject({ chatter: 'Mod Name', keyword: 'manual' });
+  });
+
+  it('waits the guild delay before saving, and names the clip after the moment that triggered it', async () => {
+    const { service, replayBuffer, filed } = setup({ delaySeconds: 10 });
+    const at = new Date();
+    service.trigger(trigger({ at }));
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(replayBuffer.saves).toBe(0);
+    service.trigger(trigger({ chatter: 'during-delay', at: new Date() }));
+    await vi.advanceTimersByTimeAsync(1_000);
+    await service.drain();
+    expect(replayBuffer.saves).toBe(1);
+    expect(filed[0]!.at).toEqual(at);
+  });
+
+  it('tells the guild when OBS is down instead of dropping the moment', async () => {
+    const { service, replayBuffer, failed, events } = setup();
+    replayBuffer.isDown = true;
+    service.trigger(trigger({ chatter: 'eve' }));
+    await service.drain();
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ guildId: 'g1', reason: 'OBS is not connected' });
+    expect(failed[0]!.triggers[0]!.chatter).toBe('eve');
+    expect(events.recent('g1')[0]).toMatchObject({ kind: 'failure' });
+    // A failed moment does not absorb the next trigger.
+    replayBuffer.isDown = false;
+    service.trigger(trigger({ chatter: 'frank', streamer: 'other' }));
+    await service.drain();
+    expect(replayBuffer.saves).toBe(1);
+  });
+
+  it('rejects a manual clip with a clear code when OBS is down', async () => {
+    const { service, replayBuffer } = setup();
+    replayBuffer.isDown = true;
+    await expect(service.clipNow(trigger({ isManual: true }))).rejects.toMatchObject({ code: 'OBS_UNAVAILABLE' });
+  });
+});
