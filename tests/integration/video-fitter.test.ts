@@ -1,0 +1,268 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isAppError } from '../../src/errors.js';
+import {
+  deriveFfprobePath,
+  encodeArgs,
+  fitVideo,
+  parseFfmpegBanner,
+  planEncode,
+} from '../../src/clips/video-fitter.js';
+
+const run = promisify(execFile);
+const log = pino({ level: 'silent' });
+const isPosix = process.platform !== 'win32';
+
+let dir: string;
+let clipPath: string;
+let clipBytes: number;
+let clipHash: string;
+
+async function sha256(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex');
+}
+
+async function durationOf(path: string): Promise<number> {
+  const { stdout } = await run('ffprobe', [
+    '-v', 'error', '-show_entries', 'format=duration', '-of', 'default=noprint_wrappers=1:nokey=1', path,
+  ]);
+  return Number(stdout.trim());
+}
+
+async function expectOriginalIntact(): Promise<void> {
+  expect(await sha256(clipPath)).toBe(clipHash);
+}
+
+/** The folder holds the original plus exactly `extra` (no leftover attempts). */
+async function expectFolder(extra: string[] = []): Promise<void> {
+  expect((await readdir(dir)).sort()).toEqual(['bob\'s "wow" clip.mp4', ...extra].sort());
+}
+
+const toolDirs: string[] = [];
+
+/** A shell script standing in for a tool, in a folder whose name has a space. */
+async function fakeTool(name: string, script: string): Promise<string> {
+  const toolDir = await mkdtemp(join(tmpdir(), 'fake tool '));
+  toolDirs.push(toolDir);
+  const path = join(toolDir, name);
+  await writeFile(path, `#!/bin/sh\n${script}\n`);
+  await chmod(path, 0o755);
+  return path;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "video fitter 'it' "));
+  clipPath = join(dir, 'bob\'s "wow" clip.mp4');
+  // Noise keeps the picture from compressing away, so the clip is ~6 MB like a real capture would be.
+  await run('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30:duration=8',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:duration=8',
+    '-vf', 'noise=alls=30:allf=t',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '6M', '-maxrate', '6M', '-bufsize', '3M',
+    '-c:a', 'aac', '-b:a', '128k', '-shortest', clipPath,
+  ]);
+  clipBytes = (await stat(clipPath)).size;
+  clipHash = await sha256(clipPath);
+});
+
+afterAll(async () => {
+  await Promise.all([dir, ...toolDirs].map((path) => rm(path, { recursive: true, force: true })));
+});
+
+describe('fitVideo with real ffmpeg', () => {
+  it('generated a clip large enough to need fitting', () => {
+    expect(clipBytes).toBeGreaterThan(3_000_000);
+  });
+
+  it('returns a clip that already fits unchanged', async () => {
+    const fitted = await fitVideo({ inputPath: clipPath, maxBytes: clipBytes, ffmpegPath: 'ffmpeg', log });
+    expect(fitted).toEqual({ path: clipPath, reencoded: false, bytes: clipBytes });
+    await expectFolder();
+  });
+
+  it('re-encodes a clip over the limit into a new file that fits and plays as long', async () => {
+    const maxBytes = 1_000_000;
+    const fitted = await fitVideo({ inputPath: clipPath, maxBytes, ffmpegPath: 'ffmpeg', log });
+    try {
+      expect(fitted.reencoded).toBe(true);
+      expect(fitted.path).toBe(join(dir, 'bob\'s "wow" clip.discord.mp4'));
+      expect(fitted.bytes).toBe((await stat(fitted.path)).size);
+      expect(fitted.bytes).toBeLessThanOrEqual(maxBytes);
+      // Not absurdly small either: the budget was used.
+      expect(fitted.bytes).toBeGreaterThan(maxBytes * 0.5);
+      expect(Math.abs((await durationOf(fitted.path)) - 8)).toBeLessThan(0.5);
+      await expectOriginalIntact();
+      await expectFolder(['bob\'s "wow" clip.discord.mp4']);
+
+      // A second fit never overwrites the first copy.
+      const again = await fitVideo({ inputPath: clipPath, maxBytes, ffmpegPath: 'ffmpeg', log });
+      expect(again.path).toBe(join(dir, 'bob\'s "wow" clip.discord-2.mp4'));
+      await rm(again.path);
+    } finally {
+      await rm(fitted.path, { force: true });
+    }
+  }, 120_000);
+
+  it('reads the duration with ffmpeg when there is no ffprobe', async () => {
+    const fitted = await fitVideo({
+      inputPath: clipPath,
+      maxBytes: 2_000_000,
+      ffmpegPath: 'ffmpeg',
+      ffprobePath: join(dir, 'no-such-ffprobe'),
+      log,
+    });
+    try {
+      expect(fitted.reencoded).toBe(true);
+      expect(fitted.bytes).toBeLessThanOrEqual(2_000_000);
+    } finally {
+      await rm(fitted.path, { force: true });
+    }
+  }, 120_000);
+
+  it('reports CLIP_TOO_LARGE for an impossible limit and leaves only the original', async () => {
+    const attempt = fitVideo({ inputPath: clipPath, maxBytes: 2_048, ffmpegPath: 'ffmpeg', log });
+    await expect(attempt).rejects.toSatisfy((err) => isAppError(err, 'CLIP_TOO_LARGE'));
+    await expectOriginalIntact();
+    await expectFolder();
+  });
+
+  it('reports FFMPEG_FAILED for a missing ffmpeg', async () => {
+    const attempt = fitVideo({ inputPath: clipPath, maxBytes: 1_000_000, ffmpegPath: join(dir, 'nope', 'ffmpeg'), log });
+    await expect(attempt).rejects.toSatisfy((err) => isAppError(err, 'FFMPEG_FAILED') && /not found/.test(err.message));
+    await expectFolder();
+  });
+
+  it('removes the reserved output when the encode cannot start', async () => {
+    const attempt = fitVideo({
+      inputPath: clipPath,
+      maxBytes: 1_000_000,
+      ffmpegPath: join(dir, 'nope', 'ffmpeg'),
+      ffprobePath: 'ffprobe',
+      log,
+    });
+    await expect(attempt).rejects.toSatisfy((err) => isAppError(err, 'FFMPEG_FAILED'));
+    await expectFolder();
+    await expectOriginalIntact();
+  });
+
+  // A stand-in ffmpeg that writes `bytes` to its output (the last argument), where `bytes` is a shell
+  // expression that may use $kbps (the -b:v it was given): it makes the size outcome deterministic.
+  function sizedFfmpeg(bytes: string): Promise<string> {
+    return fakeTool(
+      'ffmpeg',
+      [
+        'out=""; kbps=0; prev=""',
+        'for a in "$@"; do if [ "$prev" = "-b:v" ]; then kbps=${a%k}; fi; prev="$a"; out="$a"; done',
+        `echo "$kbps" >> "$0.calls"`,
+        `head -c $(( ${bytes} )) /dev/zero > "$out"`,
+      ].join('\n'),
+    );
+  }
+
+  it.runIf(isPosix)('retries once at a lower bitrate when the first encode overshoots', async () => {
+    // Overshoots the video bitrate by 30 %: the first attempt is over 1 MB, the corrected retry is not.
+    const ffmpegPath = await sizedFfmpeg('kbps * 1000 * 13 / 10');
+    const fitted = await fitVideo({ inputPath: clipPath, maxBytes: 1_000_000, ffmpegPath, ffprobePath: 'ffprobe', log });
+    try {
+      const calls = (await readFile(`${ffmpegPath}.calls`, 'utf8')).trim().split('\n').map(Number);
+      expect(calls).toHaveLength(2);
+      expect(calls[1]).toBeLessThan((calls[0] ?? 0) * 0.8);
+      expect(fitted).toMatchObject({ reencoded: true, path: join(dir, 'bob\'s "wow" clip.discord.mp4') });
+      expect(fitted.bytes).toBeLessThanOrEqual(1_000_000);
+      await expectFolder(['bob\'s "wow" clip.discord.mp4']);
+    } finally {
+      await rm(fitted.path, { force: true });
+    }
+  });
+
+  it.runIf(isPosix)('gives up with CLIP_TOO_LARGE after two oversized encodes and removes both', async () => {
+    const ffmpegPath = await sizedFfmpeg('2000000');
+    const attempt = fitVideo({ inputPath: clipPath, maxBytes: 1_000_000, ffmpegPath, ffprobePath: 'ffprobe', log });
+    await expect(attempt).rejects.toSatisfy((err) => isAppError(err, 'CLIP_TOO_LARGE'));
+    expect((await readFile(`${ffmpegPath}.calls`, 'utf8')).trim().split('\n')).toHaveLength(2);
+    await expectFolder();
+    await expectOriginalIntact();
+  });
+
+  it.runIf(isPosix)('reports the tail of stderr when ffmpeg fails', async () => {
+    const ffmpegPath = await fakeTool('ffmpeg', 'echo "frame=1" >&2\necho "Conversion failed: boom" >&2\nexit 1');
+    const attempt = fitVideo({ inputPath: clipPath, maxBytes: 1_000_000, ffmpegPath, ffprobePath: 'ffprobe', log });
+    await expect(attempt).rejects.toSatisfy(
+      (err) => isAppError(err, 'FFMPEG_FAILED') && err.message.includes('Conversion failed: boom'),
+    );
+    await expectFolder();
+  });
+
+  it.runIf(isPosix)('kills an ffmpeg that hangs and cleans up', async () => {
+    const ffmpegPath = await fakeTool('ffmpeg', 'exec sleep 60');
+    const started = Date.now();
+    const attempt = fitVideo({
+      inputPath: clipPath,
+      maxBytes: 1_000_000,
+      ffmpegPath,
+      ffprobePath: 'ffprobe',
+      log,
+      timeoutMs: 1_500,
+    });
+    await expect(attempt).rejects.toSatisfy((err) => isAppError(err, 'FFMPEG_FAILED') && /longer than/.test(err.message));
+    expect(Date.now() - started).toBeLessThan(8_000);
+    await expectFolder();
+  });
+
+  it('rejects with ABORTED when the signal fires', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const attempt = fitVideo({ inputPath: clipPath, maxBytes: 1_000_000, ffmpegPath: 'ffmpeg', log, signal: controller.signal });
+    await expect(attempt).rejects.toSatisfy((err) => isAppError(err, 'ABORTED'));
+    await expectFolder();
+  });
+
+  it('reports CLIP_FILE_FAILED for a missing input', async () => {
+    const attempt = fitVideo({ inputPath: join(dir, 'missing.mp4'), maxBytes: 1_000, ffmpegPath: 'ffmpeg', log });
+    await expect(attempt).rejects.toSatisfy((err) => isAppError(err, 'CLIP_FILE_FAILED'));
+  });
+});
+
+describe('video fitter helpers', () => {
+  it('finds ffprobe next to ffmpeg', () => {
+    expect(deriveFfprobePath('ffmpeg')).toBe('ffprobe');
+    expect(deriveFfprobePath('/opt/ff mpeg/bin/ffmpeg')).toBe('/opt/ff mpeg/bin/ffprobe');
+    expect(deriveFfprobePath('C:\\Tools\\ffmpeg\\bin\\ffmpeg.exe')).toBe('C:\\Tools\\ffmpeg\\bin\\ffprobe.exe');
+    expect(deriveFfprobePath('/usr/local/bin/avconv')).toBe('/usr/local/bin/ffprobe');
+  });
+
+  it('shrinks the picture as the bitrate budget drops', () => {
+    const media = { durationSeconds: 60, hasAudio: true, width: 1920, height: 1080 };
+    const roomy = planEncode({ maxBytes: 500 * 1024 * 1024, media });
+    expect(roomy).toMatchObject({ audioKbps: 96, shortSide: undefined });
+    const medium = planEncode({ maxBytes: 12 * 1024 * 1024, media });
+    expect(medium).toMatchObject({ audioKbps: 96, shortSide: 720 });
+    expect(medium.videoKbps).toBeLessThan((12 * 1024 * 1024 * 8) / 60 / 1000 - 96);
+    const tight = planEncode({ maxBytes: 5 * 1024 * 1024, media });
+    expect(tight).toMatchObject({ audioKbps: 64, shortSide: 360 });
+    const portrait = planEncode({ maxBytes: 3 * 1024 * 1024, media: { ...media, width: 1080, height: 1920 } });
+    expect(portrait.shortSide).toBe(360);
+    expect(encodeArgs('/in.mp4', '/out.mp4', portrait)).toEqual(expect.arrayContaining(['-vf', 'scale=360:-2']));
+    const silent = planEncode({ maxBytes: 10 * 1024 * 1024, media: { ...media, hasAudio: false } });
+    expect(silent.audioKbps).toBe(0);
+    expect(encodeArgs('/in.mp4', '/out.mp4', silent)).toContain('-an');
+  });
+
+  it('reads duration and streams from the ffmpeg banner', () => {
+    const banner = [
+      "Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'x.mp4':",
+      '  Duration: 00:01:02.50, start: 0.000000, bitrate: 6000 kb/s',
+      '  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 1280x720, 5000 kb/s, 30 fps',
+      '  Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 48000 Hz, stereo, fltp, 128 kb/s',
+    ].join('\n');
+    expect(parseFfmpegBanner(banner)).toEqual({ durationSeconds: 62.5, hasAudio: true, width: 1280, height: 720 });
+    expect(parseFfmpegBanner('nothing here')).toBeUndefined();
+  });
+});
