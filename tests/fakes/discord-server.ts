@@ -1,0 +1,721 @@
+/**
+ * A local Discord for integration tests: one HTTP server on 127.0.0.1 that answers the REST routes a
+ * clip bot uses (under /api/v10) and serves the gateway (WebSocket upgrade on /gateway), so the real
+ * discord.js 14 Client logs in with `new Client({ rest: { api: fake.apiUrl } })` and talks to it.
+ *
+ * Tests drive it from the Discord side (`interact`, `autocomplete`, `setPremiumTier`,
+ * `failNextRequests`) and read what the bot did (`commandRegistrations`, `channelMessages`, each
+ * exchange's replies). Anything the fake cannot answer is a 404 listed in `unhandledRequests`.
+ *
+ * Split across tests/fakes/discord-*.ts: payloads (guild state and JSON shapes), messages (parsing,
+ * limits, rendering), interactions (INTERACTION_CREATE and exchanges), gateway, wait.
+ */
+import { randomBytes } from 'node:crypto';
+import { type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GatewayDispatchEvents, InteractionResponseType } from 'discord.js';
+import { FakeGateway } from './discord-gateway.js';
+import {
+  type InteractionExchange,
+  type InteractionInput,
+  type RegisteredCommand,
+  Exchange,
+  callbackResponsePayload,
+  interactionPayload,
+} from './discord-interactions.js';
+import {
+  type ApiErrorReply,
+  type IncomingBody,
+  type PostedMessage,
+  type StoredAttachment,
+  type StoredMessage,
+  DEFAULT_UPLOAD_LIMIT,
+  attachmentPath,
+  buildMessage,
+  checkUploadLimit,
+  isRecord,
+  messagePayload,
+  parseBody,
+  toPosted,
+  uploadLimitForTier,
+  validateMessage,
+} from './discord-messages.js';
+import {
+  type GuildState,
+  SnowflakeFactory,
+  botMemberPayload,
+  botSelfPayload,
+  channelPayload,
+  createGuildState,
+  defaultMember,
+  guildCreatePayload,
+  guildPayload,
+  memberPayload,
+  rolePayload,
+  userPayload,
+  memberUser,
+} from './discord-payloads.js';
+import { ChangeFeed } from './discord-wait.js';
+
+export type { FakeMember } from './discord-payloads.js';
+/** Default member permissions (Administrator | ManageGuild) and the bot's, for building FakeMembers. */
+export { ADMIN_PERMISSIONS, BOT_PERMISSIONS } from './discord-payloads.js';
+export type { PostedFile, PostedMessage } from './discord-messages.js';
+export type { InitialCallback, InteractionExchange, InteractionInput } from './discord-interactions.js';
+
+export interface FailureResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** Path and query as requested, e.g. /api/v10/channels/1/messages. */
+  path: string;
+  status: number;
+}
+
+export interface FakeDiscord {
+  /** For `new Client({ rest: { api: apiUrl } })`. */
+  readonly apiUrl: string;
+  readonly applicationId: string;
+  readonly guildId: string;
+  /** Two text channels in the guild. */
+  readonly channels: { general: string; alerts: string };
+  /** `moderator` has no Manage Server: it is the role a guild would hand to `/settings role`. */
+  readonly roles: { moderator: string; everyone: string };
+  readonly botUserId: string;
+  /** Every bulk PUT of application commands: scope 'global' or the guild id, and the body. */
+  readonly commandRegistrations: Array<{ scope: string; commands: any[] }>;
+  /** Messages POSTed to /channels/:id/messages, in order. */
+  readonly channelMessages: PostedMessage[];
+  /** Every HTTP request with the status it got, in order (injected failures included). */
+  readonly requests: RecordedRequest[];
+  /** Requests the fake did not know how to answer (answered 404): tests assert this stays empty. */
+  readonly unhandledRequests: string[];
+  /** Clients that completed IDENTIFY and are still connected to the gateway. */
+  readonly connectedClients: number;
+  /** The first channel message (already posted or still to come) matching `predicate`. */
+  waitForChannelMessage(predicate?: (message: PostedMessage) => boolean, timeoutMs?: number): Promise<PostedMessage>;
+  /** Sends INTERACTION_CREATE (type 2) to every connected client; throws when none is connected. */
+  interact(input: InteractionInput): InteractionExchange;
+  /** Sends an autocomplete interaction (type 4) and resolves with the choices of the bot's type-8 callback. */
+  autocomplete(
+    input: InteractionInput & { focused: string },
+    timeoutMs?: number,
+  ): Promise<Array<{ name: string; value: string | number }>>;
+  /** Make the next matching REST requests fail, in order (429s get a Retry-After header from retry_after). */
+  failNextRequests(match: { method?: string; pathIncludes: string }, responses: FailureResponse[]): void;
+  /** Seen in GUILD_CREATE by clients that log in later, and sent as GUILD_UPDATE to connected ones. */
+  setPremiumTier(tier: 0 | 1 | 2 | 3): void;
+  /** Closes the HTTP server and all gateway sockets; rejects pending waits. Destroy clients first. */
+  close(): Promise<void>;
+}
+
+export interface FakeDiscordOptions {
+  /** When given, REST requests with another `Authorization: Bot x` get 401 and IDENTIFY gets close 4004. */
+  token?: string;
+  /** HELLO's heartbeat_interval; Discord uses ~41 s, tests of heartbeats want less. */
+  heartbeatIntervalMs?: number;
+}
+
+export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return new FakeDiscordServer(server, port, options);
+}
+
+/** Everything a route handler gets: path parameters, the parsed body, the query string. */
+interface RouteRequest {
+  params: Params;
+  body: IncomingBody;
+  query: URLSearchParams;
+}
+
+interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface Route {
+  method: string;
+  /** Under /api/v10, with :name segments. */
+  path: string;
+  /** Interaction callbacks and webhooks are authorized by their token in the path, not by the bot token. */
+  needsBotToken: boolean;
+  handle(request: RouteRequest): Reply | Promise<Reply>;
+}
+
+/** Returned by a handler for an id the fake does not own (another application): counted as unhandled. */
+const UNHANDLED: Reply = { status: 404, body: { message: '404: Not Found', code: 0 } };
+const UNAUTHORIZED: Reply = { status: 401, body: { message: '401: Unauthorized', code: 0 } };
+const NO_CONTENT: Reply = { status: 204 };
+const API_PREFIX = '/api/v10';
+const GATEWAY_PATH = '/gateway';
+const DEFAULT_WAIT_MS = 5_000;
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 41_250;
+
+function apiError(status: number, code: number, message: string): Reply {
+  return { status, body: { message, code } };
+}
+
+class Params {
+  readonly #values: Record<string, string>;
+
+  constructor(values: Record<string, string>) {
+    this.#values = values;
+  }
+
+  get(name: string): string {
+    const value = this.#values[name];
+    if (value === undefined) throw new Error(`fake Discord: route has no :${name} parameter`);
+    return value;
+  }
+}
+
+class FakeDiscordServer implements FakeDiscord {
+  readonly apiUrl: string;
+  readonly applicationId: string;
+  readonly guildId: string;
+  readonly channels: { general: string; alerts: string };
+  readonly roles: { moderator: string; everyone: string };
+  readonly botUserId: string;
+  readonly commandRegistrations: Array<{ scope: string; commands: any[] }> = [];
+  readonly channelMessages: PostedMessage[] = [];
+  readonly requests: RecordedRequest[] = [];
+  readonly unhandledRequests: string[] = [];
+
+  readonly #server: Server;
+  readonly #origin: string;
+  readonly #token: string | undefined;
+  readonly #ids = new SnowflakeFactory();
+  readonly #guild: GuildState;
+  readonly #gateway: FakeGateway;
+  readonly #feed = new ChangeFeed();
+  readonly #routes: Route[];
+  /** The echoed commands of the latest PUT per scope; their ids go into interactions. */
+  readonly #commandsByScope = new Map<string, RegisteredCommand[]>();
+  readonly #messages = new Map<string, StoredMessage>();
+  readonly #attachments = new Map<string, StoredAttachment>();
+  readonly #exchanges = new Map<string, Exchange>();
+  readonly #failures: Array<{ match: { method?: string; pathIncludes: string }; responses: FailureResponse[] }> = [];
+  #isClosed = false;
+
+  constructor(server: Server, port: number, options: FakeDiscordOptions) {
+    this.#server = server;
+    this.#origin = `http://127.0.0.1:${port}`;
+    this.#token = options.token;
+    this.apiUrl = `${this.#origin}/api`;
+    this.applicationId = this.#ids.next();
+    this.#guild = createGuildState(this.#ids, this.applicationId);
+    this.guildId = this.#guild.id;
+    this.botUserId = this.#guild.bot.id;
+    const [general, alerts] = this.#guild.channels;
+    const moderator = this.#guild.roles.find((role) => role.name === 'Moderator');
+    if (!general || !alerts || !moderator) throw new Error('fake Discord: guild state lacks its channels or roles');
+    this.channels = { general: general.id, alerts: alerts.id };
+    this.roles = { moderator: moderator.id, everyone: this.#guild.id };
+
+    this.#gateway = new FakeGateway({
+      path: GATEWAY_PATH,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+      isTokenAccepted: (token) => this.#token === undefined || token === this.#token,
+      readyPayload: () => this.#readyPayload(),
+      initialDispatches: () => [{ event: GatewayDispatchEvents.GuildCreate, data: guildCreatePayload(this.#guild) }],
+    });
+    this.#gateway.attach(server, `ws://127.0.0.1:${port}`);
+    this.#routes = this.#buildRoutes();
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+      void this.#onRequest(request, response);
+    });
+  }
+
+  get connectedClients(): number {
+    return this.#gateway.readyCount;
+  }
+
+  // ---- driving the fake from tests ----
+
+  waitForChannelMessage(
+    predicate: (message: PostedMessage) => boolean = () => true,
+    timeoutMs = DEFAULT_WAIT_MS,
+  ): Promise<PostedMessage> {
+    return this.#feed.waitFor(
+      () => this.channelMessages.find(predicate),
+      timeoutMs,
+      () => `a channel message matching the predicate (${this.channelMessages.length} posted, none matched)`,
+    );
+  }
+
+  interact(input: InteractionInput): InteractionExchange {
+    return this.#sendInteraction(input, undefined);
+  }
+
+  async autocomplete(
+    input: InteractionInput & { focused: string },
+    timeoutMs = DEFAULT_WAIT_MS,
+  ): Promise<Array<{ name: string; value: string | number }>> {
+    const exchange = this.#sendInteraction(input, input.focused);
+    const callback = await exchange.initial(timeoutMs);
+    if (callback.type !== InteractionResponseType.ApplicationCommandAutocompleteResult) {
+      throw new Error(`fake Discord: autocomplete answered with callback type ${callback.type}, not 8`);
+    }
+    return Array.isArray(callback.data?.choices) ? callback.data.choices : [];
+  }
+
+  failNextRequests(match: { method?: string; pathIncludes: string }, responses: FailureResponse[]): void {
+    this.#failures.push({ match, responses: [...responses] });
+  }
+
+  setPremiumTier(tier: 0 | 1 | 2 | 3): void {
+    this.#guild.premiumTier = tier;
+    this.#gateway.dispatch(GatewayDispatchEvents.GuildUpdate, guildPayload(this.#guild));
+  }
+
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    const reason = new Error('fake Discord: closed while a test was still waiting');
+    this.#feed.cancelAll(reason);
+    for (const exchange of this.#exchanges.values()) exchange.cancelWaits(reason);
+    await this.#gateway.close();
+    await new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      // Keep-alive sockets from the client's HTTP agent would otherwise hold close() open.
+      this.#server.closeAllConnections();
+    });
+  }
+
+  // ---- interactions ----
+
+  #sendInteraction(input: InteractionInput, focused: string | undefined): Exchange {
+    const member = input.member ?? defaultMember(this.#guild);
+    // Remember the member so GET /guilds/:id/members/:user and user options find them later.
+    this.#guild.members.set(member.id, member);
+    const id = this.#ids.next();
+    const token = `aW50ZXJhY3Rpb246${randomBytes(48).toString('base64url')}`;
+    const channelId = input.channelId ?? this.channels.general;
+    const payload = interactionPayload({
+      guild: this.#guild,
+      applicationId: this.applicationId,
+      id,
+      token,
+      input,
+      member,
+      channelId,
+      command: this.#findCommand(input.command),
+      ...(focused === undefined ? {} : { focused }),
+    });
+    const exchange = new Exchange(id, token, {
+      ids: this.#ids,
+      applicationId: this.applicationId,
+      channelId,
+      uploadLimit: input.attachmentSizeLimit ?? DEFAULT_UPLOAD_LIMIT,
+    });
+    this.#exchanges.set(id, exchange);
+    const delivered = this.#gateway.dispatch(GatewayDispatchEvents.InteractionCreate, payload);
+    if (delivered === 0) throw new Error('fake Discord: no client is logged in to the gateway; log in first');
+    return exchange;
+  }
+
+  /** Guild commands shadow global ones of the same name, as in the Discord client. */
+  #findCommand(name: string): RegisteredCommand | undefined {
+    const scopes = [this.guildId, 'global'];
+    for (const scope of scopes) {
+      const found = this.#commandsByScope.get(scope)?.find((command) => command.name === name);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  #exchangeByToken(applicationId: string, token: string): Exchange | undefined {
+    if (applicationId !== this.applicationId) return undefined;
+    return [...this.#exchanges.values()].find((exchange) => exchange.token === token);
+  }
+
+  // ---- HTTP ----
+
+  async #onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const method = request.method ?? 'GET';
+    const url = new URL(request.url ?? '/', this.#origin);
+    let reply: Reply;
+    try {
+      const raw = await readRaw(request);
+      reply = await this.#answer(method, url, raw, request.headers);
+    } catch (error) {
+      // A bug in the fake, not in the bot: make it loud in unhandledRequests.
+      this.unhandledRequests.push(`${method} ${url.pathname} (fake threw: ${String(error)})`);
+      reply = apiError(500, 0, '500: Internal Server Error');
+    }
+    this.requests.push({ method, path: `${url.pathname}${url.search}`, status: reply.status });
+    writeReply(response, reply);
+  }
+
+  async #answer(method: string, url: URL, raw: Buffer, headers: IncomingHttpHeaders): Promise<Reply> {
+    const injected = this.#takeInjectedFailure(method, url.pathname);
+    if (injected) return injected;
+    if (method === 'GET' && url.pathname.startsWith('/attachments/')) return this.#serveAttachment(url.pathname);
+
+    const match = url.pathname.startsWith(API_PREFIX)
+      ? this.#matchRoute(method, url.pathname.slice(API_PREFIX.length))
+      : undefined;
+    if (!match) return this.#unhandled(method, url);
+    if (match.route.needsBotToken && !this.#isAuthorized(headers.authorization)) return UNAUTHORIZED;
+
+    const body = await parseBody(raw, headers['content-type']);
+    const reply = await match.route.handle({ params: match.params, body, query: url.searchParams });
+    return reply === UNHANDLED ? this.#unhandled(method, url) : reply;
+  }
+
+  #unhandled(method: string, url: URL): Reply {
+    this.unhandledRequests.push(`${method} ${url.pathname}${url.search}`);
+    return UNHANDLED;
+  }
+
+  #isAuthorized(header: string | undefined): boolean {
+    return this.#token === undefined || header === `Bot ${this.#token}`;
+  }
+
+  #matchRoute(method: string, path: string): { route: Route; params: Params } | undefined {
+    for (const route of this.#routes) {
+      if (route.method !== method) continue;
+      const params = matchPath(route.path, path);
+      if (params) return { route, params: new Params(params) };
+    }
+    return undefined;
+  }
+
+  #takeInjectedFailure(method: string, path: string): Reply | undefined {
+    const index = this.#failures.findIndex(
+      ({ match }) => (!match.method || match.method.toUpperCase() === method) && path.includes(match.pathIncludes),
+    );
+    const rule = this.#failures[index];
+    if (!rule) return undefined;
+    const next = rule.responses.shift();
+    if (rule.responses.length === 0) this.#failures.splice(index, 1);
+    return next ? injectedReply(next) : undefined;
+  }
+
+  #serveAttachment(path: string): Reply {
+    const attachmentId = path.split('/')[3] ?? '';
+    const attachment = this.#attachments.get(attachmentId);
+    if (!attachment) return apiError(404, 0, '404: Not Found');
+    return {
+      status: 200,
+      body: attachment.data,
+      headers: { 'content-type': attachment.contentType ?? 'application/octet-stream' },
+    };
+  }
+
+  // ---- routes ----
+
+  #buildRoutes(): Route[] {
+    const bot = (method: string, path: string, handle: Route['handle']): Route => ({
+      method,
+      path,
+      needsBotToken: true,
+      handle,
+    });
+    const byToken = (method: string, path: string, handle: Route['handle']): Route => ({
+      method,
+      path,
+      needsBotToken: false,
+      handle,
+    });
+    return [
+      bot('GET', '/gateway/bot', () => this.#gatewayBot()),
+      byToken('GET', '/gateway', () => ({ status: 200, body: { url: this.#gateway.url } })),
+      bot('GET', '/users/@me', () => ({ status: 200, body: botSelfPayload(this.#guild) })),
+      bot('GET', '/applications/@me', () => ({ status: 200, body: this.#applicationPayload() })),
+      bot('PUT', '/applications/:app/commands', ({ params, body }) =>
+        this.#putCommands(params.get('app'), 'global', body),
+      ),
+      bot('GET', '/applications/:app/commands', ({ params }) => this.#getCommands(params.get('app'), 'global')),
+      bot('PUT', '/applications/:app/guilds/:guild/commands', ({ params, body }) =>
+        this.#putCommands(params.get('app'), params.get('guild'), body),
+      ),
+      bot('GET', '/applications/:app/guilds/:guild/commands', ({ params }) =>
+        this.#getCommands(params.get('app'), params.get('guild')),
+      ),
+      byToken('POST', '/interactions/:id/:token/callback', (request) => this.#interactionCallback(request)),
+      byToken('POST', '/webhooks/:app/:token', (request) => this.#followUp(request)),
+      byToken('GET', '/webhooks/:app/:token/messages/:message', (request) => this.#webhookMessage('GET', request)),
+      byToken('PATCH', '/webhooks/:app/:token/messages/:message', (request) => this.#webhookMessage('PATCH', request)),
+      byToken('DELETE', '/webhooks/:app/:token/messages/:message', (request) =>
+        this.#webhookMessage('DELETE', request),
+      ),
+      bot('POST', '/channels/:channel/messages', ({ params, body }) =>
+        this.#postChannelMessage(params.get('channel'), body),
+      ),
+      bot('GET', '/channels/:channel/messages/:message', ({ params }) =>
+        this.#getChannelMessage(params.get('channel'), params.get('message')),
+      ),
+      bot('GET', '/channels/:channel', ({ params }) => this.#getChannel(params.get('channel'))),
+      bot('GET', '/guilds/:guild', ({ params }) =>
+        this.#inGuild(params.get('guild'), () => ({ ...guildPayload(this.#guild), ...this.#approximateCounts() })),
+      ),
+      bot('GET', '/guilds/:guild/channels', ({ params }) =>
+        this.#inGuild(params.get('guild'), () => this.#guild.channels.map((c) => channelPayload(this.#guild, c))),
+      ),
+      bot('GET', '/guilds/:guild/roles', ({ params }) =>
+        this.#inGuild(params.get('guild'), () => this.#guild.roles.map(rolePayload)),
+      ),
+      bot('GET', '/guilds/:guild/members/:user', ({ params }) =>
+        this.#getMember(params.get('guild'), params.get('user')),
+      ),
+    ];
+  }
+
+  #gatewayBot(): Reply {
+    return {
+      status: 200,
+      body: {
+        url: this.#gateway.url,
+        shards: 1,
+        // discord.js sizes its identify throttle from max_concurrency (topics/gateway#session-start-limit-object).
+        session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 },
+      },
+    };
+  }
+
+  #readyPayload(): Record<string, unknown> {
+    return {
+      v: 10,
+      user: botSelfPayload(this.#guild),
+      // Guilds start unavailable; discord.js waits for their GUILD_CREATE before emitting ready.
+      guilds: [{ id: this.guildId, unavailable: true }],
+      application: { id: this.applicationId, flags: 0 },
+      user_settings: {},
+      relationships: [],
+      private_channels: [],
+      presences: [],
+      guild_join_requests: [],
+      geo_ordered_rtc_regions: [],
+    };
+  }
+
+  #applicationPayload() {
+    const owner = defaultMember(this.#guild);
+    return {
+      id: this.applicationId,
+      name: this.#guild.bot.username,
+      icon: null,
+      description: '',
+      bot_public: false,
+      bot_require_code_grant: false,
+      bot: userPayload(this.#guild.bot),
+      owner: userPayload(memberUser(owner)),
+      team: null,
+      verify_key: '0'.repeat(64),
+      flags: 0,
+      approximate_guild_count: 1,
+      tags: [],
+      install_params: null,
+      integration_types_config: { '0': {} },
+    };
+  }
+
+  #approximateCounts() {
+    return { approximate_member_count: this.#guild.members.size + 1, approximate_presence_count: 1 };
+  }
+
+  #inGuild(guildId: string, body: () => unknown): Reply {
+    if (guildId !== this.guildId) return apiError(404, 10004, 'Unknown Guild');
+    return { status: 200, body: body() };
+  }
+
+  #getMember(guildId: string, userId: string): Reply {
+    if (guildId !== this.guildId) return apiError(404, 10004, 'Unknown Guild');
+    if (userId === this.botUserId) return { status: 200, body: botMemberPayload(this.#guild) };
+    const member = this.#guild.members.get(userId);
+    if (!member) return apiError(404, 10007, 'Unknown Member');
+    return { status: 200, body: memberPayload(this.#guild, member) };
+  }
+
+  #getChannel(channelId: string): Reply {
+    const channel = this.#guild.channels.find((candidate) => candidate.id === channelId);
+    if (!channel) return apiError(404, 10003, 'Unknown Channel');
+    return { status: 200, body: channelPayload(this.#guild, channel) };
+  }
+
+  #putCommands(applicationId: string, scope: string, body: IncomingBody): Reply {
+    if (applicationId !== this.applicationId) return UNHANDLED;
+    // A guild the bot is not in: Discord answers Missing Access.
+    if (scope !== 'global' && scope !== this.guildId) return apiError(403, 50001, 'Missing Access');
+    if (!Array.isArray(body.value)) return apiError(400, 50035, 'Invalid Form Body');
+    const problem = commandProblems(body.value);
+    if (problem) return { status: 400, body: { message: 'Invalid Form Body', code: 50035, errors: problem } };
+
+    this.commandRegistrations.push({ scope, commands: body.value });
+    const previous = this.#commandsByScope.get(scope) ?? [];
+    const echoed = body.value.filter(isRecord).map((definition) => this.#echoCommand(scope, definition, previous));
+    this.#commandsByScope.set(scope, echoed);
+    return { status: 200, body: echoed };
+  }
+
+  #getCommands(applicationId: string, scope: string): Reply {
+    if (applicationId !== this.applicationId) return UNHANDLED;
+    return { status: 200, body: this.#commandsByScope.get(scope) ?? [] };
+  }
+
+  /**
+   * The application command object Discord returns (interactions/application-commands): the sent
+   * definition plus ids. A re-registered name keeps its id, as a bulk overwrite does on Discord.
+   */
+  #echoCommand(scope: string, definition: Record<string, unknown>, previous: RegisteredCommand[]) {
+    const name = String(definition.name);
+    const id = previous.find((command) => command.name === name)?.id ?? this.#ids.next();
+    return {
+      type: 1,
+      description: '',
+      options: [],
+      default_member_permissions: null,
+      nsfw: false,
+      integration_types: [0],
+      contexts: null,
+      name_localizations: null,
+      description_localizations: null,
+      ...definition,
+      name,
+      id,
+      application_id: this.applicationId,
+      version: this.#ids.next(),
+      ...(scope === 'global' ? {} : { guild_id: scope }),
+    };
+  }
+
+  async #interactionCallback({ params, body, query }: RouteRequest): Promise<Reply> {
+    const exchange = this.#exchanges.get(params.get('id'));
+    if (!exchange || exchange.token !== params.get('token')) return apiError(404, 10062, 'Unknown interaction');
+    const outcome = exchange.acknowledge(body);
+    if (!outcome.ok) return outcome.error;
+    const message = outcome.value ? this.#renderMessage(outcome.value) : undefined;
+    // discord.js adds ?with_response=true for `withResponse`; otherwise Discord answers 204.
+    if (query.get('with_response') !== 'true') return NO_CONTENT;
+    return { status: 200, body: callbackResponsePayload(exchange, Number(body.json.type), message) };
+  }
+
+  #followUp({ params, body }: RouteRequest): Reply {
+    const exchange = this.#exchangeByToken(params.get('app'), params.get('token'));
+    if (!exchange) return apiError(404, 10015, 'Unknown Webhook');
+    return this.#messageReply(exchange.followUp(body));
+  }
+
+  #webhookMessage(method: 'GET' | 'PATCH' | 'DELETE', { params, body }: RouteRequest): Reply {
+    const exchange = this.#exchangeByToken(params.get('app'), params.get('token'));
+    if (!exchange) return apiError(404, 10015, 'Unknown Webhook');
+    const messageId = params.get('message');
+    if (method === 'GET') return this.#messageReply(exchange.getMessage(messageId));
+    if (method === 'PATCH') return this.#messageReply(exchange.editMessage(messageId, body));
+    const deleted = exchange.deleteMessage(messageId);
+    return deleted.ok ? NO_CONTENT : deleted.error;
+  }
+
+  #messageReply(outcome: { ok: true; value: StoredMessage } | { ok: false; error: ApiErrorReply }): Reply {
+    return outcome.ok ? { status: 200, body: this.#renderMessage(outcome.value) } : outcome.error;
+  }
+
+  #postChannelMessage(channelId: string, body: IncomingBody): Reply {
+    const channel = this.#guild.channels.find((candidate) => candidate.id === channelId);
+    if (!channel) return apiError(404, 10003, 'Unknown Channel');
+    const message = buildMessage(this.#ids, body, { channelId, type: 0 });
+    const problem =
+      validateMessage(message, true) ?? checkUploadLimit(body, uploadLimitForTier(this.#guild.premiumTier));
+    if (problem) return problem;
+
+    this.#messages.set(message.id, message);
+    channel.lastMessageId = message.id;
+    this.channelMessages.push(toPosted(message));
+    this.#feed.notify();
+    return { status: 200, body: this.#renderMessage(message) };
+  }
+
+  #getChannelMessage(channelId: string, messageId: string): Reply {
+    const message = this.#messages.get(messageId);
+    if (!message || message.channelId !== channelId) return apiError(404, 10008, 'Unknown Message');
+    return { status: 200, body: this.#renderMessage(message) };
+  }
+
+  /** The message object for a response; its attachments become downloadable from the fake. */
+  #renderMessage(message: StoredMessage): Record<string, unknown> {
+    for (const attachment of message.attachments) this.#attachments.set(attachment.id, attachment);
+    return messagePayload(message, this.#guild.bot, this.#origin);
+  }
+}
+
+function matchPath(pattern: string, path: string): Record<string, string> | undefined {
+  const expected = pattern.split('/');
+  const actual = path.split('/');
+  if (expected.length !== actual.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [index, segment] of expected.entries()) {
+    const value = actual[index] ?? '';
+    // Interaction tokens arrive URL-encoded in the path (notes/discord.md).
+    if (segment.startsWith(':')) params[segment.slice(1)] = decodeURIComponent(value);
+    else if (segment !== value) return undefined;
+  }
+  return params;
+}
+
+/**
+ * An injected failure as Discord would send it. discord.js reads the wait from the Retry-After header
+ * (seconds), not from the body, so a 429 without one gets it from body.retry_after
+ * (topics/rate-limits#exceeding-a-rate-limit).
+ */
+function injectedReply(failure: FailureResponse): Reply {
+  const headers: Record<string, string> = { ...failure.headers };
+  const hasHeader = (name: string) => Object.keys(headers).some((key) => key.toLowerCase() === name.toLowerCase());
+  if (failure.status !== 429) {
+    return { status: failure.status, body: failure.body ?? { message: `${failure.status}: injected`, code: 0 }, headers };
+  }
+  const body = isRecord(failure.body) ? failure.body : { message: 'You are being rate limited.', retry_after: 0, global: false };
+  const isGlobal = body.global === true;
+  if (!hasHeader('retry-after')) headers['Retry-After'] = String(Number(body.retry_after ?? 0));
+  if (!hasHeader('x-ratelimit-scope')) headers['X-RateLimit-Scope'] = isGlobal ? 'global' : 'user';
+  if (isGlobal && !hasHeader('x-ratelimit-global')) headers['X-RateLimit-Global'] = 'true';
+  return { status: 429, body, headers };
+}
+
+/** The checks Discord makes on a bulk overwrite that a builder could still get past. */
+function commandProblems(commands: unknown[]): Record<string, unknown> | undefined {
+  const problems: Record<string, unknown> = {};
+  commands.forEach((command, index) => {
+    const name = isRecord(command) ? command.name : undefined;
+    // Chat-input names: 1-32 characters, lowercase where the script has case (application-commands#naming).
+    if (typeof name !== 'string' || !/^[-_\p{L}\p{N}]{1,32}$/u.test(name) || name !== name.toLowerCase()) {
+      problems[`${index}.name`] = { _errors: [{ code: 'APPLICATION_COMMAND_INVALID_NAME', message: 'Invalid name' }] };
+    }
+    const description = isRecord(command) ? command.description : undefined;
+    if (typeof description === 'string' && description.length > 100) {
+      problems[`${index}.description`] = {
+        _errors: [{ code: 'BASE_TYPE_BAD_LENGTH', message: 'Must be between 1 and 100 in length.' }],
+      };
+    }
+  });
+  return Object.keys(problems).length > 0 ? problems : undefined;
+}
+
+async function readRaw(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function writeReply(response: ServerResponse, reply: Reply): void {
+  const headers: Record<string, string> = { ...reply.headers };
+  if (reply.body === undefined) {
+    response.writeHead(reply.status, headers).end();
+    return;
+  }
+  const isBytes = Buffer.isBuffer(reply.body);
+  const payload = isBytes ? (reply.body as Buffer) : Buffer.from(JSON.stringify(reply.body));
+  if (!isBytes) headers['content-type'] = 'application/json';
+  headers['content-length'] = String(payload.length);
+  response.writeHead(reply.status, headers).end(payload);
+}
