@@ -1,5 +1,6 @@
 import { Client, Events, GatewayIntentBits, type ClientOptions } from 'discord.js';
 import type { Logger } from 'pino';
+import { ChatRouter } from './clips/chat-router.js';
 import { ClipService } from './clips/clip-service.js';
 import { fitVideo } from './clips/video-fitter.js';
 import { commands } from './commands/index.js';
@@ -10,7 +11,6 @@ import { ClipPublisher } from './discord/clip-publisher.js';
 import { InteractionRouter } from './discord/router.js';
 import { EventLog } from './events/event-log.js';
 import { GuildSettingsService } from './guilds/settings-service.js';
-import type { ChatMessage } from './monitor/chat-message.js';
 import type { LiveConnectionFactory } from './monitor/live-connection.js';
 import { StreamMonitor, type MonitorBudgets } from './monitor/stream-monitor.js';
 import type { StreamState, SupervisorTimings } from './monitor/stream-supervisor.js';
@@ -84,7 +84,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     ...(overrides.budgets ? { budgets: overrides.budgets } : {}),
     ...(overrides.supervisorTimings ? { timings: overrides.supervisorTimings } : {}),
     listener: {
-      chat: (message, guildIds) => routeChat(message, guildIds),
+      chat: (message, guildIds) => chatRouter.handle(message, guildIds),
       stateChange: (username, state, previous, guildIds) => reportState(username, state, previous, guildIds),
     },
   });
@@ -113,22 +113,10 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     ...(overrides.coalesceWindowMs !== undefined ? { coalesceWindowMs: overrides.coalesceWindowMs } : {}),
   });
 
-  /** The hot path: one matcher pass per guild watching this stream. */
-  function routeChat(message: ChatMessage, guildIds: readonly string[]): void {
-    for (const guildId of guildIds) {
-      const hit = settings.matcherFor(guildId)?.match(message.text)[0];
-      if (!hit) continue;
-      clips.trigger({
-        guildId,
-        streamer: message.streamer,
-        chatter: message.chatter,
-        keyword: hit.keyword.word,
-        message: message.text,
-        at: message.receivedAt,
-        isManual: false,
-      });
-    }
-  }
+  const chatRouter = new ChatRouter({
+    matcherFor: (guildId) => settings.matcherFor(guildId),
+    trigger: (trigger) => clips.trigger(trigger),
+  });
 
   function reportState(username: string, state: StreamState, previous: StreamState, guildIds: readonly string[]): void {
     for (const guildId of guildIds) {
