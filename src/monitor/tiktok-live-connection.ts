@@ -1,0 +1,547 @@
+import { Agent as HttpsAgent } from 'node:https';
+import {
+  ConnectTimeoutError,
+  ControlEvent,
+  createEulerClient,
+  InvalidResponseCompositeError,
+  PremiumFeatureError,
+  SignAPIError,
+  SignatureRateLimitError,
+  SignConfig,
+  TikTokLiveConnection,
+  UserOfflineError,
+  VERSION,
+  WebcastEvent,
+  type ClientEventMap,
+  type TikTokLiveConnectionOptions,
+  type WebcastChatMessage,
+} from 'tiktok-live-connector';
+import type { ChatMessage } from './chat-message.js';
+import {
+  TikTokError,
+  type LiveConnection,
+  type LiveConnectionEvents,
+  type LiveConnectionFactory,
+} from './live-connection.js';
+
+/**
+ * Where tiktok-live-connector 2.5 sends its traffic, and how long it may wait. Production passes only
+ * `signApiKey`; tests point every host at the local fake (tests/fakes/tiktok-server.ts).
+ *
+ * Hosts the library contacts, and the field that moves each one:
+ * - TikTok's web page and web API (room id, cheap live check): `webHost`
+ * - TikTok's webcast API (room info: live or offline): `webcastHost`
+ * - the signing service (room id fallback, signed `/webcast/rooms/{id}/connect`): `signApiUrl`
+ * - the push WebSocket: whatever URL the signing service returns as `pushServer`
+ */
+export interface TikTokTransport {
+  /** Signing-service key (`TIKTOK_SIGN_API_KEY`); sent as the `X-Api-Key` header. */
+  readonly signApiKey?: string | undefined;
+  /** Signing-service base URL. Default: the library's own, https://api.eulerstream.com. */
+  readonly signApiUrl?: string | undefined;
+  /**
+   * TikTok web host as `host[:port]`, no scheme. The library uses https for it only when it is
+   * loopback (`127.x`, `localhost`, `::1`) or a public name; anything else gets plain http.
+   * Default `www.tiktok.com`.
+   */
+  readonly webHost?: string | undefined;
+  /** TikTok webcast API host as `host[:port]`, no scheme. Default `webcast.tiktok.com`. */
+  readonly webcastHost?: string | undefined;
+  /**
+   * PEM certificate(s) to trust INSTEAD of the system roots on every connection (web, signing
+   * service, push socket). For tests against the self-signed fake; leave unset in production.
+   */
+  readonly caCertificate?: string | Buffer | undefined;
+  /** Bound on each HTTP request (TikTok and the signing service) and on the socket handshake. */
+  readonly requestTimeoutMs?: number | undefined;
+  /** Bound on a whole `connect()` or `isLive()`, all requests and the socket included. */
+  readonly operationTimeoutMs?: number | undefined;
+  /**
+   * How often the library sends its heartbeat on the push socket. Default: the library's 10 s, what
+   * TikTok's web client does. Tests shorten it; the fake answers each heartbeat, which feeds `activity`.
+   */
+  readonly heartbeatIntervalMs?: number | undefined;
+}
+
+/** Where problems that are not a method's rejection go (a throwing listener, a bad frame). */
+export interface TikTokAdapterLogger {
+  warn(obj: object, msg: string): void;
+}
+
+export const TIKTOK_TRANSPORT_DEFAULTS = {
+  signApiUrl: 'https://api.eulerstream.com',
+  webHost: 'www.tiktok.com',
+  webcastHost: 'webcast.tiktok.com',
+  requestTimeoutMs: 10_000,
+  operationTimeoutMs: 45_000,
+} as const satisfies Partial<TikTokTransport>;
+
+type ResolvedTransport = TikTokTransport & {
+  readonly [K in keyof typeof TIKTOK_TRANSPORT_DEFAULTS]-?: (typeof TIKTOK_TRANSPORT_DEFAULTS)[K] extends string
+    ? string
+    : number;
+};
+
+/** How many recent chat ids each connection remembers to drop replays across reconnects. */
+const SEEN_CHAT_IDS = 5_000;
+
+const noopLogger: TikTokAdapterLogger = { warn: () => undefined };
+
+/**
+ * One factory per process (main.ts builds it from config). Each call makes an adapter for one streamer.
+ *
+ * The transport is validated once, here, so a bad value fails at start-up rather than on first use.
+ */
+export function createTikTokConnectionFactory(
+  transport: TikTokTransport,
+  log: TikTokAdapterLogger = noopLogger,
+): LiveConnectionFactory {
+  const resolved = resolveTransport(transport);
+  return (username) => new TikTokLiveConnectionAdapter(username, resolved, log);
+}
+
+function resolveTransport(transport: TikTokTransport): ResolvedTransport {
+  const problems: string[] = [];
+  const resolved = {
+    ...transport,
+    signApiUrl: transport.signApiUrl ?? TIKTOK_TRANSPORT_DEFAULTS.signApiUrl,
+    webHost: transport.webHost ?? TIKTOK_TRANSPORT_DEFAULTS.webHost,
+    webcastHost: transport.webcastHost ?? TIKTOK_TRANSPORT_DEFAULTS.webcastHost,
+    requestTimeoutMs: transport.requestTimeoutMs ?? TIKTOK_TRANSPORT_DEFAULTS.requestTimeoutMs,
+    operationTimeoutMs: transport.operationTimeoutMs ?? TIKTOK_TRANSPORT_DEFAULTS.operationTimeoutMs,
+  };
+  for (const key of ['requestTimeoutMs', 'operationTimeoutMs', 'heartbeatIntervalMs'] as const) {
+    const value = resolved[key];
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) problems.push(`${key} must be a positive number`);
+  }
+  for (const key of ['webHost', 'webcastHost'] as const) {
+    if (resolved[key].includes('/')) problems.push(`${key} must be host[:port] without scheme or path`);
+  }
+  try {
+    new URL(resolved.signApiUrl);
+  } catch {
+    problems.push('signApiUrl must be an absolute URL');
+  }
+  if (problems.length > 0) {
+    throw new TikTokError('INTERNAL', `Invalid TikTok transport: ${problems.join('; ')}.`);
+  }
+  return Object.freeze(resolved);
+}
+
+type SignClient = ReturnType<typeof createEulerClient>;
+
+/**
+ * Builds a signing-service client for this transport without leaving anything in the library's
+ * process-wide `SignConfig`.
+ *
+ * Why: the library keeps its signing configuration in the module-level mutable `SignConfig` and
+ * caches the client built from it on first use (`createEulerClient`), so the first connection in
+ * the process would fix the URL, key, timeout and CA for every later one, and a second transport
+ * (a second fake in the same test process) would silently use the first one's. The library also
+ * accepts a ready client per connection (`eulerApiInstance`); its class is only reachable through
+ * `createEulerClient`, so we fill `SignConfig`, build, and put `SignConfig` back exactly as it was.
+ * This is synchronous, so nothing else can observe the temporary values. We never pass
+ * `signApiKey` to the library: that option writes the key into `SignConfig` for good.
+ */
+function buildSignClient(transport: ResolvedTransport, signal: AbortSignal): SignClient {
+  const saved = { ...SignConfig };
+  try {
+    SignConfig.basePath = transport.signApiUrl;
+    SignConfig.apiKey = transport.signApiKey;
+    SignConfig.baseOptions = {
+      headers: { 'User-Agent': `tiktok-live-connector/${VERSION} ${process.platform}` },
+      // The library reads 4xx/5xx bodies itself (429 -> SignatureRateLimitError): never throw on status.
+      validateStatus: () => true,
+      // The library sets no timeout on signing requests: a hung signing service would hang connect().
+      timeout: transport.requestTimeoutMs,
+      signal,
+      // got (the web requests) ignores proxy env vars; make axios agree so every request goes direct.
+      proxy: false,
+      ...(transport.caCertificate === undefined
+        ? {}
+        : { httpsAgent: new HttpsAgent({ ca: transport.caCertificate }) }),
+    };
+    SignConfig.cachedInstance = undefined;
+    return createEulerClient();
+  } finally {
+    for (const key of Object.keys(SignConfig)) delete (SignConfig as Record<string, unknown>)[key];
+    Object.assign(SignConfig, saved);
+  }
+}
+
+type WebClientOptions = NonNullable<TikTokLiveConnectionOptions['webClientOptions']>;
+
+function createLibraryConnection(
+  username: string,
+  transport: ResolvedTransport,
+  signal: AbortSignal,
+): TikTokLiveConnection {
+  // The library drops `timeout` from webClientOptions (it reads the TIKTOK_CLIENT_TIMEOUT env var
+  // once per client instead); a beforeRequest hook sets it per request, which got honours.
+  const webClientOptions: Omit<WebClientOptions, 'cookieJar'> = {
+    signal,
+    retry: { limit: 0 }, // the supervisor owns retries and their backoff
+    hooks: {
+      beforeRequest: [
+        (options) => {
+          options.timeout = { request: transport.requestTimeoutMs };
+        },
+      ],
+    },
+    ...(transport.caCertificate === undefined
+      ? {}
+      : { https: { certificateAuthority: transport.caCertificate } }),
+  };
+  return new TikTokLiveConnection(username, {
+    // Never replay chats from before we connected (TikTok's initial data): a clip bot must not fire on them.
+    processInitialData: false,
+    // Reads room status first so an offline user costs no signing-service connect (UserOfflineError).
+    fetchRoomInfoOnConnect: true,
+    enableExtendedGiftInfo: false,
+    eulerApiInstance: buildSignClient(transport, signal),
+    webConfigOverrides: {
+      TIKTOK_HOST_WEB: transport.webHost,
+      TIKTOK_HOST_WEBCAST: transport.webcastHost,
+    },
+    wsConfigOverrides: {
+      // Only used as a `host` option that ws overrides from the URL; set anyway so no default remains.
+      TIKTOK_HOST_WS: transport.webHost,
+      ...(transport.heartbeatIntervalMs === undefined
+        ? {}
+        : { DEFAULT_WS_PING_INTERVAL: transport.heartbeatIntervalMs }),
+    },
+    // cookieJar is typed as required but the library always replaces it with its own.
+    webClientOptions: webClientOptions as WebClientOptions,
+    wsClientOptions: {
+      handshakeTimeout: transport.requestTimeoutMs,
+      ...(transport.caCertificate === undefined ? {} : { ca: transport.caCertificate }),
+    },
+  });
+}
+
+/**
+ * Under moduleResolution NodeNext the class type of TikTokLiveConnection loses `.on()` (its
+ * typed-emitter import does not resolve; skipLibCheck hides it). It is an EventEmitter at runtime;
+ * this types each listener through the library's own ClientEventMap.
+ */
+function listen<E extends keyof ClientEventMap>(
+  connection: TikTokLiveConnection,
+  event: E,
+  listener: ClientEventMap[E],
+): void {
+  (connection as unknown as NodeJS.EventEmitter).on(event, listener as (...args: unknown[]) => void);
+}
+
+/** One connect() attempt and, once it succeeds, the open connection. */
+interface Session {
+  readonly library: TikTokLiveConnection;
+  /** Aborted (with a TikTokError as reason) on timeout, caller abort, disconnect() or a newer connect(). */
+  readonly controller: AbortController;
+  lastError: unknown;
+}
+
+type Listeners = { [E in keyof LiveConnectionEvents]: Set<LiveConnectionEvents[E]> };
+
+/**
+ * LiveConnection on tiktok-live-connector 2.5.
+ *
+ * Every connect() and isLive() uses a fresh library instance (cheap: no I/O until used), so a
+ * timed-out or aborted attempt can be abandoned without leaving the library stuck in CONNECTING,
+ * and events from an old socket can never leak into the next connection.
+ */
+export class TikTokLiveConnectionAdapter implements LiveConnection {
+  readonly username: string;
+  private readonly transport: ResolvedTransport;
+  private readonly log: TikTokAdapterLogger;
+  private readonly listeners: Listeners = {
+    chat: new Set(),
+    activity: new Set(),
+    disconnected: new Set(),
+    streamEnd: new Set(),
+  };
+  /** Chat ids already emitted, oldest first; survives reconnects to drop replays. */
+  private readonly seenChatIds = new Set<string>();
+  private session: Session | undefined;
+
+  constructor(username: string, transport: TikTokTransport, log: TikTokAdapterLogger = noopLogger) {
+    this.username = username.trim().replace(/^@/, '').toLowerCase();
+    this.transport = resolveTransport(transport);
+    this.log = log;
+  }
+
+  on<E extends keyof LiveConnectionEvents>(event: E, listener: LiveConnectionEvents[E]): () => void {
+    const set = this.listeners[event] as Set<LiveConnectionEvents[E]>;
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+    };
+  }
+
+  async isLive(signal?: AbortSignal): Promise<boolean> {
+    const controller = new AbortController();
+    const library = createLibraryConnection(this.username, this.transport, controller.signal);
+    try {
+      // fetchIsLive reads the web page (then TikTok's web API, then the signing service's room-id
+      // lookup as a last resort): no signed connect, so it does not spend the connect budget.
+      return await this.bounded(controller, library.fetchIsLive(), signal, `checking whether @${this.username} is live`);
+    } catch (err) {
+      throw this.translate(err, controller, `checking whether @${this.username} is live`);
+    } finally {
+      controller.abort(new TikTokError('ABORTED', 'Live check finished.'));
+    }
+  }
+
+  async connect(signal?: AbortSignal): Promise<void> {
+    // A new connect() replaces whatever came before; an attempt still running rejects ABORTED.
+    await this.disconnect();
+    const controller = new AbortController();
+    const library = createLibraryConnection(this.username, this.transport, controller.signal);
+    const session: Session = { library, controller, lastError: undefined };
+    this.session = session;
+    this.wire(session);
+
+    const pending = library.connect();
+    try {
+      await this.bounded(controller, pending, signal, `connecting to @${this.username}'s LIVE`);
+    } catch (err) {
+      if (this.session === session) this.session = undefined;
+      // If the library still manages to open the socket after we gave up, close it at once.
+      pending.then(
+        () => library.disconnect(),
+        () => undefined,
+      ).catch(() => undefined);
+      throw this.translate(err, controller, `connecting to @${this.username}'s LIVE`);
+    }
+    if (this.session !== session) {
+      // disconnect() or a newer connect() won while the socket was opening.
+      await library.disconnect().catch(() => undefined);
+      throw new TikTokError('ABORTED', `Connecting to @${this.username} was cancelled.`);
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    if (!session) return;
+    session.controller.abort(
+      new TikTokError('ABORTED', `Connecting to @${this.username} was cancelled by disconnect().`),
+    );
+    try {
+      // Closes the socket politely; the library force-terminates after WS_DISCONNECT_TIMEOUT_MS (2 s).
+      await session.library.disconnect();
+    } catch (err) {
+      this.log.warn({ err, streamer: this.username }, 'tiktok disconnect failed');
+    }
+  }
+
+  private wire(session: Session): void {
+    const { library } = session;
+    const isCurrent = () => this.session === session;
+
+    // websocketData fires for every frame the push socket receives, before decoding: chats, other
+    // messages, heartbeat and room-enter answers. Exactly the "server is alive" signal the watchdog needs.
+    listen(library, ControlEvent.WEBSOCKET_DATA, () => {
+      if (isCurrent()) this.emit('activity');
+    });
+    listen(library, WebcastEvent.CHAT, (message) => {
+      if (isCurrent()) this.onChat(message);
+    });
+    listen(library, WebcastEvent.STREAM_END, () => {
+      if (!isCurrent()) return;
+      // The library closes the socket itself right after; that close is not a "disconnected".
+      this.session = undefined;
+      this.emit('streamEnd');
+    });
+    listen(library, ControlEvent.DISCONNECTED, ({ code, reason }) => {
+      if (!isCurrent()) return;
+      this.session = undefined;
+      const detail = reason ? `: ${reason}` : '';
+      const cause = session.lastError instanceof Error ? ` after error "${session.lastError.message}"` : '';
+      this.emit('disconnected', `TikTok chat socket closed (code ${code}${detail})${cause}`);
+    });
+    listen(library, ControlEvent.ERROR, (event: { info?: string; exception?: unknown }) => {
+      session.lastError = event.exception;
+      // Errors during connect() come back as its rejection; later ones (a frame that would not decode,
+      // a socket error before the close) are only worth a log line.
+      if (library.isConnected && isCurrent()) {
+        this.log.warn({ err: event.exception, info: event.info, streamer: this.username }, 'tiktok library error');
+      }
+    });
+  }
+
+  private onChat(message: WebcastChatMessage): void {
+    const id = message.common?.msgId ?? '';
+    if (id !== '' && id !== '0') {
+      if (this.seenChatIds.has(id)) return;
+      this.seenChatIds.add(id);
+      if (this.seenChatIds.size > SEEN_CHAT_IDS) {
+        const oldest = this.seenChatIds.values().next().value;
+        if (oldest !== undefined) this.seenChatIds.delete(oldest);
+      }
+    }
+    const user = message.user;
+    const chatter = user?.displayId || user?.id || 'unknown';
+    const chat: ChatMessage = {
+      id,
+      streamer: this.username,
+      chatter,
+      chatterName: user?.nickname || chatter,
+      text: message.content,
+      receivedAt: new Date(),
+    };
+    this.emit('chat', chat);
+  }
+
+  private emit<E extends keyof LiveConnectionEvents>(
+    event: E,
+    ...args: Parameters<LiveConnectionEvents[E]>
+  ): void {
+    for (const listener of this.listeners[event]) {
+      try {
+        (listener as (...a: Parameters<LiveConnectionEvents[E]>) => void)(...args);
+      } catch (err) {
+        // A listener bug must not stop the other listeners or break the library's frame loop.
+        this.log.warn({ err, event, streamer: this.username }, 'tiktok connection listener threw');
+      }
+    }
+  }
+
+  /**
+   * Races a library call against our whole-operation deadline and the caller's signal. Either one
+   * aborts `controller`, which also cancels the library's in-flight HTTP requests (got and axios both
+   * get the signal).
+   */
+  private async bounded<T>(
+    controller: AbortController,
+    work: Promise<T>,
+    signal: AbortSignal | undefined,
+    doing: string,
+  ): Promise<T> {
+    const ms = this.transport.operationTimeoutMs;
+    const timer = setTimeout(() => {
+      controller.abort(
+        new TikTokError('TIMEOUT', `TikTok took longer than ${ms} ms while ${doing}.`),
+      );
+    }, ms);
+    const onCallerAbort = () => {
+      controller.abort(new TikTokError('ABORTED', `Stopped ${doing}: cancelled.`, { cause: signal?.reason }));
+    };
+    if (signal?.aborted) onCallerAbort();
+    else signal?.addEventListener('abort', onCallerAbort, { once: true });
+
+    let removeAbortListener: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      const fail = () => reject(controller.signal.reason);
+      if (controller.signal.aborted) fail();
+      else {
+        controller.signal.addEventListener('abort', fail, { once: true });
+        removeAbortListener = () => controller.signal.removeEventListener('abort', fail);
+      }
+    });
+    aborted.catch(() => undefined);
+    try {
+      return await Promise.race([work, aborted]);
+    } finally {
+      clearTimeout(timer);
+      removeAbortListener?.();
+      signal?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
+  /** Library error -> TikTokError with a stable code and a message a moderator can read. */
+  private translate(err: unknown, controller: AbortController, doing: string): TikTokError {
+    if (err instanceof TikTokError) return err;
+    if (controller.signal.aborted && controller.signal.reason instanceof TikTokError) {
+      const reason = controller.signal.reason;
+      return new TikTokError(reason.code, reason.message, { cause: err });
+    }
+    const who = `@${this.username}`;
+    const ms = this.transport.requestTimeoutMs;
+    if (err instanceof UserOfflineError) {
+      return new TikTokError('TIKTOK_OFFLINE', `${who} is not live on TikTok right now.`, { cause: err });
+    }
+    if (err instanceof SignatureRateLimitError) {
+      const retryAfterMs = err.retryAfter > 0 ? err.retryAfter : undefined;
+      const wait = retryAfterMs === undefined ? 'try again later' : `it asks to wait ${Math.ceil(retryAfterMs / 1000)} s`;
+      return new TikTokError(
+        'TIKTOK_RATE_LIMITED',
+        `The TikTok signing service is limiting how often we connect; ${wait}.`,
+        { cause: err, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
+      );
+    }
+    if (err instanceof PremiumFeatureError) {
+      return new TikTokError(
+        'TIKTOK_CONNECT_FAILED',
+        `The TikTok signing service refused to connect to ${who}: it needs an API key or a paid plan for this.`,
+        { cause: err },
+      );
+    }
+    if (err instanceof SignAPIError) {
+      if (isTimeoutMessage(err.message)) {
+        return new TikTokError('TIMEOUT', `The TikTok signing service did not answer within ${ms} ms.`, { cause: err });
+      }
+      return new TikTokError(
+        'TIKTOK_CONNECT_FAILED',
+        `The TikTok signing service failed while ${doing} (${err.reason}).`,
+        { cause: err },
+      );
+    }
+    if (err instanceof InvalidResponseCompositeError) {
+      return this.translateLookupFailure(err, doing);
+    }
+    if (err instanceof ConnectTimeoutError || isTimeoutError(err)) {
+      return new TikTokError('TIMEOUT', `TikTok did not answer within ${ms} ms while ${doing}.`, { cause: err });
+    }
+    if (err instanceof Error && err.message.startsWith('Error connecting to WebSocket')) {
+      return new TikTokError('TIKTOK_CONNECT_FAILED', `TikTok refused the chat connection for ${who}.`, { cause: err });
+    }
+    return new TikTokError('TIKTOK_CONNECT_FAILED', `Could not reach TikTok while ${doing}.`, { cause: err });
+  }
+
+  /**
+   * "Failed to retrieve Room ID / live status from all sources": the library tried the web page, the
+   * web API and the signing service and keeps each failure in `config.requestErrs`. Only call it
+   * "user not found" when TikTok said so; a block, a captcha page or a network failure is not that.
+   */
+  private translateLookupFailure(err: InvalidResponseCompositeError, doing: string): TikTokError {
+    const who = `@${this.username}`;
+    const causes = compositeCauses(err);
+    const messages = causes.map((c) => (c instanceof Error ? c.message : String(c)));
+    if (messages.some((m) => /19881007|user_not_found|user not found/i.test(m))) {
+      return new TikTokError('TIKTOK_USER_NOT_FOUND', `TikTok says there is no user ${who}.`, { cause: err });
+    }
+    if (causes.some((c) => isTimeoutError(c) || (c instanceof Error && isTimeoutMessage(c.message)))) {
+      return new TikTokError(
+        'TIMEOUT',
+        `TikTok did not answer within ${this.transport.requestTimeoutMs} ms while ${doing}.`,
+        { cause: err },
+      );
+    }
+    if (messages.some((m) => /Failed to extract Room ID from (HTML|API)/.test(m))) {
+      // The page and API know the user but list no room: they have not gone live lately.
+      return new TikTokError('TIKTOK_OFFLINE', `${who} is not live on TikTok right now.`, { cause: err });
+    }
+    return new TikTokError(
+      'TIKTOK_CONNECT_FAILED',
+      `TikTok did not tell us about ${who}'s LIVE (blocked, captcha or changed page?).`,
+      { cause: err },
+    );
+  }
+}
+
+function compositeCauses(err: InvalidResponseCompositeError): unknown[] {
+  const config = (err as { config?: { requestErrs?: unknown } }).config;
+  return Array.isArray(config?.requestErrs) ? config.requestErrs : [];
+}
+
+/** got's TimeoutError (name TimeoutError, code ETIMEDOUT) and ws's handshake timeout. */
+function isTimeoutError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return err.name === 'TimeoutError' || code === 'ETIMEDOUT' || /handshake has timed out/i.test(err.message);
+}
+
+/** axios's timeout, which reaches us only as text inside a SignAPIError ("timeout of 500ms exceeded"). */
+function isTimeoutMessage(message: string): boolean {
+  return /timeout of \d+ms exceeded|ETIMEDOUT|ECONNABORTED/i.test(message);
+}

@@ -1,0 +1,489 @@
+/**
+ * A local TikTok that speaks the protocol tiktok-live-connector 2.5 uses, with real protobuf frames
+ * built from the proto package's own message types (re-exported by tiktok-live-connector):
+ *
+ * - web page `/@{user}/live` with the SIGI_STATE JSON (room id, status) and web API
+ *   `/api-live/user/room/` (same data as JSON; unknown user -> statusCode 19881007 user_not_found)
+ * - webcast API `/webcast/room/info/` (status 2 live, 4 offline)
+ * - the signing service: `/webcast/anchors/{user}/room_id` and `/webcast/rooms/{roomId}/connect`,
+ *   the latter answering a ProtoMessageFetchResult (initial data, cursor, internalExt, pushServer)
+ * - the push WebSocket: WebcastPushFrame holding gzipped ProtoMessageFetchResult, answering the
+ *   client's room-enter and heartbeat frames and counting its acks
+ *
+ * Everything is served over HTTPS/WSS on one loopback port with a throw-away self-signed certificate
+ * made by the `openssl` CLI at start; `transport.caCertificate` carries it to the adapter.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import {
+  BaseProtoMessage,
+  CommonMessageData,
+  ControlAction,
+  ProtoMessageFetchResult,
+  User,
+  WebcastChatMessage,
+  WebcastControlMessage,
+  WebcastPushFrame,
+  WebcastRoomUserSeqMessage,
+} from 'tiktok-live-connector';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { TikTokTransport } from '../../src/monitor/tiktok-live-connection.js';
+
+const execFileAsync = promisify(execFile);
+const EMPTY = new Uint8Array(0);
+const PUSH_PATH = '/webcast/im/push/v2/';
+/** What TikTok's web API answers for a handle that does not exist (seen in the library's issues). */
+const USER_NOT_FOUND = { statusCode: 19881007, message: 'user_not_found' };
+
+export interface FakeChat {
+  /** TikTok message id, a numeric string (int64 on the wire). Generated when absent. */
+  readonly msgId?: string;
+  /** The chatter's @handle (`user.displayId`). */
+  readonly handle: string;
+  /** Display name (`user.nickname`); defaults to the handle. */
+  readonly nickname?: string;
+  readonly text: string;
+}
+
+export interface FakeSignRequest {
+  readonly path: string;
+  /** The `X-Api-Key` header the client sent, if any. */
+  readonly apiKeyHeader: string | undefined;
+  /** True when the key also travelled in the URL (it should not). */
+  readonly hasApiKeyInQuery: boolean;
+}
+
+export interface FakeTikTokStats {
+  /** GET /@user/live (room id lookup and the cheap live check both start here). */
+  readonly pageRequests: number;
+  readonly apiLiveRequests: number;
+  readonly roomInfoRequests: number;
+  /** Signing-service room id lookups (the library's last resort). */
+  readonly signRoomIdRequests: number;
+  /** Signing-service `/webcast/rooms/{id}/connect`: the budget users get rate-limited on. */
+  readonly signConnectRequests: number;
+  /** Push sockets accepted, ever. */
+  readonly pushConnections: number;
+  readonly heartbeats: number;
+  readonly acks: number;
+  readonly enterRooms: number;
+  /** Push sockets currently open for this user's room. */
+  openSockets(username: string): number;
+}
+
+export interface FakeTikTok {
+  /** Points every host at this fake; spread it to change timeouts: `{ ...fake.transport, requestTimeoutMs: 300 }`. */
+  readonly transport: TikTokTransport;
+  /** https://127.0.0.1:port */
+  readonly url: string;
+  readonly stats: FakeTikTokStats;
+  /** Every signing-service request, oldest first. */
+  readonly signRequests: readonly FakeSignRequest[];
+  /** Users are unknown (TikTok says user_not_found) until added. Offline users have no room until they go live. */
+  addUser(username: string, options?: { live?: boolean }): void;
+  /** Going live opens a new room (new room id); going offline only flips the status, sending nothing. */
+  setLive(username: string, isLive: boolean): void;
+  /** Pushes one chat frame to every open push socket of the user's room. Returns its msgId. */
+  sendChat(username: string, chat: FakeChat): string;
+  /** Pushes a non-chat frame (WebcastRoomUserSeqMessage, the viewer count). */
+  sendViewerCount(username: string, viewers: number): void;
+  /** Adds a chat to the initial data of every later signed connect (TikTok's recent history). */
+  queueInitialChat(username: string, chat: FakeChat): string;
+  /** Destroys the user's push sockets without a close frame, like a network drop (client sees 1006). */
+  dropConnections(username: string): void;
+  /** Sends TikTok's stream-end control message (ControlAction STREAM_ENDED) and marks the user offline. */
+  endStream(username: string): void;
+  /** While on: pushes nothing and ignores heartbeats for the user's room; sockets stay open. */
+  silence(username: string, on: boolean): void;
+  /** The next `times` signing requests answer 429 with `retry-after: retryAfterSeconds`. */
+  rateLimitSign(times: number, retryAfterSeconds: number): void;
+  /** While on, signing requests are held open and never answered. */
+  hangSign(on: boolean): void;
+  close(): Promise<void>;
+}
+
+interface FakeUser {
+  readonly username: string;
+  readonly userId: string;
+  live: boolean;
+  roomId: string;
+  silenced: boolean;
+  readonly initialChats: BaseProtoMessage[];
+  readonly sockets: Set<WebSocket>;
+}
+
+export async function startFakeTikTok(): Promise<FakeTikTok> {
+  const { cert, key } = await makeSelfSignedCertificate();
+  const users = new Map<string, FakeUser>();
+  const signRequests: FakeSignRequest[] = [];
+  const hungResponses = new Set<ServerResponse>();
+  const counters = {
+    pageRequests: 0,
+    apiLiveRequests: 0,
+    roomInfoRequests: 0,
+    signRoomIdRequests: 0,
+    signConnectRequests: 0,
+    pushConnections: 0,
+    heartbeats: 0,
+    acks: 0,
+    enterRooms: 0,
+  };
+  let rateLimited = 0;
+  let retryAfterSeconds = 0;
+  let isSignHung = false;
+  let nextId = 1n;
+  const newId = (base: bigint) => (base + nextId++).toString();
+
+  const userByRoom = (roomId: string) => [...users.values()].find((u) => u.roomId !== '' && u.roomId === roomId);
+  const requireUser = (username: string): FakeUser => {
+    const user = users.get(normalize(username));
+    if (!user) throw new Error(`fake TikTok: unknown user @${username}; call addUser first`);
+    return user;
+  };
+
+  const server: Server = createServer({ cert, key });
+  const wss = new WebSocketServer({ noServer: true });
+  let port = 0;
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'https://fake.invalid');
+    const path = url.pathname;
+
+    const page = /^\/@([^/]+)\/live$/.exec(path);
+    if (page?.[1]) {
+      counters.pageRequests++;
+      const user = users.get(normalize(decodeURIComponent(page[1])));
+      const state = user ? { LiveRoom: { liveRoomUserInfo: liveRoomUserInfo(user) } } : {};
+      return send(res, 200, 'text/html; charset=utf-8', sigiPage(state));
+    }
+    if (path === '/api-live/user/room/') {
+      counters.apiLiveRequests++;
+      const user = users.get(normalize(url.searchParams.get('uniqueId') ?? ''));
+      const body = user ? { statusCode: 0, data: liveRoomUserInfo(user) } : USER_NOT_FOUND;
+      return sendJson(res, 200, body);
+    }
+    if (path === '/webcast/room/info/') {
+      counters.roomInfoRequests++;
+      const user = userByRoom(url.searchParams.get('room_id') ?? '');
+      const body = user
+        ? { status_code: 0, data: { id_str: user.roomId, status: user.live ? 2 : 4 } }
+        : { status_code: 4003110, data: { prompts: '' } };
+      return sendJson(res, 200, body);
+    }
+
+    const anchor = /^\/webcast\/anchors\/([^/]+)\/room_id$/.exec(path);
+    const connect = /^\/webcast\/rooms\/([^/]+)\/connect$/.exec(path);
+    if (anchor?.[1] || connect?.[1]) {
+      if (anchor) counters.signRoomIdRequests++;
+      else counters.signConnectRequests++;
+      const apiKeyHeader = req.headers['x-api-key'];
+      signRequests.push({
+        path,
+        apiKeyHeader: typeof apiKeyHeader === 'string' ? apiKeyHeader : undefined,
+        hasApiKeyInQuery: url.searchParams.has('apiKey'),
+      });
+      if (isSignHung) {
+        hungResponses.add(res);
+        res.on('close', () => hungResponses.delete(res));
+        return;
+      }
+      if (rateLimited > 0) {
+        rateLimited--;
+        res.setHeader('retry-after', String(retryAfterSeconds));
+        return sendJson(res, 429, { message: 'Too many connections (fake)', limit_label: 'minute' });
+      }
+      if (anchor?.[1]) {
+        const user = users.get(normalize(decodeURIComponent(anchor[1])));
+        return user
+          ? sendJson(res, 200, { code: 200, ok: true, message: '', room_id: user.roomId, is_live: user.live })
+          : sendJson(res, 404, { code: 404, ok: false, message: 'User not found' });
+      }
+      const roomId = decodeURIComponent(connect?.[1] ?? '');
+      const user = userByRoom(roomId);
+      if (!user) return sendJson(res, 404, { code: 404, message: 'Room not found' });
+      const result: ProtoMessageFetchResult = {
+        ...ProtoMessageFetchResult.decode(EMPTY),
+        messages: user.initialChats,
+        cursor: `${Date.now()}_initial`,
+        fetchInterval: '1000',
+        now: String(Date.now()),
+        internalExt: `internal_src:fake|room:${roomId}`,
+        fetchType: 1,
+        heartbeatDuration: '10000',
+        needAck: false,
+        pushServer: `wss://127.0.0.1:${port}${PUSH_PATH}`,
+        isFirst: true,
+      };
+      res.setHeader('x-set-tt-cookie', 'ttwid=fake-ttwid; Path=/');
+      res.setHeader('x-room-id', roomId);
+      res.setHeader('x-request-id', `fake-${counters.signConnectRequests}`);
+      return send(res, 200, 'application/protobuf', Buffer.from(ProtoMessageFetchResult.encode(result).finish()));
+    }
+    return sendJson(res, 404, { message: `fake TikTok has no ${path}` });
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'https://fake.invalid');
+    const user = url.pathname === PUSH_PATH ? userByRoom(url.searchParams.get('room_id') ?? '') : undefined;
+    if (!user?.live) {
+      // The library reads the `handshake-msg` header of a refused upgrade.
+      socket.end('HTTP/1.1 404 Not Found\r\nhandshake-msg: room is not live\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      counters.pushConnections++;
+      user.sockets.add(ws);
+      ws.on('close', () => user.sockets.delete(ws));
+      ws.on('error', () => undefined);
+      ws.on('message', (data: RawData) => onClientFrame(user, ws, data));
+    });
+  });
+
+  const onClientFrame = (user: FakeUser, ws: WebSocket, data: RawData) => {
+    const frame = WebcastPushFrame.decode(toBuffer(data));
+    switch (frame.payloadType) {
+      case 'hb':
+        counters.heartbeats++;
+        if (!user.silenced) ws.send(encodeFrame({ payloadType: 'hb', payload: Buffer.alloc(0) }));
+        return;
+      case 'im_enter_room':
+        counters.enterRooms++;
+        if (!user.silenced) ws.send(encodeFrame({ payloadType: 'im_enter_room_resp', payload: Buffer.alloc(0) }));
+        return;
+      case 'ack':
+        counters.acks++;
+        return;
+      default:
+        return;
+    }
+  };
+
+  const push = (user: FakeUser, messages: BaseProtoMessage[]) => {
+    if (user.silenced) return;
+    const result: ProtoMessageFetchResult = {
+      ...ProtoMessageFetchResult.decode(EMPTY),
+      messages,
+      cursor: `${Date.now()}_push`,
+      now: String(Date.now()),
+      internalExt: `internal_src:fake|room:${user.roomId}`,
+      needAck: true,
+    };
+    const frame = encodeFrame({
+      logId: newId(9_000_000_000_000_000n),
+      payloadType: 'msg',
+      payload: gzipSync(ProtoMessageFetchResult.encode(result).finish()),
+    });
+    for (const ws of user.sockets) if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+  };
+
+  const chatMessage = (user: FakeUser, chat: FakeChat): BaseProtoMessage => {
+    const msgId = chat.msgId ?? newId(7_400_000_000_000_000_000n);
+    const payload = WebcastChatMessage.encode({
+      ...WebcastChatMessage.decode(EMPTY),
+      common: common('WebcastChatMessage', msgId, user.roomId),
+      user: {
+        ...User.decode(EMPTY),
+        id: newId(6_800_000_000_000_000_000n),
+        nickname: chat.nickname ?? chat.handle,
+        displayId: chat.handle,
+      },
+      content: chat.text,
+    }).finish();
+    return baseMessage('WebcastChatMessage', msgId, payload);
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+  const host = `127.0.0.1:${port}`;
+
+  const stats: FakeTikTokStats = Object.defineProperties(
+    { openSockets: (username: string) => countOpen(users.get(normalize(username))) },
+    Object.fromEntries(
+      Object.keys(counters).map((name) => [name, { get: () => counters[name as keyof typeof counters], enumerable: true }]),
+    ),
+  ) as FakeTikTokStats;
+
+  const setLive = (username: string, isLive: boolean) => {
+    const user = requireUser(username);
+    if (isLive && !user.live) user.roomId = newId(7_300_000_000_000_000_000n);
+    user.live = isLive;
+  };
+
+  return {
+    transport: Object.freeze({
+      signApiKey: 'fake-sign-key',
+      signApiUrl: `https://${host}`,
+      webHost: host,
+      webcastHost: host,
+      caCertificate: cert,
+      requestTimeoutMs: 2_000,
+      operationTimeoutMs: 10_000,
+    }),
+    url: `https://${host}`,
+    stats,
+    signRequests,
+    addUser(username, options = {}) {
+      const name = normalize(username);
+      if (users.has(name)) throw new Error(`fake TikTok: @${name} already exists`);
+      const user: FakeUser = {
+        username: name,
+        userId: newId(6_900_000_000_000_000_000n),
+        live: false,
+        roomId: '',
+        silenced: false,
+        initialChats: [],
+        sockets: new Set(),
+      };
+      users.set(name, user);
+      if (options.live) setLive(name, true);
+    },
+    setLive,
+    sendChat(username, chat) {
+      const user = requireUser(username);
+      const message = chatMessage(user, chat);
+      push(user, [message]);
+      return message.msgId;
+    },
+    sendViewerCount(username, viewers) {
+      const user = requireUser(username);
+      const msgId = newId(7_500_000_000_000_000_000n);
+      const payload = WebcastRoomUserSeqMessage.encode({
+        ...WebcastRoomUserSeqMessage.decode(EMPTY),
+        common: common('WebcastRoomUserSeqMessage', msgId, user.roomId),
+        total: String(viewers),
+      }).finish();
+      push(user, [baseMessage('WebcastRoomUserSeqMessage', msgId, payload)]);
+    },
+    queueInitialChat(username, chat) {
+      const user = requireUser(username);
+      const message = chatMessage(user, chat);
+      user.initialChats.push(message);
+      return message.msgId;
+    },
+    dropConnections(username) {
+      for (const ws of requireUser(username).sockets) ws.terminate();
+    },
+    endStream(username) {
+      const user = requireUser(username);
+      const msgId = newId(7_600_000_000_000_000_000n);
+      const payload = WebcastControlMessage.encode({
+        ...WebcastControlMessage.decode(EMPTY),
+        common: common('WebcastControlMessage', msgId, user.roomId),
+        action: ControlAction.CONTROL_ACTION_STREAM_ENDED,
+      }).finish();
+      push(user, [baseMessage('WebcastControlMessage', msgId, payload)]);
+      user.live = false;
+    },
+    silence(username, on) {
+      requireUser(username).silenced = on;
+    },
+    rateLimitSign(times, seconds) {
+      rateLimited = times;
+      retryAfterSeconds = seconds;
+    },
+    hangSign(on) {
+      isSignHung = on;
+      if (!on) for (const res of hungResponses) res.destroy();
+    },
+    async close() {
+      for (const res of hungResponses) res.destroy();
+      for (const user of users.values()) for (const ws of user.sockets) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+    },
+  };
+}
+
+function normalize(username: string): string {
+  return username.trim().replace(/^@/, '').toLowerCase();
+}
+
+function countOpen(user: FakeUser | undefined): number {
+  if (!user) return 0;
+  return [...user.sockets].filter((ws) => ws.readyState === WebSocket.OPEN).length;
+}
+
+function liveRoomUserInfo(user: FakeUser) {
+  return {
+    user: { id: user.userId, uniqueId: user.username, nickname: user.username, roomId: user.roomId },
+    liveRoom: { status: user.live ? 2 : 4 },
+  };
+}
+
+function sigiPage(state: object): string {
+  return `<!DOCTYPE html><html><head><title>TikTok LIVE</title></head><body><script id="SIGI_STATE" type="application/json">${JSON.stringify(state)}</script></body></html>`;
+}
+
+function common(method: string, msgId: string, roomId: string): CommonMessageData {
+  return {
+    ...CommonMessageData.decode(EMPTY),
+    method,
+    msgId,
+    roomId,
+    createTime: String(Date.now()),
+  };
+}
+
+function baseMessage(method: string, msgId: string, payload: Uint8Array): BaseProtoMessage {
+  return { ...BaseProtoMessage.decode(EMPTY), method, msgId, payload: Buffer.from(payload) };
+}
+
+function encodeFrame(fields: Partial<WebcastPushFrame>): Buffer {
+  const frame: WebcastPushFrame = {
+    ...WebcastPushFrame.decode(EMPTY),
+    seqId: '0',
+    logId: '0',
+    service: '0',
+    method: '0',
+    payloadEncoding: 'pb',
+    ...fields,
+  };
+  return Buffer.from(WebcastPushFrame.encode(frame).finish());
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
+}
+
+/** A two-day EC certificate for 127.0.0.1, made fresh for each fake and deleted from disk at once. */
+async function makeSelfSignedCertificate(): Promise<{ cert: string; key: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'fake-tiktok-'));
+  try {
+    const keyPath = join(dir, 'key.pem');
+    const certPath = join(dir, 'cert.pem');
+    await execFileAsync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1',
+    ]);
+    return { cert: await readFile(certPath, 'utf8'), key: await readFile(keyPath, 'utf8') };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
