@@ -99,6 +99,8 @@ interface Connection {
   readonly lost: Promise<never>;
   readonly markLost: (error: AppError) => void;
   readonly detachListeners: () => void;
+  /** Resolved at the next OBS_WEBSOCKET_OUTPUT_STARTED event (StartReplayBuffer only begins the start). */
+  readonly startedWaiters: Set<() => void>;
   /** False until the buffer check after connecting finished. */
   isReady: boolean;
   /** OBS sent ExitStarted: the buffer stopping now is OBS quitting, not something to undo. */
@@ -414,6 +416,7 @@ export class ObsReplayBuffer implements ReplayBuffer {
         socket.off('ReplayBufferStateChanged', onState);
         socket.off('ReplayBufferSaved', onSaved);
       },
+      startedWaiters: new Set(),
       isReady: false,
       isExiting: false,
     };
@@ -434,7 +437,7 @@ export class ObsReplayBuffer implements ReplayBuffer {
       if (outputActive) {
         reason = 'connected to OBS; replay buffer is running';
       } else {
-        await this.startBuffer(connection);
+        await this.startBufferAndConfirm(connection);
         reason = 'connected to OBS; replay buffer was stopped; restarted it';
       }
       isBufferActive = true;
@@ -452,13 +455,53 @@ export class ObsReplayBuffer implements ReplayBuffer {
     this.setStatus({ connection: 'connected', isBufferActive, lastError }, reason);
   }
 
-  /** StartReplayBuffer; "already running" (500) counts as success. */
+  /** StartReplayBuffer; "already running" (500) counts as success. The output may still be starting. */
   private async startBuffer(connection: Connection): Promise<void> {
     try {
       await this.request(connection, 'StartReplayBuffer');
     } catch (err) {
       if (err instanceof OBSWebSocketError && err.code === OUTPUT_RUNNING) return;
       throw err;
+    }
+  }
+
+  /**
+   * StartReplayBuffer answers as soon as OBS begins starting the output; the output reports STARTED some
+   * 50 ms later (GetReplayBufferStatus says false until then). Only claim "running" once it is.
+   */
+  private async startBufferAndConfirm(connection: Connection): Promise<void> {
+    let markStarted!: () => void;
+    const started = new Promise<void>((resolve) => {
+      markStarted = resolve;
+    });
+    // Listen before asking, so the event cannot slip past.
+    connection.startedWaiters.add(markStarted);
+    try {
+      try {
+        await this.request(connection, 'StartReplayBuffer');
+      } catch (err) {
+        if (err instanceof OBSWebSocketError && err.code === OUTPUT_RUNNING) return;
+        throw err;
+      }
+      try {
+        await withTimeout(
+          Promise.race([started, connection.lost]),
+          this.requestTimeoutMs,
+          () => new AppError('OBS_TIMEOUT', 'no STARTED event'),
+        );
+      } catch (err) {
+        if (!(err instanceof AppError && err.code === 'OBS_TIMEOUT')) throw err;
+        // No event in time: ask OBS rather than guess.
+        const { outputActive } = await this.request(connection, 'GetReplayBufferStatus');
+        if (!outputActive) {
+          throw new AppError(
+            'OBS_BUFFER_NOT_RUNNING',
+            `OBS accepted StartReplayBuffer but the buffer had not started after ${this.requestTimeoutMs} ms (see the OBS log)`,
+          );
+        }
+      }
+    } finally {
+      connection.startedWaiters.delete(markStarted);
     }
   }
 
@@ -498,6 +541,12 @@ export class ObsReplayBuffer implements ReplayBuffer {
     { outputActive, outputState }: ReplayBufferStateChanged,
   ): void {
     this.log.debug({ outputActive, outputState }, 'replay buffer state changed');
+    if (outputState === 'OBS_WEBSOCKET_OUTPUT_STARTED' && connection.startedWaiters.size > 0) {
+      // A start of ours was waiting for this; that code reports the outcome in its own words.
+      for (const markStarted of connection.startedWaiters) markStarted();
+      connection.startedWaiters.clear();
+      return;
+    }
     // During the post-connect check the check itself reports the outcome.
     if (!connection.isReady || this.connection !== connection) return;
     if (outputState === 'OBS_WEBSOCKET_OUTPUT_STARTED') {
@@ -519,7 +568,7 @@ export class ObsReplayBuffer implements ReplayBuffer {
     this.lastAutoRestartAt = now;
     this.log.warn('replay buffer was stopped in OBS; restarting it');
     this.setStatus({ isBufferActive: false }, 'replay buffer was stopped in OBS; restarting it');
-    void this.startBuffer(connection).then(
+    void this.startBufferAndConfirm(connection).then(
       () => {
         if (this.connection !== connection) return;
         this.log.info('replay buffer was stopped; restarted it');
