@@ -1,0 +1,19 @@
+import { benchMatching } from './match.js';
+import { benchTriggerLatency } from './trigger-latency.js';
+import type { BenchResult } from './result.js';
+
+/**
+ * `npm run bench`: prints one figure per line as `name: value unit`. Figures are reported, never
+ * asserted: these machines are shared and noisy, so goals are read against the README, not enforced.
+ */
+async function main(): Promise<void> {
+  const groups: Array<() => Promise<BenchResult[]>> = [benchMatching, () => benchTriggerLatency()];
+  for (const group of groups) {
+    for (const { name, value, unit } of await group()) process.stdout.write(`${name}: ${value} ${unit}\n`);
+  }
+}
+
+void main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
