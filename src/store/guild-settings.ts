@@ -152,10 +152,38 @@ export class SettingsStore {
     return this.#reportRepairs(readClipsRow(raw), { guildId, key: 'clips' });
   }
 
+  /** Call under the index lock. */
   async #readIndex(): Promise<string[]> {
     const raw = await this.#read(storeKeys.guildIndex);
-    const ids = this.#reportRepairs(readGuildIndexRow(raw), { key: 'guild index' });
+    const repaired = readGuildIndexRow(raw);
+    let ids = this.#reportRepairs(repaired, { key: 'guild index' });
+    // The index is what start-up resumes from, so a missing or damaged one is rebuilt from the settings
+    // rows themselves (where the backend can list keys) rather than silently forgetting guilds.
+    if (raw === undefined || repaired.problems.length > 0) {
+      const found = await this.#scanSettingsGuilds();
+      const missing = found.filter((id) => !ids.includes(id));
+      if (missing.length > 0) {
+        this.#log.warn({ recovered: missing.length }, 'guild index rebuilt from stored settings');
+        ids = [...ids, ...missing];
+        await this.#write(storeKeys.guildIndex, { v: SCHEMA_VERSION, guildIds: ids });
+      }
+    }
     for (const id of ids) this.#indexed.add(id);
+    return ids;
+  }
+
+  async #scanSettingsGuilds(): Promise<string[]> {
+    if (typeof this.#keyv.iterator !== 'function') return [];
+    const ids: string[] = [];
+    try {
+      // The generated iterator ignores its argument and lists our namespace.
+      for await (const [key] of this.#keyv.iterator(undefined) as AsyncIterable<[unknown, unknown]>) {
+        const match = typeof key === 'string' ? /^guild:(.+):settings$/.exec(key) : null;
+        if (match?.[1] !== undefined) ids.push(match[1]);
+      }
+    } catch (err) {
+      this.#log.warn({ err }, 'could not list stored settings to rebuild the guild index');
+    }
     return ids;
   }
 

@@ -230,6 +230,21 @@ describe('SettingsStore', () => {
     expect(warning?.['problems']).toEqual(expect.arrayContaining([expect.stringMatching(/no schema version/)]));
   });
 
+  it('rebuilds a damaged guild index from the stored settings', async () => {
+    const first = await open();
+    await first.update('1', (s) => ({ ...s, notifyLive: true }));
+    await first.update('2', (s) => ({ ...s, notifyLive: true }));
+    await first.close();
+    await plantRaw(storeKeys.guildIndex, 'garbage');
+
+    const { log, lines } = captureLogger();
+    const store = await open(url, log);
+    expect((await store.guildIds()).sort()).toEqual(['1', '2']);
+    expect(lines.some((l) => l.level === WARN && l.msg === 'guild index rebuilt from stored settings')).toBe(true);
+    await store.update('3', (s) => ({ ...s, notifyLive: true }));
+    expect((await store.guildIds()).sort()).toEqual(['1', '2', '3']);
+  });
+
   it('creates the folder for a relative sqlite path', async () => {
     const cwd = process.cwd();
     process.chdir(dir);
