@@ -71,6 +71,17 @@ export class FakeGateway {
     return delivered;
   }
 
+  /** Ask every ready client to reconnect (op 7); discord.js closes and RESUMEs its session. */
+  requestReconnect(): number {
+    let asked = 0;
+    for (const session of this.#sessions) {
+      if (!session.isReady) continue;
+      this.#send(session, { op: GatewayOpcodes.Reconnect });
+      asked += 1;
+    }
+    return asked;
+  }
+
   /** Drop every connection at once; clients see an abnormal close (as when Discord goes away). */
   async close(): Promise<void> {
     for (const session of this.#sessions) session.socket.terminate();
@@ -149,6 +160,11 @@ export class FakeGateway {
   }
 
   #resume(session: Session, data: unknown): void {
+    const token = isObject(data) && typeof data.token === 'string' ? data.token : '';
+    if (!this.#options.isTokenAccepted(token)) {
+      session.socket.close(4004, 'Authentication failed.');
+      return;
+    }
     const sessionId = isObject(data) && typeof data.session_id === 'string' ? data.session_id : '';
     const sequence = this.#resumable.get(sessionId);
     if (sequence === undefined) {

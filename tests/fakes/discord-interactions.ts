@@ -86,6 +86,8 @@ export interface RegisteredCommand {
 
 /** What an exchange needs from the server to build messages. */
 export interface ExchangeContext {
+  /** 2 application command, 4 autocomplete. */
+  interactionType: number;
   ids: SnowflakeFactory;
   applicationId: string;
   channelId: string;
@@ -139,8 +141,8 @@ export class Exchange implements InteractionExchange {
     );
   }
 
-  get isAcknowledged(): boolean {
-    return this.#initial !== undefined;
+  get interactionType(): number {
+    return this.#context.interactionType;
   }
 
   cancelWaits(reason: Error): void {
@@ -169,7 +171,7 @@ export class Exchange implements InteractionExchange {
     switch (type) {
       case InteractionResponseType.ChannelMessageWithSource:
       case InteractionResponseType.UpdateMessage:
-        return this.#newMessage(body, true);
+        return this.#newMessage(body);
       case InteractionResponseType.DeferredChannelMessageWithSource: {
         // Discord shows "Bot is thinking…": an empty message flagged Loading until the first edit.
         const flags = MessageFlags.Loading | (isEphemeral ? MessageFlags.Ephemeral : 0);
@@ -185,7 +187,7 @@ export class Exchange implements InteractionExchange {
   /** POST /webhooks/:app/:token: a follow-up message (Discord wants the interaction answered first). */
   followUp(body: IncomingBody): Outcome<StoredMessage> {
     if (!this.#initial) return { ok: false, error: unknownWebhook };
-    const outcome = this.#newMessage(body, true);
+    const outcome = this.#newMessage(body);
     if (!outcome.ok) return outcome;
     this.#followUpMessages.push(outcome.value);
     this.followUps.push(toPosted(outcome.value));
@@ -243,9 +245,9 @@ export class Exchange implements InteractionExchange {
     return toPosted(this.#original);
   }
 
-  #newMessage(body: IncomingBody, isCreate: boolean): Outcome<StoredMessage> {
+  #newMessage(body: IncomingBody): Outcome<StoredMessage> {
     const message = this.#build(body);
-    const problem = validateMessage(message, isCreate) ?? checkUploadLimit(body, this.#context.uploadLimit);
+    const problem = validateMessage(message, true) ?? checkUploadLimit(body, this.#context.uploadLimit);
     return problem ? { ok: false, error: problem } : { ok: true, value: message };
   }
 
@@ -266,7 +268,7 @@ export function callbackResponsePayload(
   return {
     interaction: {
       id: exchange.id,
-      type: InteractionType.ApplicationCommand,
+      type: exchange.interactionType,
       activity_instance_id: null,
       response_message_id: message ? message.id : null,
       response_message_loading: message ? ((Number(message.flags) & MessageFlags.Loading) !== 0) : null,

@@ -107,6 +107,8 @@ export interface FakeDiscord {
   ): Promise<Array<{ name: string; value: string | number }>>;
   /** Make the next matching REST requests fail, in order (429s get a Retry-After header from retry_after). */
   failNextRequests(match: { method?: string; pathIncludes: string }, responses: FailureResponse[]): void;
+  /** Gateway op 7 to every connected client: they drop the socket and RESUME (a Discord-side hiccup). */
+  reconnectClients(): void;
   /** Seen in GUILD_CREATE by clients that log in later, and sent as GUILD_UPDATE to connected ones. */
   setPremiumTier(tier: 0 | 1 | 2 | 3): void;
   /** Closes the HTTP server and all gateway sockets; rejects pending waits. Destroy clients first. */
@@ -273,6 +275,10 @@ class FakeDiscordServer implements FakeDiscord {
     this.#failures.push({ match, responses: [...responses] });
   }
 
+  reconnectClients(): void {
+    this.#gateway.requestReconnect();
+  }
+
   setPremiumTier(tier: 0 | 1 | 2 | 3): void {
     this.#guild.premiumTier = tier;
     this.#gateway.dispatch(GatewayDispatchEvents.GuildUpdate, guildPayload(this.#guild));
@@ -313,6 +319,7 @@ class FakeDiscordServer implements FakeDiscord {
       ...(focused === undefined ? {} : { focused }),
     });
     const exchange = new Exchange(id, token, {
+      interactionType: payload.type,
       ids: this.#ids,
       applicationId: this.applicationId,
       channelId,
@@ -368,7 +375,12 @@ class FakeDiscordServer implements FakeDiscord {
     if (!match) return this.#unhandled(method, url);
     if (match.route.needsBotToken && !this.#isAuthorized(headers.authorization)) return UNAUTHORIZED;
 
-    const body = await parseBody(raw, headers['content-type']);
+    let body: IncomingBody;
+    try {
+      body = await parseBody(raw, headers['content-type']);
+    } catch {
+      return apiError(400, 50109, 'The request body contains invalid JSON.');
+    }
     const reply = await match.route.handle({ params: match.params, body, query: url.searchParams });
     return reply === UNHANDLED ? this.#unhandled(method, url) : reply;
   }

@@ -147,6 +147,21 @@ describe('login', () => {
     expect(fake.connectedClients).toBe(1);
   });
 
+  it('lets a client resume its session after Discord asks it to reconnect', async () => {
+    const client = await logIn();
+    const resumed = once(client, Events.ShardResume);
+    const errors = onInteraction(client, async (interaction) => {
+      if (interaction.isChatInputCommand()) await interaction.reply('still here');
+    });
+
+    fake.reconnectClients();
+    await resumed;
+
+    expect(fake.connectedClients).toBe(1);
+    expect((await fake.interact({ command: 'clip' }).final()).content).toBe('still here');
+    expect(errors).toEqual([]);
+  });
+
   it('sends GUILD_UPDATE to connected clients when the boost tier changes', async () => {
     const client = await logIn();
     const updated = once(client, Events.GuildUpdate);
