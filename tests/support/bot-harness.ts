@@ -1,0 +1,109 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { createBot, type Bot, type BotOverrides } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import type { StreamStateName } from '../../src/monitor/stream-supervisor.js';
+import type { ReplayBuffer } from '../../src/obs/replay-buffer.js';
+import { startFakeDiscord, type FakeDiscord, type InteractionInput, type PostedMessage } from '../fakes/discord-server.js';
+import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
+
+export const BOT_TOKEN = 'test-bot-token.very-secret.value';
+
+/** Short timings so reconnects and polls happen within a test; budgets generous but still shared. */
+export const FAST_OVERRIDES = {
+  supervisorTimings: {
+    offlinePollMs: 400,
+    pollJitterRatio: 0.1,
+    reconnect: { initialMs: 200, maxMs: 2_000, factor: 2 },
+    silenceTimeoutMs: 3_000,
+    stableAfterMs: 5_000,
+    errorRetryMs: 60_000,
+    rateLimitFallbackMs: 1_000,
+  },
+  budgets: { connects: [{ limit: 30, windowMs: 60_000 }], checks: [{ limit: 50, windowMs: 1_000 }] },
+  coalesceWindowMs: 0,
+  postRetryDelaysMs: [100, 300],
+} as const satisfies BotOverrides;
+
+export interface Harness {
+  readonly discord: FakeDiscord;
+  readonly tiktok: FakeTikTok;
+  readonly clipsDir: string;
+  readonly databaseUrl: string;
+  readonly config: Config;
+  bot: Bot;
+  /** Sends a slash command and resolves with the visible answer (waiting through a deferral). */
+  command(input: InteractionInput, timeoutMs?: number): Promise<PostedMessage>;
+  waitForState(username: string, state: StreamStateName, timeoutMs?: number): Promise<void>;
+  /** Stops the bot and builds a new one on the same store, fakes and OBS: a process restart. */
+  restartBot(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: {
+  obs?: { url: string; password: string };
+  replayBuffer?: ReplayBuffer;
+  overrides?: BotOverrides;
+}): Promise<Harness> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'clip-bot-e2e-'));
+  const clipsDir = path.join(root, 'clips');
+  const databaseUrl = `sqlite://${path.join(root, 'data', 'bot.sqlite')}`;
+  const discord = await startFakeDiscord({ token: BOT_TOKEN });
+  const tiktok = await startFakeTikTok();
+  const config = loadConfig({
+    DISCORD_TOKEN: BOT_TOKEN,
+    DISCORD_GUILD_ID: discord.guildId,
+    OBS_URL: options.obs?.url ?? 'ws://127.0.0.1:1',
+    OBS_PASSWORD: options.obs?.password,
+    CLIPS_DIR: clipsDir,
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  });
+  const log = pino({ level: config.logLevel });
+  const build = () =>
+    createBot(config, log, {
+      discordApiUrl: discord.apiUrl,
+      tiktokTransport: { ...tiktok.transport, requestTimeoutMs: 2_000, operationTimeoutMs: 5_000 },
+      ...(options.replayBuffer ? { replayBuffer: options.replayBuffer } : {}),
+      ...FAST_OVERRIDES,
+      ...options.overrides,
+    });
+
+  const harness: Harness = {
+    discord,
+    tiktok,
+    clipsDir,
+    databaseUrl,
+    config,
+    bot: await build(),
+    async command(input, timeoutMs = 20_000) {
+      return discord.interact(input).final(timeoutMs);
+    },
+    async waitForState(username, state, timeoutMs = 15_000) {
+      await waitFor(() => harness.bot.monitor.state(username)?.name === state, timeoutMs, () => `@${username} to be ${state} (is ${harness.bot.monitor.state(username)?.name})`);
+    },
+    async restartBot() {
+      await harness.bot.stop();
+      harness.bot = await build();
+      await harness.bot.start();
+    },
+    async close() {
+      await harness.bot.stop();
+      await tiktok.close();
+      await discord.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+  await harness.bot.start();
+  return harness;
+}
+
+export async function waitFor(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
