@@ -1,3 +1,22 @@
+/**
+ * The TikTok adapter: LiveConnection on tiktok-live-connector 2.5 (see live-connection.ts for the port).
+ *
+ * What the stream supervisor can rely on, and what it must do itself:
+ * - connect() never reconnects by itself and never retries (got retries are off too). One connect()
+ *   costs one signed connect on the signing service (about 5/min and 30/h per IP without a key):
+ *   check isLive() first and back off; honour TikTokError.retryAfterMs on TIKTOK_RATE_LIMITED.
+ * - isLive() reads TikTok's web page (no signed connect). When the page and web API fail it falls
+ *   back to the signing service's room-id lookup, which has its own limits.
+ * - TIKTOK_USER_NOT_FOUND means TikTok said `user_not_found`; TikTok sometimes says so for real,
+ *   live users (library issue #323), so treat it as "retry much later", not as permanent.
+ * - After `disconnected` or `streamEnd` the adapter is idle; call connect() again. A socket can also
+ *   go silent without closing (and TikTok can skip the stream-end message, issue #268): `activity`
+ *   fires for every frame including heartbeat answers (every 10 s by default), so a watchdog on it
+ *   catches both. disconnect() then connect() recovers.
+ * - Chats can arrive slightly out of order (the library gunzips frames concurrently). Message ids
+ *   already emitted by this adapter (last 5,000) are dropped, so a replay after a reconnect is not
+ *   emitted twice.
+ */
 import { Agent as HttpsAgent } from 'node:https';
 import {
   ConnectTimeoutError,
@@ -280,12 +299,13 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
   async isLive(signal?: AbortSignal): Promise<boolean> {
     const controller = new AbortController();
     const library = createLibraryConnection(this.username, this.transport, controller.signal);
+    const doing = `checking whether @${this.username} is live`;
     try {
       // fetchIsLive reads the web page (then TikTok's web API, then the signing service's room-id
       // lookup as a last resort): no signed connect, so it does not spend the connect budget.
-      return await this.bounded(controller, library.fetchIsLive(), signal, `checking whether @${this.username} is live`);
+      return await this.bounded(controller, library.fetchIsLive(), signal, doing);
     } catch (err) {
-      throw this.translate(err, controller, `checking whether @${this.username} is live`);
+      throw this.translate(err, controller, doing);
     } finally {
       controller.abort(new TikTokError('ABORTED', 'Live check finished.'));
     }
@@ -300,9 +320,10 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
     this.session = session;
     this.wire(session);
 
+    const doing = `connecting to @${this.username}'s LIVE`;
     const pending = library.connect();
     try {
-      await this.bounded(controller, pending, signal, `connecting to @${this.username}'s LIVE`);
+      await this.bounded(controller, pending, signal, doing);
     } catch (err) {
       if (this.session === session) this.session = undefined;
       // If the library still manages to open the socket after we gave up, close it at once.
@@ -310,7 +331,7 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
         () => library.disconnect(),
         () => undefined,
       ).catch(() => undefined);
-      throw this.translate(err, controller, `connecting to @${this.username}'s LIVE`);
+      throw this.translate(err, controller, doing);
     }
     if (this.session !== session) {
       // disconnect() or a newer connect() won while the socket was opening.

@@ -107,6 +107,12 @@ export interface FakeTikTok {
   rateLimitSign(times: number, retryAfterSeconds: number): void;
   /** While on, signing requests are held open and never answered. */
   hangSign(on: boolean): void;
+  /** While on, TikTok's own web page, web API and webcast API requests are never answered. */
+  hangWeb(on: boolean): void;
+  /** While on, push socket upgrades are refused (HTTP 403 with a `handshake-msg`). */
+  refusePush(on: boolean): void;
+  /** While on, push socket upgrades are never answered (the TLS connection stays open). */
+  hangPush(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -139,6 +145,14 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
   let rateLimited = 0;
   let retryAfterSeconds = 0;
   let isSignHung = false;
+  let isWebHung = false;
+  let isPushRefused = false;
+  let isPushHung = false;
+  const hungSockets = new Set<Duplex>();
+  const hold = (res: ServerResponse) => {
+    hungResponses.add(res);
+    res.on('close', () => hungResponses.delete(res));
+  };
   let nextId = 1n;
   const newId = (base: bigint) => (base + nextId++).toString();
 
@@ -158,6 +172,11 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
     const path = url.pathname;
 
     const page = /^\/@([^/]+)\/live$/.exec(path);
+    const isWeb = page !== null || path === '/api-live/user/room/' || path === '/webcast/room/info/';
+    if (isWeb && isWebHung) {
+      if (page) counters.pageRequests++;
+      return hold(res);
+    }
     if (page?.[1]) {
       counters.pageRequests++;
       const user = users.get(normalize(decodeURIComponent(page[1])));
@@ -190,11 +209,7 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
         apiKeyHeader: typeof apiKeyHeader === 'string' ? apiKeyHeader : undefined,
         hasApiKeyInQuery: url.searchParams.has('apiKey'),
       });
-      if (isSignHung) {
-        hungResponses.add(res);
-        res.on('close', () => hungResponses.delete(res));
-        return;
-      }
+      if (isSignHung) return hold(res);
       if (rateLimited > 0) {
         rateLimited--;
         res.setHeader('retry-after', String(retryAfterSeconds));
@@ -233,6 +248,16 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'https://fake.invalid');
     const user = url.pathname === PUSH_PATH ? userByRoom(url.searchParams.get('room_id') ?? '') : undefined;
+    if (isPushHung) {
+      hungSockets.add(socket);
+      socket.on('close', () => hungSockets.delete(socket));
+      socket.on('error', () => undefined);
+      return;
+    }
+    if (isPushRefused) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nhandshake-msg: push refused by fake\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     if (!user?.live) {
       // The library reads the `handshake-msg` header of a refused upgrade.
       socket.end('HTTP/1.1 404 Not Found\r\nhandshake-msg: room is not live\r\nContent-Length: 0\r\n\r\n');
@@ -399,8 +424,20 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       isSignHung = on;
       if (!on) for (const res of hungResponses) res.destroy();
     },
+    hangWeb(on) {
+      isWebHung = on;
+      if (!on) for (const res of hungResponses) res.destroy();
+    },
+    refusePush(on) {
+      isPushRefused = on;
+    },
+    hangPush(on) {
+      isPushHung = on;
+      if (!on) for (const socket of hungSockets) socket.destroy();
+    },
     async close() {
       for (const res of hungResponses) res.destroy();
+      for (const socket of hungSockets) socket.destroy();
       for (const user of users.values()) for (const ws of user.sockets) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       server.closeAllConnections();

@@ -202,6 +202,55 @@ describe('TikTokLiveConnectionAdapter against the fake TikTok', () => {
     await connection.connect();
   });
 
+  it('times out hung TikTok web requests per request, not after the library default of 10 s', async () => {
+    const name = newStreamer();
+    const connection = connectionFor(name, { requestTimeoutMs: 300 });
+    fake.hangWeb(true);
+    try {
+      // Room id: page (300 ms), web API (300 ms), then the signing service's lookup answers;
+      // room info on the webcast host then hangs too (300 ms).
+      const started = performance.now();
+      const err = await rejection(connection.connect());
+      const elapsed = performance.now() - started;
+      expect(err.code).toBe('TIMEOUT');
+      expect(err.message).toBe(`TikTok did not answer within 300 ms while connecting to @${name}'s LIVE.`);
+      expect(elapsed).toBeGreaterThanOrEqual(850);
+      expect(elapsed).toBeLessThan(2_500);
+
+      // Quirk worth knowing: with TikTok's web page down, isLive() falls back to the signing
+      // service's room-id lookup, which also reports liveness.
+      const lookups = fake.stats.signRoomIdRequests;
+      await expect(connection.isLive()).resolves.toBe(true);
+      expect(fake.stats.signRoomIdRequests).toBe(lookups + 1);
+    } finally {
+      fake.hangWeb(false);
+    }
+  });
+
+  it('maps a refused push socket to TIKTOK_CONNECT_FAILED and a hung one to TIMEOUT', async () => {
+    const name = newStreamer();
+    const connection = connectionFor(name, { requestTimeoutMs: 300 });
+    fake.refusePush(true);
+    try {
+      const err = await rejection(connection.connect());
+      expect(err.code).toBe('TIKTOK_CONNECT_FAILED');
+      expect(err.message).toBe(`TikTok refused the chat connection for @${name}.`);
+    } finally {
+      fake.refusePush(false);
+    }
+    fake.hangPush(true);
+    try {
+      const started = performance.now();
+      const err = await rejection(connection.connect());
+      expect(err.code).toBe('TIMEOUT');
+      expect(performance.now() - started).toBeLessThan(1_500);
+    } finally {
+      fake.hangPush(false);
+    }
+    await connection.connect();
+    expect(fake.stats.openSockets(name)).toBe(1);
+  });
+
   it('bounds the whole operation by operationTimeoutMs', async () => {
     const name = newStreamer();
     const connection = connectionFor(name, { requestTimeoutMs: 5_000, operationTimeoutMs: 250 });
