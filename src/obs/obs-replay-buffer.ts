@@ -126,12 +126,12 @@ export class ObsReplayBuffer implements ReplayBuffer {
   private readonly createSocket: () => ObsSocket;
   private readonly random: () => number;
 
-  private current: ReplayBufferStatus = {
+  private current: ReplayBufferStatus = Object.freeze({
     connection: 'disconnected',
     isBufferActive: undefined,
     since: new Date(),
     lastError: undefined,
-  };
+  });
   private readonly listeners = new Set<StatusListener>();
   private connection: Connection | undefined;
   private connectingSocket: ObsSocket | undefined;
@@ -205,12 +205,12 @@ export class ObsReplayBuffer implements ReplayBuffer {
     this.reconnectTimer = undefined;
     // A handshake in progress: closing its socket makes connect() reject now instead of at its timeout.
     if (this.connectingSocket !== undefined) void this.disconnectQuietly(this.connectingSocket);
-    await this.attempt;
+    // Dropping the connection first fails its requests in flight at once (e.g. the buffer check right
+    // after connecting), so the attempt below ends now rather than at a request timeout.
     const connection = this.connection;
-    if (connection !== undefined) {
-      this.dropConnection(connection, 'the bot closed the OBS connection');
-      await this.disconnectQuietly(connection.socket);
-    }
+    if (connection !== undefined) this.dropConnection(connection, 'the bot closed the OBS connection');
+    await this.attempt;
+    if (connection !== undefined) await this.disconnectQuietly(connection.socket);
     this.setStatus(
       { connection: 'disconnected', isBufferActive: undefined, lastError: undefined },
       'the bot closed the OBS connection',

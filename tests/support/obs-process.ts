@@ -95,8 +95,12 @@ export function obsAvailability(): ObsAvailability {
   return { isAvailable: missing.length === 0, missing };
 }
 
+function isSet(value: string | undefined): boolean {
+  return value !== undefined && !['', '0', 'false', 'no'].includes(value.trim().toLowerCase());
+}
+
 function isObsRequired(): boolean {
-  return Boolean(process.env.CI) || Boolean(process.env.REQUIRE_OBS);
+  return isSet(process.env.CI) || isSet(process.env.REQUIRE_OBS);
 }
 
 /**
