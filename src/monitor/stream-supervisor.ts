@@ -56,7 +56,8 @@ export const DEFAULT_SUPERVISOR_TIMINGS = {
   offlinePollMs: 60_000,
   pollJitterRatio: 0.2,
   reconnect: { initialMs: 5_000, maxMs: 300_000, factor: 2 },
-  silenceTimeoutMs: 60_000,
+  // The library heartbeats every 10 s and TikTok answers each one: three missed answers mean a dead socket.
+  silenceTimeoutMs: 30_000,
   stableAfterMs: 120_000,
   errorRetryMs: 30 * 60_000,
   rateLimitFallbackMs: 60_000,
