@@ -73,11 +73,8 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     );
 
   // The monitor and the settings service need each other (chats go to guilds' matchers; settings
-  // changes start and stop streams): the listener closes over `settings`, set just below.
-  let settings!: GuildSettingsService;
-  let clips!: ClipService;
-  let publisher!: ClipPublisher;
-
+  // changes start and stop streams): the monitor's listener refers to services declared below, and
+  // is only called once start() runs, when all of them exist.
   const monitor = new StreamMonitor({
     connect: connectLive,
     log: log.child({ component: 'monitor' }),
@@ -89,10 +86,10 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     },
   });
 
-  settings = new GuildSettingsService({ store, watcher: monitor, events, log: log.child({ component: 'settings' }) });
+  const settings = new GuildSettingsService({ store, watcher: monitor, events, log: log.child({ component: 'settings' }) });
 
   const replies = new ClipReplyBuilder({ fitVideo, ffmpegPath: config.ffmpegPath, log: log.child({ component: 'ffmpeg' }) });
-  publisher = new ClipPublisher({
+  const publisher = new ClipPublisher({
     client,
     settings,
     store,
@@ -102,7 +99,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     ...(overrides.postRetryDelaysMs ? { retryDelaysMs: overrides.postRetryDelaysMs } : {}),
   });
 
-  clips = new ClipService({
+  const clips = new ClipService({
     replayBuffer,
     fileClip,
     clipsDir: config.clipsDir,

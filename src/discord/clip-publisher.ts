@@ -85,7 +85,7 @@ export class ClipPublisher implements ClipReporter {
     if (!channelId) return undefined;
     try {
       const channel = await this.deps.client.channels.fetch(channelId);
-      if (channel?.isSendable()) return channel as SendableChannels & { guild?: { premiumTier: number } };
+      if (channel?.isSendable()) return channel;
     } catch (err) {
       this.deps.log.warn({ err, channelId }, 'alert channel unavailable');
     }

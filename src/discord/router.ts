@@ -8,7 +8,7 @@ import {
   type InteractionReplyOptions,
 } from 'discord.js';
 import type { Logger } from 'pino';
-import type { Command, CommandContext, GuildCommandInteraction } from '../commands/command.js';
+import type { Command, CommandContext } from '../commands/command.js';
 import { UserError } from '../errors.js';
 import { isAllowed } from './permissions.js';
 
@@ -49,7 +49,7 @@ export class InteractionRouter {
     }
     const subcommand = interaction.options.getSubcommand(false) ?? '';
     if (command.deferred?.includes(subcommand)) await interaction.deferReply();
-    await command.execute(interaction as GuildCommandInteraction, this.context);
+    await command.execute(interaction, this.context);
   }
 
   private async autocomplete(interaction: AutocompleteInteraction): Promise<void> {
