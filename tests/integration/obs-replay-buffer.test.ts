@@ -159,10 +159,10 @@ describeWithObs('ObsReplayBuffer with a real OBS', () => {
       await other.call('StopReplayBuffer');
       await waitFor('the adapter to restart the buffer', () =>
         changes.slice(from).some((change) => change.reason === 'replay buffer was stopped; restarted it'),
-        5_000,
+        15_000,
       );
       expect(changes.slice(from).some((change) => change.status.isBufferActive === false)).toBe(true);
-      await waitFor('the buffer to run', () => adapter.status().isBufferActive === true, 5_000);
+      await waitFor('the buffer to run', () => adapter.status().isBufferActive === true, 15_000);
       expect((await other.call('GetReplayBufferStatus')).outputActive).toBe(true);
     } finally {
       await other.disconnect();
@@ -184,7 +184,7 @@ describeWithObs('ObsReplayBuffer with a real OBS', () => {
     const pendingMs = performance.now() - began;
     expect(isAppError(outcome, 'OBS_UNAVAILABLE')).toBe(true);
     // Well under the request (3 s) and saved-event (5 s) timeouts: it did not wait for either.
-    expect(pendingMs).toBeLessThan(1_500);
+    expect(pendingMs).toBeLessThan(2_500);
     console.info(`pending save rejected ${pendingMs.toFixed(0)} ms after the kill began`);
 
     await waitFor('status disconnected', () => adapter.status().connection === 'disconnected', 2_000);
