@@ -1,0 +1,117 @@
+import { constants as fsConstants } from 'node:fs';
+import * as fsPromises from 'node:fs/promises';
+import path from 'node:path';
+import { AppError } from '../errors.js';
+import { sleep } from '../monitor/backoff.js';
+import { clipBaseName, streamerFolderName } from './clip-name.js';
+
+/** The file operations the filer needs; tests inject failures (a locked file) through it. */
+export interface FilerFs {
+  mkdir(dir: string, options: { recursive: true }): Promise<unknown>;
+  link(existing: string, target: string): Promise<void>;
+  copyFile(source: string, target: string, mode: number): Promise<void>;
+  unlink(file: string): Promise<void>;
+}
+
+export interface FileClipInput {
+  readonly sourcePath: string;
+  readonly clipsDir: string;
+  readonly streamer: string;
+  readonly chatter: string;
+  readonly keyword: string;
+  readonly at: Date;
+  /** While the file is locked (Windows: OBS or antivirus still holds it). The old app retried 5 × 0.5 s. */
+  readonly retry?: { readonly attempts: number; readonly delayMs: number };
+  readonly fs?: FilerFs;
+}
+
+const DEFAULT_RETRY = { attempts: 6, delayMs: 500 } as const;
+/** Far more than any real burst; a bound so a broken folder cannot loop forever. */
+const MAX_SUFFIX = 10_000;
+const LOCKED = new Set(['EBUSY', 'EPERM', 'EACCES']);
+/** link() cannot work here (another drive, FAT/exFAT, some network shares): copy exclusively instead. */
+const NO_LINK = new Set(['EXDEV', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EINVAL']);
+
+/**
+ * Moves a saved replay to `clipsDir/{streamer}/{chatter}_{keyword}_{time}.mp4` and returns the new path.
+ * A name is claimed atomically (hard link, or an exclusive copy), so concurrent filings never clobber
+ * each other and an existing file is never overwritten: a collision gets ` (2)`, ` (3)`…
+ * On failure the source stays where OBS wrote it: a clip is never lost.
+ */
+export async function fileClip(input: FileClipInput): Promise<string> {
+  const fs = input.fs ?? fsPromises;
+  const retry = input.retry ?? DEFAULT_RETRY;
+  const root = path.resolve(input.clipsDir);
+  const folder = path.join(root, streamerFolderName(input.streamer));
+  const base = clipBaseName(input);
+  if (path.dirname(path.join(folder, `${base}.mp4`)) !== folder || !folder.startsWith(root + path.sep)) {
+    throw new AppError('CLIP_FILE_FAILED', 'the clip name would leave the clips folder');
+  }
+
+  let lastError: unknown;
+  for (let attempt = 0; attempt < retry.attempts; attempt += 1) {
+    if (attempt > 0) await sleep(retry.delayMs);
+    try {
+      await fs.mkdir(folder, { recursive: true });
+      const target = await claim(fs, input.sourcePath, folder, base);
+      await removeSource(fs, input.sourcePath, retry);
+      return target;
+    } catch (err) {
+      lastError = err;
+      if (!LOCKED.has(codeOf(err))) break;
+    }
+  }
+  throw new AppError(
+    'CLIP_FILE_FAILED',
+    `could not move ${path.basename(input.sourcePath)} into ${folder} (${codeOf(lastError) || messageOf(lastError)}); it is still at ${input.sourcePath}`,
+    { cause: lastError },
+  );
+}
+
+/** Claims the first free name and puts the clip's bytes there; returns the path. */
+async function claim(fs: FilerFs, source: string, folder: string, base: string): Promise<string> {
+  for (let n = 1; n <= MAX_SUFFIX; n += 1) {
+    const target = path.join(folder, n === 1 ? `${base}.mp4` : `${base} (${n}).mp4`);
+    try {
+      await fs.link(source, target);
+      return target;
+    } catch (err) {
+      const code = codeOf(err);
+      if (code === 'EEXIST') continue;
+      // EPERM/EACCES can also mean "no hard links on this file system": the copy below tells which.
+      if (!NO_LINK.has(code) && !LOCKED.has(code)) throw err;
+    }
+    try {
+      await fs.copyFile(source, target, fsConstants.COPYFILE_EXCL);
+      return target;
+    } catch (err) {
+      if (codeOf(err) === 'EEXIST') continue;
+      // A half-written copy must not be left behind under a clip's name.
+      await fs.unlink(target).catch(() => undefined);
+      throw err;
+    }
+  }
+  throw new AppError('CLIP_FILE_FAILED', `more than ${MAX_SUFFIX} clips named ${base}`);
+}
+
+/** The clip is safe under its new name; removing OBS's copy may still meet a lock, so retry it too. */
+async function removeSource(fs: FilerFs, source: string, retry: { attempts: number; delayMs: number }): Promise<void> {
+  for (let attempt = 0; attempt < retry.attempts; attempt += 1) {
+    try {
+      await fs.unlink(source);
+      return;
+    } catch (err) {
+      if (!LOCKED.has(codeOf(err))) return;
+      await sleep(retry.delayMs);
+    }
+  }
+  // Both copies exist: wasteful, but nothing is lost, so do not fail the clip for it.
+}
+
+function codeOf(err: unknown): string {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : '';
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,101 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import * as fsPromises from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isAppError } from '../../src/errors.js';
+import { fileClip, type FilerFs } from '../../src/obs/clip-filer.js';
+
+let root: string;
+let obsDir: string;
+let clipsDir: string;
+const at = new Date(2026, 10, 25, 21, 15, 0);
+
+beforeEach(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'filer-'));
+  obsDir = path.join(root, 'obs');
+  clipsDir = path.join(root, 'clips dir');
+  await fsPromises.mkdir(obsDir);
+});
+afterEach(async () => rm(root, { recursive: true, force: true }));
+
+async function replay(name: string, content = name): Promise<string> {
+  const file = path.join(obsDir, name);
+  await writeFile(file, content);
+  return file;
+}
+
+function lockedFs(failures: number, code = 'EBUSY'): FilerFs & { calls: number } {
+  const fs = {
+    calls: 0,
+    mkdir: fsPromises.mkdir,
+    unlink: fsPromises.unlink,
+    // A locked file (Windows: OBS or antivirus still holds it) refuses both a link and a copy.
+    async copyFile(source: string, target: string, mode: number) {
+      if (fs.calls <= failures && code !== 'EXDEV') throw Object.assign(new Error(`${code}: resource busy or locked`), { code });
+      await fsPromises.copyFile(source, target, mode);
+    },
+    async link(existing: string, target: string) {
+      fs.calls += 1;
+      if (fs.calls <= failures) throw Object.assign(new Error(`${code}: resource busy or locked`), { code });
+      await fsPromises.link(existing, target);
+    },
+  };
+  return fs;
+}
+
+describe('fileClip', () => {
+  it('moves the replay into the streamer folder under the clip name', async () => {
+    const source = await replay('Replay 2026-11-25.mp4', 'video bytes');
+    const filed = await fileClip({ sourcePath: source, clipsDir, streamer: 'alice', chatter: 'bob', keyword: 'wow', at });
+    expect(filed).toBe(path.join(clipsDir, 'alice', 'bob_wow_2026-11-25_09-15-00_PM.mp4'));
+    expect(await readFile(filed, 'utf8')).toBe('video bytes');
+    expect(await readdir(obsDir)).toEqual([]);
+  });
+
+  it('never overwrites: a second clip with the same name gets a suffix', async () => {
+    const first = await fileClip({ sourcePath: await replay('a.mp4', 'first'), clipsDir, streamer: 'alice', chatter: 'bob', keyword: 'wow', at });
+    const second = await fileClip({ sourcePath: await replay('b.mp4', 'second'), clipsDir, streamer: 'alice', chatter: 'bob', keyword: 'wow', at });
+    expect(path.basename(second)).toBe('bob_wow_2026-11-25_09-15-00_PM (2).mp4');
+    expect(await readFile(first, 'utf8')).toBe('first');
+    expect(await readFile(second, 'utf8')).toBe('second');
+  });
+
+  it('keeps all 20 clips filed concurrently under the same name', async () => {
+    const sources = await Promise.all(Array.from({ length: 20 }, (_, i) => replay(`r${i}.mp4`, `clip ${i}`)));
+    const filed = await Promise.all(sources.map((sourcePath) => fileClip({ sourcePath, clipsDir, streamer: 'alice', chatter: 'bob', keyword: 'wow', at })));
+    expect(new Set(filed).size).toBe(20);
+    const contents = await Promise.all(filed.map((f) => readFile(f, 'utf8')));
+    expect(contents.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `clip ${i}`).sort());
+  });
+
+  it('keeps hostile names inside the clips folder', async () => {
+    const filed = await fileClip({ sourcePath: await replay('x.mp4'), clipsDir, streamer: '../../outside', chatter: '..\\..\\evil', keyword: 'a/../../b', at });
+    expect(filed.startsWith(clipsDir + path.sep)).toBe(true);
+    expect(path.relative(clipsDir, filed).split(path.sep)).toHaveLength(2);
+  });
+
+  it('retries while the file is locked, then succeeds', async () => {
+    const fs = lockedFs(3);
+    const filed = await fileClip({ sourcePath: await replay('locked.mp4'), clipsDir, streamer: 'alice', chatter: 'bob', keyword: 'wow', at, retry: { attempts: 5, delayMs: 5 }, fs });
+    expect(fs.calls).toBeGreaterThanOrEqual(4);
+    expect(await readFile(filed, 'utf8')).toBe('locked.mp4');
+  });
+
+  it('gives up with CLIP_FILE_FAILED and leaves the replay where OBS wrote it', async () => {
+    const source = await replay('stuck.mp4', 'precious');
+    const fs: FilerFs = { ...lockedFs(1_000), copyFile: () => Promise.reject(Object.assign(new Error('EBUSY'), { code: 'EBUSY' })) };
+    const failure = await fileClip({ sourcePath: source, clipsDir, streamer: 'alice', chatter: 'bob', keyword: 'wow', at, retry: { attempts: 3, delayMs: 5 }, fs }).catch((e: unknown) => e);
+    expect(isAppError(failure, 'CLIP_FILE_FAILED')).toBe(true);
+    expect((failure as Error).message).toContain(source);
+    expect(await readFile(source, 'utf8')).toBe('precious');
+    expect(await readdir(path.join(clipsDir, 'alice'))).toEqual([]);
+  });
+
+  it('copies exclusively where hard links are not possible', async () => {
+    const fs = lockedFs(1_000, 'EXDEV');
+    const filed = await fileClip({ sourcePath: await replay('cross.mp4', 'across drives'), clipsDir, streamer: 'alice', chatter: 'bob', keyword: 'wow', at, fs });
+    expect(await readFile(filed, 'utf8')).toBe('across drives');
+    expect(await readdir(obsDir)).toEqual([]);
+  });
+});
