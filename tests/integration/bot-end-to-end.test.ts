@@ -143,19 +143,48 @@ describeWithObs('the bot end to end on real OBS, a local TikTok and a local Disc
   });
 
   it('clips a burst of 100 chats as one or two clips that credit the chatters', async () => {
-    const before = h.discord.channelMessages.filter((m) => m.files.length > 0).length;
+    // A fresh stream, so no earlier clip's cooldown applies; the default-like 30 s cooldown holds the burst.
+    const BURST = 'burst.streamer';
+    h.tiktok.addUser(BURST, { live: true });
+    await h.command({ command: 'stream', subcommand: 'add', options: { username: BURST } });
     await h.command({ command: 'settings', subcommand: 'cooldown', options: { seconds: 30 } });
-    for (let i = 0; i < 100; i += 1) h.tiktok.sendChat(STREAMER, { handle: `burst${i}`, text: `CLIP IT ${i}` });
+    await h.waitForState(BURST, 'live');
+    const before = h.discord.channelMessages.length;
+    for (let i = 0; i < 100; i += 1) h.tiktok.sendChat(BURST, { handle: `burst${i}`, text: `CLIP IT ${i}` });
     await h.discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith('burst')), 30_000);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    const alerts = h.discord.channelMessages.filter((m) => m.files.length > 0).slice(before);
+    const alerts = h.discord.channelMessages.slice(before).filter((m) => m.files.length > 0);
     expect(alerts.length).toBeGreaterThanOrEqual(1);
     expect(alerts.length).toBeLessThanOrEqual(2);
     const credited = JSON.stringify(alerts[0]!.embeds);
     expect(credited).toContain('burst0');
     expect(credited).toMatch(/burst\d+, burst\d+/);
-    const names = new Set(alerts.flatMap((a) => a.files.map((f) => f.name)));
-    expect(names.size).toBe(alerts.length);
+    const logs = await h.command({ command: 'logs', options: { stream: BURST } });
+    expect(logs.content).toMatch(/merged|cooldown/);
+  });
+
+  it('keeps two streams triggering in the same second apart: no file overwritten, none mislabelled', async () => {
+    await h.command({ command: 'settings', subcommand: 'cooldown', options: { seconds: 0 } });
+    const before = h.discord.channelMessages.length;
+    h.tiktok.sendChat(STREAMER, { handle: 'same.second.a', text: 'clip it' });
+    h.tiktok.sendChat('burst.streamer', { handle: 'same.second.b', text: 'clip it' });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    h.tiktok.sendChat(STREAMER, { handle: 'same.second.c', text: 'clip it' });
+    await h.discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith('same.second')), 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const alerts = h.discord.channelMessages.slice(before).filter((m) => m.files.length > 0);
+    const credited = alerts.map((a) => JSON.stringify(a.embeds)).join('\n');
+    for (const chatter of ['same.second.a', 'same.second.b', 'same.second.c']) expect(credited).toContain(chatter);
+    for (const alert of alerts) {
+      const name = alert.files[0]!.name;
+      const chatter = CLIP_NAME.exec(name)![1]!;
+      // The file is named after a chatter this alert credits, and sits in that alert's streamer folder.
+      expect(JSON.stringify(alert.embeds)).toContain(chatter);
+      const folder = alert.embeds[0]!.fields!.find((f) => f.name === 'Streamer')!.value.replace(/^@/, '').replace(/\\/g, '');
+      const onDisk = await readFile(path.join(h.clipsDir, folder, name));
+      expect(Buffer.compare(onDisk, alert.files[0]!.data)).toBe(0);
+    }
+    expect(new Set(alerts.map((a) => a.files[0]!.name)).size).toBe(alerts.length);
   });
 
   it('tells the alert channel when OBS is down, keeps serving, and clips again once OBS is back', async () => {

@@ -65,7 +65,8 @@ export async function startHarness(options: {
   const build = () =>
     createBot(config, log, {
       discordApiUrl: discord.apiUrl,
-      tiktokTransport: { ...tiktok.transport, requestTimeoutMs: 2_000, operationTimeoutMs: 5_000 },
+      // Heartbeats every second keep `activity` flowing well inside the 3 s silence timeout.
+      tiktokTransport: { ...tiktok.transport, requestTimeoutMs: 2_000, operationTimeoutMs: 5_000, heartbeatIntervalMs: 1_000 },
       ...(options.replayBuffer ? { replayBuffer: options.replayBuffer } : {}),
       ...FAST_OVERRIDES,
       ...options.overrides,
