@@ -107,6 +107,8 @@ export interface FakeDiscord {
   ): Promise<Array<{ name: string; value: string | number }>>;
   /** Make the next matching REST requests fail, in order (429s get a Retry-After header from retry_after). */
   failNextRequests(match: { method?: string; pathIncludes: string }, responses: FailureResponse[]): void;
+  /** Forgets every injected failure not yet used. */
+  clearFailures(): void;
   /** Gateway op 7 to every connected client: they drop the socket and RESUME (a Discord-side hiccup). */
   reconnectClients(): void;
   /** Seen in GUILD_CREATE by clients that log in later, and sent as GUILD_UPDATE to connected ones. */
@@ -269,6 +271,10 @@ class FakeDiscordServer implements FakeDiscord {
       throw new Error(`fake Discord: autocomplete answered with callback type ${callback.type}, not 8`);
     }
     return Array.isArray(callback.data?.choices) ? callback.data.choices : [];
+  }
+
+  clearFailures(): void {
+    this.#failures.length = 0;
   }
 
   failNextRequests(match: { method?: string; pathIncludes: string }, responses: FailureResponse[]): void {
