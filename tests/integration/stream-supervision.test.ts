@@ -108,6 +108,17 @@ describe('stream supervision against a local TikTok', () => {
     await savesAfter(() => h.tiktok.sendChat('quiet.user', { handle: 'c', text: 'CLIP IT' }), 1);
   });
 
+  it('posts a notice when a watched user goes live and ends, when the guild asked for it', async () => {
+    await h.command({ command: 'settings', subcommand: 'notify', options: { enabled: true } });
+    h.tiktok.addUser('notify.user', { live: true });
+    await h.command({ command: 'stream', subcommand: 'add', options: { username: 'notify.user' } });
+    await h.discord.waitForChannelMessage((m) => m.content.includes('@notify.user is live'), 10_000);
+    h.tiktok.endStream('notify.user');
+    await h.discord.waitForChannelMessage((m) => m.content.includes("@notify.user's LIVE ended"), 10_000);
+    await h.command({ command: 'settings', subcommand: 'notify', options: { enabled: false } });
+    await h.command({ command: 'stream', subcommand: 'remove', options: { username: 'notify.user' } });
+  });
+
   it('shows every stream with its state in /status', async () => {
     const status = await h.command({ command: 'status' });
     expect(status.content).toContain('**OBS:** connected');
