@@ -137,7 +137,7 @@ async function loadOptionalAdapter(kind: OptionalAdapter, databaseUrl: string): 
     throw new AppError('CONFIG_INVALID', `cannot load ${packageName}: ${errorText(err)}`, { cause: err });
   }
   const named = kind === 'redis' ? module['KeyvRedis'] : module['KeyvPostgres'];
-  const Adapter = (module['default'] ?? named) as unknown;
+  const Adapter = (module['default'] ?? named);
   if (typeof Adapter !== 'function') {
     throw new AppError('CONFIG_INVALID', `${packageName} has no adapter export this bot understands`);
   }

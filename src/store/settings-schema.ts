@@ -232,7 +232,7 @@ function checkVersion(raw: Record<string, unknown>, problems: string[]): void {
   problems.push(
     raw['v'] === undefined
       ? 'row has no schema version; read as an older shape'
-      : `row has schema version ${String(raw['v'])}, expected ${SCHEMA_VERSION}; read best-effort`,
+      : `row has schema version ${JSON.stringify(raw['v'])}, expected ${SCHEMA_VERSION}; read best-effort`,
   );
 }
 

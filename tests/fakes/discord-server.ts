@@ -30,7 +30,6 @@ import {
   type StoredAttachment,
   type StoredMessage,
   DEFAULT_UPLOAD_LIMIT,
-  attachmentPath,
   buildMessage,
   checkUploadLimit,
   isRecord,

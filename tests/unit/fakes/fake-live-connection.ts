@@ -28,8 +28,8 @@ export class FakeLiveConnection implements LiveConnection {
   on<E extends keyof LiveConnectionEvents>(event: E, listener: LiveConnectionEvents[E]): () => void {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener as (...args: never[]) => void);
-    return () => set.delete(listener as (...args: never[]) => void);
+    set.add(listener);
+    return () => set.delete(listener);
   }
 
   get listenerCount(): number {
