@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppError, isAppError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
-import { sleep } from '../monitor/backoff.js';
+import { sleep } from '../util/backoff.js';
 import type { ReplayBuffer } from '../obs/replay-buffer.js';
 import type { ClipOutcome, Trigger } from './moment.js';
 

@@ -4,7 +4,7 @@ import type { ClipReporter } from '../clips/clip-service.js';
 import type { ClipOutcome, Trigger } from '../clips/moment.js';
 import type { EventLog } from '../events/event-log.js';
 import type { GuildSettingsService } from '../guilds/settings-service.js';
-import { sleep } from '../monitor/backoff.js';
+import { sleep } from '../util/backoff.js';
 import type { SettingsStore } from '../store/guild-settings.js';
 import { uploadLimitForTier, type ClipReplyBuilder } from './clip-message.js';
 import { escapeMarkdown, joinLines, truncate } from './format.js';

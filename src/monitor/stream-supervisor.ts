@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { isAppError } from '../errors.js';
-import { backoffDelay, sleep, withJitter, type BackoffOptions } from './backoff.js';
+import { backoffDelay, sleep, withJitter, type BackoffOptions } from '../util/backoff.js';
 import type { ChatMessage } from './chat-message.js';
 import { TikTokError, type LiveConnection } from './live-connection.js';
 import type { RateBudget } from './rate-budget.js';

@@ -22,6 +22,7 @@ import OBSWebSocket, {
 import type { Logger } from 'pino';
 import { AppError, withTimeout } from '../errors.js';
 import type { ReplayBuffer, ReplayBufferStatus, SavedReplay } from './replay-buffer.js';
+import { backoffDelay } from '../util/backoff.js';
 
 /**
  * The part of obs-websocket-js's `OBSWebSocket` the adapter uses; unit tests pass a fake. The listener
@@ -667,8 +668,7 @@ export function reconnectDelay(
   maxMs: number,
   random: () => number = Math.random,
 ): number {
-  const nominal = Math.min(maxMs, initialMs * 2 ** Math.max(0, failedAttempts));
-  return Math.round(nominal / 2 + (random() * nominal) / 2);
+  return backoffDelay(failedAttempts, { initialMs, maxMs, factor: 2 }, random);
 }
 
 async function waitForTurn(previous: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
