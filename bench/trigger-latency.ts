@@ -25,6 +25,7 @@ export async function benchTriggerLatency(options: { seconds?: number; backgroun
       return onSaved({ path: '/dev/null', savedAt: new Date() });
     },
     status: () => ({ connection: 'connected', isBufferActive: true, since: new Date(), lastError: undefined }),
+    bufferSeconds: () => 30,
     onStatusChange: () => () => undefined,
     start: async () => undefined,
     close: async () => undefined,

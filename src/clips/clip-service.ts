@@ -34,13 +34,14 @@ export interface ClipServiceOptions {
   /** Per-guild settings the policy needs, read (from memory) at trigger time so changes apply at once. */
   readonly policyFor: (guildId: string) => { cooldownSeconds: number; delaySeconds: number };
   /**
-   * Triggers within this long after a save join it rather than start another. It should match the
-   * replay buffer length: a second save that soon would mostly repeat the same footage.
+   * Triggers within this long after a save join it rather than start another. By default the replay
+   * buffer's length as OBS reports it: a second save that soon would mostly repeat the same footage.
    */
   readonly coalesceWindowMs?: number;
   readonly now?: () => Date;
 }
 
+/** Used until OBS has told us its replay buffer length. */
 export const DEFAULT_COALESCE_WINDOW_MS = 30_000;
 
 type MomentState = 'waiting' | 'saving' | 'saved' | 'failed';
@@ -72,11 +73,15 @@ export class ClipService {
   private readonly inFlight = new Set<Promise<unknown>>();
   private lastOutcome: ClipOutcome | undefined;
   private readonly now: () => Date;
-  private readonly coalesceWindowMs: number;
 
   constructor(private readonly options: ClipServiceOptions) {
     this.now = options.now ?? (() => new Date());
-    this.coalesceWindowMs = options.coalesceWindowMs ?? DEFAULT_COALESCE_WINDOW_MS;
+  }
+
+  private get coalesceWindowMs(): number {
+    if (this.options.coalesceWindowMs !== undefined) return this.options.coalesceWindowMs;
+    const seconds = this.options.replayBuffer.bufferSeconds();
+    return seconds === undefined ? DEFAULT_COALESCE_WINDOW_MS : seconds * 1000;
   }
 
   get lastClip(): ClipOutcome | undefined {

@@ -143,6 +143,7 @@ export class ObsReplayBuffer implements ReplayBuffer {
   private hasStarted = false;
   private isClosed = false;
   private lastAutoRestartAt = Number.NEGATIVE_INFINITY;
+  private knownBufferSeconds: number | undefined;
   private savedWaiter: SavedWaiter | undefined;
   /** Resolves when the last queued save finished; never rejects. */
   private queueTail: Promise<void> = Promise.resolve();
@@ -429,7 +430,31 @@ export class ObsReplayBuffer implements ReplayBuffer {
     return connection;
   }
 
+  bufferSeconds(): number | undefined {
+    return this.knownBufferSeconds;
+  }
+
+  /**
+   * Reads the replay buffer length from the current profile (Simple and Advanced output modes keep it
+   * under different sections). Best effort: an OBS that will not say keeps the last known value.
+   */
+  private async readBufferSeconds(connection: Connection): Promise<void> {
+    try {
+      const mode = await this.request(connection, 'GetProfileParameter', { parameterCategory: 'Output', parameterName: 'Mode' });
+      const category = mode.parameterValue === 'Advanced' ? 'AdvOut' : 'SimpleOutput';
+      const { parameterValue, defaultParameterValue } = await this.request(connection, 'GetProfileParameter', {
+        parameterCategory: category,
+        parameterName: 'RecRBTime',
+      });
+      const seconds = Number(parameterValue ?? defaultParameterValue);
+      if (Number.isFinite(seconds) && seconds > 0) this.knownBufferSeconds = seconds;
+    } catch (err) {
+      this.log.debug({ err }, 'could not read the replay buffer length');
+    }
+  }
+
   private async checkBufferAfterConnect(connection: Connection): Promise<void> {
+    await this.readBufferSeconds(connection);
     let reason: string;
     let isBufferActive: boolean;
     let lastError: string | undefined;

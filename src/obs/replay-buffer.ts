@@ -29,6 +29,8 @@ export interface ReplayBuffer {
    */
   save<T>(onSaved: (replay: SavedReplay) => Promise<T>, signal?: AbortSignal): Promise<T>;
   status(): ReplayBufferStatus;
+  /** The replay buffer's length in seconds as OBS is configured, once known (read at connect). */
+  bufferSeconds(): number | undefined;
   /** Fires on every change of connection or buffer state, with a plain-words reason. */
   onStatusChange(listener: (status: ReplayBufferStatus, reason: string) => void): () => void;
   /** Connects and keeps the connection alive (reconnecting with backoff) until `close()`. */

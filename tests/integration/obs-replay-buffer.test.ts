@@ -107,6 +107,8 @@ describeWithObs('ObsReplayBuffer with a real OBS', () => {
   it('connects, finds the buffer running and saves an mp4 that ffprobe reads', async () => {
     await adapter.start();
     expect(adapter.status()).toMatchObject({ connection: 'connected', isBufferActive: true, lastError: undefined });
+    // The harness configures a 5 s buffer; the adapter reads it from OBS's profile (it sizes coalescing).
+    expect(adapter.bufferSeconds()).toBe(5);
     // Let the buffer hold a couple of seconds of video: a save right after start gives a tiny clip.
     await sleep(2_000);
 

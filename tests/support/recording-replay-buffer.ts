@@ -26,6 +26,10 @@ export class RecordingReplayBuffer implements ReplayBuffer {
     return { connection: this.isDown ? 'disconnected' : 'connected', isBufferActive: !this.isDown, since: new Date(0), lastError: undefined };
   }
 
+  bufferSeconds(): number | undefined {
+    return 5;
+  }
+
   onStatusChange(): () => void {
     return () => undefined;
   }

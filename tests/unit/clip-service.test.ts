@@ -7,7 +7,7 @@ import { FakeReplayBuffer } from './fakes/fake-replay-buffer.js';
 
 const log = pino({ level: 'silent' });
 
-function setup(options: { cooldownSeconds?: number; delaySeconds?: number; coalesceWindowMs?: number } = {}) {
+function setup(options: { cooldownSeconds?: number; delaySeconds?: number; coalesceWindowMs?: number | undefined } = {}) {
   const replayBuffer = new FakeReplayBuffer();
   const events = new EventLog();
   const saved: ClipOutcome[] = [];
@@ -29,7 +29,7 @@ function setup(options: { cooldownSeconds?: number; delaySeconds?: number; coale
     events,
     log,
     policyFor: () => ({ cooldownSeconds: options.cooldownSeconds ?? 30, delaySeconds: options.delaySeconds ?? 0 }),
-    coalesceWindowMs: options.coalesceWindowMs ?? 30_000,
+    ...('coalesceWindowMs' in options ? (options.coalesceWindowMs === undefined ? {} : { coalesceWindowMs: options.coalesceWindowMs }) : { coalesceWindowMs: 30_000 }),
   });
   return { service, replayBuffer, events, saved, failed, filed };
 }
@@ -65,6 +65,19 @@ describe('ClipService', () => {
     expect(replayBuffer.saves).toBe(1);
     expect(saved[0]!.streamer).toBe('alice');
     expect(saved[0]!.triggers.map((t) => `${t.streamer}/${t.chatter}`)).toEqual(['alice/first', 'carol/second']);
+  });
+
+  it('by default coalesces for as long as OBS says its replay buffer is (5 s in the fake)', async () => {
+    const { service, replayBuffer, saved } = setup({ cooldownSeconds: 0, coalesceWindowMs: undefined });
+    service.trigger(trigger({ chatter: 'first' }));
+    await service.drain();
+    await vi.advanceTimersByTimeAsync(4_000);
+    service.trigger(trigger({ chatter: 'within', at: new Date() }));
+    await vi.advanceTimersByTimeAsync(2_000);
+    service.trigger(trigger({ chatter: 'after', at: new Date() }));
+    await service.drain();
+    expect(replayBuffer.saves).toBe(2);
+    expect(saved[0]!.triggers.map((t) => t.chatter)).toEqual(['first', 'within']);
   });
 
   it('applies the per-stream cooldown after the coalescing window, and logs what it skipped', async () => {

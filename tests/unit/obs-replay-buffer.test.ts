@@ -20,7 +20,7 @@ const REQUEST_TIMEOUT = 1_000;
 const SAVED_EVENT_TIMEOUT = 3_000;
 
 type RequestType = keyof OBSRequestTypes;
-type Handler = (socket: FakeObsSocket) => Promise<unknown>;
+type Handler = (socket: FakeObsSocket, requestData?: unknown) => Promise<unknown>;
 
 /** One client connection, as obs-websocket-js's OBSWebSocket behaves (see the team's OBS notes). */
 class FakeObsSocket extends EventEmitter implements ObsSocket {
@@ -54,11 +54,11 @@ class FakeObsSocket extends EventEmitter implements ObsSocket {
     this.emit('ConnectionClosed', new OBSWebSocketError(1000, ''));
   }
 
-  call<Type extends RequestType>(requestType: Type): Promise<OBSResponseTypes[Type]> {
+  call<Type extends RequestType>(requestType: Type, requestData?: unknown): Promise<OBSResponseTypes[Type]> {
     if (!this.isConnected) return Promise.reject(new Error('Not connected'));
     this.obs.timeline.push(`request ${requestType}`);
     const handler = this.obs.handlers.get(requestType) ?? this.obs.defaultHandler(requestType);
-    return handler(this) as Promise<OBSResponseTypes[Type]>;
+    return handler(this, requestData) as Promise<OBSResponseTypes[Type]>;
   }
 }
 
@@ -69,6 +69,8 @@ class FakeObs {
   readonly timeline: string[] = [];
   readonly handlers = new Map<RequestType, Handler>();
   isBufferActive = true;
+  /** The profile's output section as OBS keeps it: Mode, and RecRBTime under SimpleOutput or AdvOut. */
+  profile: Record<string, Record<string, string>> = { Output: { Mode: 'Simple' }, SimpleOutput: { RecRBTime: '20' } };
   savedEventDelayMs = 200;
   saves = 0;
   connectBehaviour: (password: string | undefined) => Promise<void> = async (password) => {
@@ -87,6 +89,11 @@ class FakeObs {
     switch (requestType) {
       case 'GetReplayBufferStatus':
         return async () => ({ outputActive: this.isBufferActive });
+      case 'GetProfileParameter':
+        return async (_socket, data) => {
+          const { parameterCategory, parameterName } = data as { parameterCategory: string; parameterName: string };
+          return { parameterValue: this.profile[parameterCategory]?.[parameterName] ?? null, defaultParameterValue: null };
+        };
       case 'StartReplayBuffer':
         return async (socket) => {
           if (this.isBufferActive) throw new OBSWebSocketError(500, 'The replay buffer is already active.');
@@ -205,8 +212,26 @@ describe('ObsReplayBuffer', () => {
       expect(started.settled).toBe(true);
       expect(adapter.status()).toMatchObject({ connection: 'connected', isBufferActive: true });
       expect(reasons()).toContain('connected to OBS; replay buffer was stopped; restarted it');
-      expect(obs.timeline).toEqual(['request GetReplayBufferStatus', 'request StartReplayBuffer']);
+      expect(obs.timeline).toEqual([
+        'request GetProfileParameter',
+        'request GetProfileParameter',
+        'request GetReplayBufferStatus',
+        'request StartReplayBuffer',
+      ]);
       await adapter.close();
+    });
+
+    it('reads the replay buffer length from the profile, in Simple and Advanced output modes', async () => {
+      const simple = setup();
+      await simple.adapter.start();
+      expect(simple.adapter.bufferSeconds()).toBe(20);
+      await simple.adapter.close();
+
+      const advanced = setup();
+      advanced.obs.profile = { Output: { Mode: 'Advanced' }, AdvOut: { RecRBTime: '45' } };
+      await advanced.adapter.start();
+      expect(advanced.adapter.bufferSeconds()).toBe(45);
+      await advanced.adapter.close();
     });
 
     it('does not throw when OBS is down: start() resolves and the status says why', async () => {
