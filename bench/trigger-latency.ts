@@ -41,7 +41,7 @@ export async function benchTriggerLatency(options: { seconds?: number; backgroun
       return '/dev/null';
     },
     clipsDir: '/tmp',
-    reporter: { clipSaved: async () => undefined, clipFailed: async () => undefined },
+    reporter: { clipSaved: async () => undefined, clipJoined: async () => undefined, clipFailed: async () => undefined },
     events: new EventLog(),
     log: pino({ level: 'silent' }),
     // Every matching chat must become its own save for the figure to mean anything.

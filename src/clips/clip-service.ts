@@ -11,6 +11,8 @@ import type { ClipOutcome, Trigger } from './moment.js';
 export interface ClipReporter {
   /** Posts the alert with the clip to the guild's alert channel. Never throws. */
   clipSaved(guildId: string, outcome: ClipOutcome): Promise<void>;
+  /** More triggers joined a clip whose alert is already out: update its credits. Never throws. */
+  clipJoined(guildId: string, outcome: ClipOutcome): Promise<void>;
   /** Tells the guild's alert channel that a moment could not be clipped, and why. Never throws. */
   clipFailed(guildId: string, triggers: readonly Trigger[], reason: string): Promise<void>;
 }
@@ -53,8 +55,16 @@ interface Moment {
   /** When the save finished; a moment this recent still absorbs triggers. */
   finishedAt: Date | undefined;
   outcome: Promise<ClipOutcome>;
+  /** Set once saved: late joiners update this clip's alert. */
+  result: ClipOutcome | undefined;
   mergedCount: number;
+  /** Guilds whose alert awaits a credit update, and the timer that will send it. */
+  readonly staleGuilds: Set<string>;
+  creditTimer: NodeJS.Timeout | undefined;
 }
+
+/** Late joiners arrive in bursts: update an alert's credits at most this often. */
+const CREDIT_UPDATE_DELAY_MS = 1_500;
 
 /** How many merges per moment get their own log line; the rest are summed up. */
 const MERGE_LOG_LIMIT = 5;
@@ -125,9 +135,32 @@ export class ClipService {
     return this.startMoment(trigger).outcome;
   }
 
-  /** Resolves when every save in flight has settled (for shutdown). */
+  /** Resolves when every save in flight has settled and every credit update went out (for shutdown). */
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    const latest = this.latest;
+    if (latest?.creditTimer) {
+      clearTimeout(latest.creditTimer);
+      await this.sendCreditUpdates(latest);
+    }
+  }
+
+  private scheduleCreditUpdate(moment: Moment, guildId: string): void {
+    moment.staleGuilds.add(guildId);
+    moment.creditTimer ??= setTimeout(() => void this.sendCreditUpdates(moment), CREDIT_UPDATE_DELAY_MS);
+  }
+
+  private async sendCreditUpdates(moment: Moment): Promise<void> {
+    moment.creditTimer = undefined;
+    const guildIds = [...moment.staleGuilds];
+    moment.staleGuilds.clear();
+    const outcome = moment.result;
+    if (!outcome) return;
+    await Promise.all(
+      guildIds.map((g) =>
+        this.options.reporter.clipJoined(g, outcome).catch((err: unknown) => this.options.log.error({ err }, 'credit update failed')),
+      ),
+    );
   }
 
   private tryJoin(trigger: Trigger): boolean {
@@ -140,6 +173,7 @@ export class ClipService {
     if (!isOpen) return false;
     moment.triggers.push(trigger);
     moment.mergedCount += 1;
+    if (moment.result) this.scheduleCreditUpdate(moment, trigger.guildId);
     if (moment.mergedCount <= MERGE_LOG_LIMIT) {
       this.options.events.add(trigger.guildId, {
         kind: 'merged',
@@ -170,7 +204,10 @@ export class ClipService {
       state: 'waiting',
       finishedAt: undefined,
       outcome: undefined as unknown as Promise<ClipOutcome>,
+      result: undefined,
       mergedCount: 0,
+      staleGuilds: new Set(),
+      creditTimer: undefined,
     };
     this.latest = moment;
     this.options.events.add(first.guildId, {
@@ -217,6 +254,7 @@ export class ClipService {
         savedAt: filed.savedAt,
       };
       this.lastOutcome = outcome;
+      moment.result = outcome;
       await this.report(moment, (guildId) => {
         this.options.events.add(guildId, {
           kind: 'save',

@@ -1,4 +1,4 @@
-import type { Client, SendableChannels } from 'discord.js';
+import type { Client, Message, SendableChannels } from 'discord.js';
 import type { Logger } from 'pino';
 import type { ClipReporter } from '../clips/clip-service.js';
 import type { ClipOutcome, Trigger } from '../clips/moment.js';
@@ -6,11 +6,13 @@ import type { EventLog } from '../events/event-log.js';
 import type { GuildSettingsService } from '../guilds/settings-service.js';
 import { sleep } from '../util/backoff.js';
 import type { SettingsStore } from '../store/guild-settings.js';
-import { uploadLimitForTier, type ClipReplyBuilder } from './clip-message.js';
+import { clipEmbed, uploadLimitForTier, type ClipReplyBuilder } from './clip-message.js';
 import { escapeMarkdown, joinLines, truncate } from './format.js';
 
 /** Delays between attempts at posting an alert when Discord keeps failing after its own retries. */
 const POST_RETRY_DELAYS_MS = [2_000, 10_000, 30_000] as const;
+/** Alerts remembered for credit updates; late joiners only ever concern the latest few clips. */
+const REMEMBERED_ALERTS = 20;
 
 /**
  * Files every clip in the guild's archive and posts its alert. The archive record is written first, so a
@@ -29,9 +31,46 @@ export class ClipPublisher implements ClipReporter {
     },
   ) {}
 
+  private readonly alerts = new Map<string, Message>();
+
   async clipSaved(guildId: string, outcome: ClipOutcome): Promise<void> {
+    const mine = this.triggersOf(guildId, outcome);
+    await this.archive(guildId, outcome, false);
+    // A manual clip is answered in the /clip reply itself; only automatic triggers post an alert.
+    if (mine.every((t) => t.isManual)) return;
+    const channel = await this.alertChannel(guildId, outcome.streamer);
+    if (!channel) return;
+    const message = await this.postWithRetry(guildId, outcome.streamer, async (): Promise<Message> => {
+      const limit = uploadLimitForTier(channel.guild?.premiumTier ?? 0);
+      return channel.send(await this.deps.replies.build({ ...outcome, triggers: mine }, limit));
+    });
+    if (!message) return;
+    this.remember(`${guildId}:${outcome.clipId}`, message);
+    await this.deps.store.markClipPosted(guildId, outcome.clipId);
+  }
+
+  async clipJoined(guildId: string, outcome: ClipOutcome): Promise<void> {
+    const message = this.alerts.get(`${guildId}:${outcome.clipId}`);
+    await this.archive(guildId, outcome, message !== undefined);
+    if (!message) return;
+    const embed = clipEmbed({ ...outcome, triggers: this.triggersOf(guildId, outcome) });
+    // Keep the footer (e.g. "re-encoded") of the alert as posted; the attachment stays as it is.
+    const footer = message.embeds[0]?.footer?.text;
+    if (footer) embed.setFooter({ text: footer });
+    await this.postWithRetry(guildId, outcome.streamer, async () => {
+      await message.edit({ embeds: [embed] });
+    });
+  }
+
+  private triggersOf(guildId: string, outcome: ClipOutcome): Trigger[] {
     const mine = outcome.triggers.filter((t) => t.guildId === guildId);
-    const first = mine[0] ?? outcome.triggers[0]!;
+    return mine.length > 0 ? mine : [...outcome.triggers];
+  }
+
+  /** Writes (or rewrites, with the latest credits) the clip's archive record. */
+  private async archive(guildId: string, outcome: ClipOutcome, isPosted: boolean): Promise<void> {
+    const mine = this.triggersOf(guildId, outcome);
+    const first = mine[0]!;
     await this.deps.store.recordClip(guildId, {
       id: outcome.clipId,
       streamer: outcome.streamer,
@@ -44,17 +83,13 @@ export class ClipPublisher implements ClipReporter {
       ...(first.note ? { note: first.note } : {}),
       triggeredBy: first.chatter,
       at: first.at.toISOString(),
-      posted: false,
+      posted: isPosted,
     });
-    // A manual clip is answered in the /clip reply itself; only automatic triggers post an alert.
-    if (mine.every((t) => t.isManual)) return;
-    const channel = await this.alertChannel(guildId, outcome.streamer);
-    if (!channel) return;
-    const isPosted = await this.postWithRetry(guildId, outcome.streamer, async () => {
-      const limit = uploadLimitForTier(channel.guild?.premiumTier ?? 0);
-      await channel.send(await this.deps.replies.build({ ...outcome, triggers: mine }, limit));
-    });
-    if (isPosted) await this.deps.store.markClipPosted(guildId, outcome.clipId);
+  }
+
+  private remember(key: string, message: Message): void {
+    this.alerts.set(key, message);
+    if (this.alerts.size > REMEMBERED_ALERTS) this.alerts.delete(this.alerts.keys().next().value as string);
   }
 
   async clipFailed(guildId: string, triggers: readonly Trigger[], reason: string): Promise<void> {
@@ -72,7 +107,9 @@ export class ClipPublisher implements ClipReporter {
   async notice(guildId: string, streamer: string | undefined, text: string): Promise<void> {
     const channel = await this.alertChannel(guildId, streamer);
     if (!channel) return;
-    await this.postWithRetry(guildId, streamer, () => channel.send({ content: joinLines([text]), allowedMentions: { parse: [] } }));
+    await this.postWithRetry(guildId, streamer, async () => {
+      await channel.send({ content: joinLines([text]), allowedMentions: { parse: [] } });
+    });
   }
 
   /** The configured alert channel, else the channel where the stream was added. */
@@ -93,18 +130,18 @@ export class ClipPublisher implements ClipReporter {
     return undefined;
   }
 
-  private async postWithRetry(guildId: string, streamer: string | undefined, post: () => Promise<unknown>): Promise<boolean> {
+  /** Runs `post` until it succeeds or the retries run out; resolves with its result, or undefined. */
+  private async postWithRetry<T>(guildId: string, streamer: string | undefined, post: () => Promise<T>): Promise<T | undefined> {
     const delays = this.deps.retryDelaysMs ?? POST_RETRY_DELAYS_MS;
     for (let attempt = 0; ; attempt += 1) {
       try {
-        await post();
-        return true;
+        return await post();
       } catch (err) {
         this.deps.log.warn({ err, attempt }, 'posting to Discord failed');
         const delay = delays[attempt];
         if (delay === undefined) {
           this.deps.events.add(guildId, { kind: 'failure', stream: streamer, text: `could not post to Discord: ${describe(err)}` });
-          return false;
+          return undefined;
         }
         await sleep(delay);
       }

@@ -89,6 +89,8 @@ export interface FakeDiscord {
   readonly commandRegistrations: Array<{ scope: string; commands: any[] }>;
   /** Messages POSTed to /channels/:id/messages, in order. */
   readonly channelMessages: PostedMessage[];
+  /** Every PATCH of a channel message, as the message stood after it, in order. */
+  readonly channelMessageEdits: PostedMessage[];
   /** Every HTTP request with the status it got, in order (injected failures included). */
   readonly requests: RecordedRequest[];
   /** Requests the fake did not know how to answer (answered 404): tests assert this stays empty. */
@@ -191,6 +193,7 @@ class FakeDiscordServer implements FakeDiscord {
   readonly botUserId: string;
   readonly commandRegistrations: Array<{ scope: string; commands: any[] }> = [];
   readonly channelMessages: PostedMessage[] = [];
+  readonly channelMessageEdits: PostedMessage[] = [];
   readonly requests: RecordedRequest[] = [];
   readonly unhandledRequests: string[] = [];
 
@@ -470,6 +473,9 @@ class FakeDiscordServer implements FakeDiscord {
       bot('POST', '/channels/:channel/messages', ({ params, body }) =>
         this.#postChannelMessage(params.get('channel'), body),
       ),
+      bot('PATCH', '/channels/:channel/messages/:message', ({ params, body }) =>
+        this.#editChannelMessage(params.get('channel'), params.get('message'), body),
+      ),
       bot('GET', '/channels/:channel/messages/:message', ({ params }) =>
         this.#getChannelMessage(params.get('channel'), params.get('message')),
       ),
@@ -651,6 +657,18 @@ class FakeDiscordServer implements FakeDiscord {
     this.channelMessages.push(toPosted(message));
     this.#feed.notify();
     return { status: 200, body: this.#renderMessage(message) };
+  }
+
+  #editChannelMessage(channelId: string, messageId: string, body: IncomingBody): Reply {
+    const previous = this.#messages.get(messageId);
+    if (!previous || previous.channelId !== channelId) return apiError(404, 10008, 'Unknown Message');
+    const edited = buildMessage(this.#ids, body, { channelId, type: 0 }, previous);
+    const problem = validateMessage(edited, false);
+    if (problem) return problem;
+    this.#messages.set(messageId, edited);
+    this.channelMessageEdits.push(toPosted(edited));
+    this.#feed.notify();
+    return { status: 200, body: this.#renderMessage(edited) };
   }
 
   #getChannelMessage(channelId: string, messageId: string): Reply {

@@ -11,10 +11,12 @@ function setup(options: { cooldownSeconds?: number; delaySeconds?: number; coale
   const replayBuffer = new FakeReplayBuffer();
   const events = new EventLog();
   const saved: ClipOutcome[] = [];
+  const joined: string[][] = [];
   const failed: Array<{ guildId: string; triggers: readonly Trigger[]; reason: string }> = [];
   const filed: Array<Parameters<FileClip>[0]> = [];
   const reporter: ClipReporter = {
     clipSaved: async (_guildId, outcome) => void saved.push(outcome),
+    clipJoined: async (_guildId, outcome) => void joined.push(outcome.triggers.map((t) => t.chatter)),
     clipFailed: async (guildId, triggers, reason) => void failed.push({ guildId, triggers, reason }),
   };
   const fileClip: FileClip = async (input) => {
@@ -31,7 +33,7 @@ function setup(options: { cooldownSeconds?: number; delaySeconds?: number; coale
     policyFor: () => ({ cooldownSeconds: options.cooldownSeconds ?? 30, delaySeconds: options.delaySeconds ?? 0 }),
     ...('coalesceWindowMs' in options ? (options.coalesceWindowMs === undefined ? {} : { coalesceWindowMs: options.coalesceWindowMs }) : { coalesceWindowMs: 30_000 }),
   });
-  return { service, replayBuffer, events, saved, failed, filed };
+  return { service, replayBuffer, events, saved, failed, filed, joined };
 }
 
 function trigger(overrides: Partial<Trigger> = {}): Trigger {
@@ -68,7 +70,7 @@ describe('ClipService', () => {
   });
 
   it('by default coalesces for as long as OBS says its replay buffer is (5 s in the fake)', async () => {
-    const { service, replayBuffer, saved } = setup({ cooldownSeconds: 0, coalesceWindowMs: undefined });
+    const { service, replayBuffer, saved, joined } = setup({ cooldownSeconds: 0, coalesceWindowMs: undefined });
     service.trigger(trigger({ chatter: 'first' }));
     await service.drain();
     await vi.advanceTimersByTimeAsync(4_000);
@@ -78,6 +80,8 @@ describe('ClipService', () => {
     await service.drain();
     expect(replayBuffer.saves).toBe(2);
     expect(saved[0]!.triggers.map((t) => t.chatter)).toEqual(['first', 'within']);
+    // 'within' joined after the alert went out: the alert's credits are updated once.
+    expect(joined).toEqual([['first', 'within']]);
   });
 
   it('applies the per-stream cooldown after the coalescing window, and logs what it skipped', async () => {

@@ -1,0 +1,39 @@
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, waitFor, type Harness } from '../support/bot-harness.js';
+import { RecordingReplayBuffer } from '../support/recording-replay-buffer.js';
+
+describe('credits for chatters who call a moment after its alert went out', () => {
+  let h: Harness;
+  let obs: RecordingReplayBuffer;
+
+  beforeAll(async () => {
+    obs = new RecordingReplayBuffer(await mkdtemp(path.join(os.tmpdir(), 'credits-')));
+    // Coalesce like production: for the buffer's length (the stand-in says 5 s).
+    h = await startHarness({ replayBuffer: obs, overrides: { coalesceWindowMs: 5_000 } });
+    h.tiktok.addUser('credit.user', { live: true });
+    await h.command({ command: 'stream', subcommand: 'add', options: { username: 'credit.user' } });
+    await h.command({ command: 'keyword', subcommand: 'add', options: { word: 'clip it' } });
+    await h.command({ command: 'keyword', subcommand: 'add', options: { word: 'pog', match: 'word' } });
+    await h.waitForState('credit.user', 'live');
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('updates the alert to list late callers instead of clipping the same moment again', async () => {
+    h.tiktok.sendChat('credit.user', { handle: 'early.bird', text: 'clip it!' });
+    await h.discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith('early.bird_')), 10_000);
+    h.tiktok.sendChat('credit.user', { handle: 'late.one', text: 'CLIP IT' });
+    h.tiktok.sendChat('credit.user', { handle: 'late.two', text: 'that was POG' });
+    await waitFor(() => h.discord.channelMessageEdits.some((m) => JSON.stringify(m.embeds).includes('late.two')), 10_000, () => 'the alert to be updated');
+    expect(obs.saves).toBe(1);
+    const edited = JSON.stringify(h.discord.channelMessageEdits.at(-1)!.embeds);
+    for (const credit of ['early.bird', 'late.one', 'late.two', 'clip it', 'pog']) expect(edited).toContain(credit);
+    const clips = await h.command({ command: 'clips' });
+    expect(clips.content).toContain('early.bird, late.one, late.two');
+  });
+});
