@@ -87,7 +87,11 @@ const VARIATION_SELECTORS = /[\uFE0E\uFE0F]/g;
  */
 export function normalizeText(s: string): string {
   const bare = s.includes('\uFE0F') || s.includes('\uFE0E') ? s.replace(VARIATION_SELECTORS, '') : s;
-  const folded = bare.normalize('NFKC').toLowerCase();
+  const nfkc = bare.normalize('NFKC');
+  const lowered = nfkc.toLowerCase();
+  // Lower-casing can add combining marks (İ -> i + U+0307) that NFKC must then reorder among the
+  // marks already there; normalize again only in that rare case, which keeps the function idempotent.
+  const folded = lowered === nfkc ? lowered : lowered.normalize('NFKC');
   // NFKC again after the extra folds: `ss` from ß may now compose with a following accent.
   return EXTRA_FOLD_TEST.test(folded)
     ? folded.replace(EXTRA_FOLD_ALL, (ch) => EXTRA_FOLDS[ch] ?? ch).normalize('NFKC')

@@ -102,6 +102,10 @@ describe('normalizeText', () => {
     expect(normalizeText('café')).not.toBe('cafe');
   });
 
+  it('is idempotent where lower-casing adds a combining mark (İ before another mark)', () => {
+    expect(normalizeText(normalizeText('İ\u3099'))).toBe(normalizeText('İ\u3099'));
+  });
+
   it('is idempotent', () => {
     fc.assert(
       fc.property(fc.oneof(trickyString(20), fc.string({ unit: 'binary', maxLength: 20 })), (s) => {
