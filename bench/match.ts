@@ -96,7 +96,7 @@ function measure(messages: readonly string[], ms: number, work: (text: string) =
   let sink = 0;
   let count = 0;
   const started = performance.now();
-  let elapsed = 0;
+  let elapsed: number;
   do {
     for (const text of messages) sink += work(text);
     count += messages.length;

@@ -381,7 +381,7 @@ export function compileMatcher(
         fail[child] = sparseStep(fail[state]!, cls);
       }
       if (delta !== undefined) delta[state * alphabetSize + cls] = child;
-      const f = fail[child]!;
+      const f = fail[child];
       outLink[child] = ownOutputs[f]!.length > 0 ? f : outLink[f]!;
       queue.push(child);
     }
