@@ -3,14 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, waitFor, type Harness } from '../support/bot-harness.js';
-import { RecordingReplayBuffer } from '../support/recording-replay-buffer.js';
+import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
 
 describe('credits for chatters who call a moment after its alert went out', () => {
   let h: Harness;
-  let obs: RecordingReplayBuffer;
+  let obs: FakeReplayBuffer;
 
   beforeAll(async () => {
-    obs = new RecordingReplayBuffer(await mkdtemp(path.join(os.tmpdir(), 'credits-')));
+    obs = new FakeReplayBuffer(await mkdtemp(path.join(os.tmpdir(), 'credits-')));
     // Coalesce like production: for the buffer's length (the stand-in says 5 s).
     h = await startHarness({ replayBuffer: obs, overrides: { coalesceWindowMs: 5_000 } });
     h.tiktok.addUser('credit.user', { live: true });

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, waitFor, type Harness } from '../support/bot-harness.js';
 import { probeDuration } from '../support/media.js';
-import { RecordingReplayBuffer } from '../support/recording-replay-buffer.js';
+import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
 
 const run = promisify(execFile);
 
@@ -16,12 +16,12 @@ const run = promisify(execFile);
  */
 describe('Discord faults and upload limits', () => {
   let h: Harness;
-  let obs: RecordingReplayBuffer;
+  let obs: FakeReplayBuffer;
   let bigClip: string;
 
   beforeAll(async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'faults-'));
-    obs = new RecordingReplayBuffer(path.join(dir, 'replays'));
+    obs = new FakeReplayBuffer(path.join(dir, 'replays'));
     h = await startHarness({ replayBuffer: obs });
     h.tiktok.addUser('fault.user', { live: true });
     await h.command({ command: 'stream', subcommand: 'add', options: { username: 'fault.user' } });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, waitFor, FAST_OVERRIDES, type Harness } from '../support/bot-harness.js';
-import { RecordingReplayBuffer } from '../support/recording-replay-buffer.js';
+import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
 
 /**
  * The bot's stream supervision against the local TikTok protocol server (real tiktok-live-connector,
@@ -11,11 +11,11 @@ import { RecordingReplayBuffer } from '../support/recording-replay-buffer.js';
  */
 describe('stream supervision against a local TikTok', () => {
   let h: Harness;
-  let obs: RecordingReplayBuffer;
+  let obs: FakeReplayBuffer;
   const pollMs = FAST_OVERRIDES.supervisorTimings.offlinePollMs;
 
   beforeAll(async () => {
-    obs = new RecordingReplayBuffer(await mkdtemp(path.join(os.tmpdir(), 'replays-')));
+    obs = new FakeReplayBuffer(await mkdtemp(path.join(os.tmpdir(), 'replays-')));
     h = await startHarness({ replayBuffer: obs });
     await h.command({ command: 'keyword', subcommand: 'add', options: { word: 'clip it' } });
     await h.command({ command: 'settings', subcommand: 'cooldown', options: { seconds: 0 } });

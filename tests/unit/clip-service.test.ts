@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClipService, type ClipReporter, type FileClip } from '../../src/clips/clip-service.js';
 import type { ClipOutcome, Trigger } from '../../src/clips/moment.js';
 import { EventLog } from '../../src/events/event-log.js';
-import { FakeReplayBuffer } from './fakes/fake-replay-buffer.js';
+import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
 
 const log = pino({ level: 'silent' });
 
@@ -58,7 +58,7 @@ describe('ClipService', () => {
 
   it('lets a trigger during a save in flight join it instead of starting another', async () => {
     const { service, replayBuffer, saved } = setup();
-    replayBuffer.isManual = true;
+    replayBuffer.isHeld = true;
     service.trigger(trigger({ chatter: 'first' }));
     await vi.advanceTimersByTimeAsync(0);
     service.trigger(trigger({ chatter: 'second', streamer: 'carol' }));
