@@ -53,8 +53,15 @@ export async function fileClip(input: FileClipInput): Promise<string> {
     if (attempt > 0) await sleep(retry.delayMs);
     try {
       await fs.mkdir(folder, { recursive: true });
-      const target = await claim(fs, input.sourcePath, folder, base);
-      await removeSource(fs, input.sourcePath, retry);
+      const { target, isHardLink } = await claim(fs, input.sourcePath, folder, base);
+      const isSourceGone = await removeSource(fs, input.sourcePath, retry);
+      if (!isSourceGone && isHardLink) {
+        // Two names for ONE file: when OBS later writes a replay under the same source name it
+        // truncates that file, and the filed clip with it. Undo the link (ours: the link call created
+        // it) and retry; the source still holds the clip.
+        await fs.unlink(target);
+        throw Object.assign(new Error(`could not remove ${input.sourcePath} after linking it`), { code: 'EBUSY' });
+      }
       return target;
     } catch (err) {
       lastError = err;
@@ -68,13 +75,18 @@ export async function fileClip(input: FileClipInput): Promise<string> {
   );
 }
 
-/** Claims the first free name and puts the clip's bytes there; returns the path. */
-async function claim(fs: FilerFs, source: string, folder: string, base: string): Promise<string> {
+/** Claims the first free name and puts the clip's bytes there. */
+async function claim(
+  fs: FilerFs,
+  source: string,
+  folder: string,
+  base: string,
+): Promise<{ target: string; isHardLink: boolean }> {
   for (let n = 1; n <= MAX_SUFFIX; n += 1) {
     const target = path.join(folder, n === 1 ? `${base}.mp4` : `${base} (${n}).mp4`);
     try {
       await fs.link(source, target);
-      return target;
+      return { target, isHardLink: true };
     } catch (err) {
       const code = codeOf(err);
       if (code === 'EEXIST') continue;
@@ -83,29 +95,35 @@ async function claim(fs: FilerFs, source: string, folder: string, base: string):
     }
     try {
       await fs.copyFile(source, target, fsConstants.COPYFILE_EXCL);
-      return target;
+      return { target, isHardLink: false };
     } catch (err) {
       if (codeOf(err) === 'EEXIST') continue;
-      // A half-written copy must not be left behind under a clip's name.
-      await fs.unlink(target).catch(() => undefined);
+      // No unlink(target) here: the copy may have failed before creating it (source locked or gone)
+      // while a concurrent filing claimed the name, and that would delete someone else's clip. libuv
+      // removes a half-written destination itself, only when it was the one that created it.
       throw err;
     }
   }
   throw new AppError('CLIP_FILE_FAILED', `more than ${MAX_SUFFIX} clips named ${base}`);
 }
 
-/** The clip is safe under its new name; removing OBS's copy may still meet a lock, so retry it too. */
-async function removeSource(fs: FilerFs, source: string, retry: { attempts: number; delayMs: number }): Promise<void> {
+/**
+ * The clip is safe under its new name; removing OBS's name may still meet a lock, so retry it too.
+ * Returns whether the source is gone.
+ */
+async function removeSource(fs: FilerFs, source: string, retry: { attempts: number; delayMs: number }): Promise<boolean> {
   for (let attempt = 0; attempt < retry.attempts; attempt += 1) {
     try {
       await fs.unlink(source);
-      return;
+      return true;
     } catch (err) {
-      if (!LOCKED.has(codeOf(err))) return;
-      await sleep(retry.delayMs);
+      if (codeOf(err) === 'ENOENT') return true;
+      if (!LOCKED.has(codeOf(err))) return false;
+      if (attempt < retry.attempts - 1) await sleep(retry.delayMs);
     }
   }
-  // Both copies exist: wasteful, but nothing is lost, so do not fail the clip for it.
+  // After a copy, both files existing is wasteful but loses nothing; the caller decides.
+  return false;
 }
 
 function codeOf(err: unknown): string {

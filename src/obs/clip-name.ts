@@ -7,8 +7,12 @@
 
 /** Characters Windows forbids in names (and `/`, `\` which separate paths everywhere). */
 const FORBIDDEN = /[<>:"/\\|?*]/g;
-/** Control characters and bidirectional overrides (which can make a name display as something else). */
-const INVISIBLE = /[\p{Cc}\u202A-\u202E\u2066-\u2069\u200E\u200F]/gu;
+/**
+ * Control characters, bidirectional overrides (which can make a name display as something else), lone
+ * surrogates (not text; the file system would get U+FFFD) and zero-width characters that would let a
+ * name look empty. The zero-width joiner stays: emoji sequences need it.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069\u200E\u200F\u200B\u2060\uFEFF]/gu;
 /** CON, PRN, AUX, NUL, COM1-9, LPT1-9 (and the superscript digits Windows also reserves), with or without an extension. */
 const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
 /** Bytes per part: three parts plus the time stamp stay far below the 255-byte limit of most file systems. */
@@ -29,15 +33,21 @@ export function sanitizeNamePart(raw: string, fallback: string): string {
   return part;
 }
 
-/** Cuts to at most `maxBytes` of UTF-8 without splitting a character (surrogate pairs stay whole). */
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * Cuts to at most `maxBytes` of UTF-8 between grapheme clusters: surrogate pairs, emoji sequences
+ * (👍🏽, 👨‍👩‍👧, flags) and letters with combining marks stay whole.
+ */
 export function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
   let bytes = 0;
   let result = '';
-  for (const char of text) {
-    const size = Buffer.byteLength(char, 'utf8');
+  for (const { segment } of graphemes.segment(text)) {
+    const size = Buffer.byteLength(segment, 'utf8');
     if (bytes + size > maxBytes) break;
     bytes += size;
-    result += char;
+    result += segment;
   }
   return result;
 }

@@ -98,4 +98,57 @@ describe('fileClip', () => {
     expect(await readFile(filed, 'utf8')).toBe('across drives');
     expect(await readdir(obsDir)).toEqual([]);
   });
+  it('never deletes a name it did not create when an exclusive copy fails', async () => {
+    const source = await replay('locked-copy.mp4', 'mine');
+    const folder = path.join(clipsDir, 'alice');
+    const fs: FilerFs = {
+      mkdir: fsPromises.mkdir,
+      unlink: fsPromises.unlink,
+      link: () => Promise.reject(Object.assign(new Error('EXDEV'), { code: 'EXDEV' })),
+      // Another filing claims the name while our copy fails on the locked source.
+      async copyFile(_source: string, target: string) {
+        await writeFile(target, 'someone else', { flag: 'wx' }).catch(() => undefined);
+        throw Object.assign(new Error('EBUSY: resource busy or locked'), { code: 'EBUSY' });
+      },
+    };
+    const failure = await fileClip({ sourcePath: source, clipsDir, streamer: 'alice', chatter: 'bob', keyword: 'wow', at, retry: { attempts: 2, delayMs: 1 }, fs }).catch((e: unknown) => e);
+    expect(isAppError(failure, 'CLIP_FILE_FAILED')).toBe(true);
+    expect(await readFile(path.join(folder, 'bob_wow_2026-11-25_09-15-00_PM.mp4'), 'utf8')).toBe('someone else');
+    expect(await readFile(source, 'utf8')).toBe('mine');
+  });
+
+  it('undoes a hard link when the source cannot be removed, so OBS reusing the name cannot truncate the clip', async () => {
+    const source = await replay('held.mp4', 'held bytes');
+    const fs: FilerFs = {
+      mkdir: fsPromises.mkdir,
+      link: fsPromises.link,
+      copyFile: fsPromises.copyFile,
+      unlink: (file: string) =>
+        file === source
+          ? Promise.reject(Object.assign(new Error('EBUSY: resource busy or locked'), { code: 'EBUSY' }))
+          : fsPromises.unlink(file),
+    };
+    const failure = await fileClip({ sourcePath: source, clipsDir, streamer: 'alice', chatter: 'bob', keyword: 'wow', at, retry: { attempts: 2, delayMs: 1 }, fs }).catch((e: unknown) => e);
+    expect(isAppError(failure, 'CLIP_FILE_FAILED')).toBe(true);
+    expect(await readFile(source, 'utf8')).toBe('held bytes');
+    expect(await readdir(path.join(clipsDir, 'alice'))).toEqual([]);
+  });
+
+  it('files the clip once the source can be removed after a short lock', async () => {
+    const source = await replay('briefly-held.mp4', 'bytes');
+    let refusals = 0;
+    const fs: FilerFs = {
+      mkdir: fsPromises.mkdir,
+      link: fsPromises.link,
+      copyFile: fsPromises.copyFile,
+      unlink: (file: string) =>
+        file === source && refusals++ < 2
+          ? Promise.reject(Object.assign(new Error('EPERM: operation not permitted'), { code: 'EPERM' }))
+          : fsPromises.unlink(file),
+    };
+    const filed = await fileClip({ sourcePath: source, clipsDir, streamer: 'alice', chatter: 'bob', keyword: 'wow', at, retry: { attempts: 5, delayMs: 1 }, fs });
+    expect(await readFile(filed, 'utf8')).toBe('bytes');
+    expect(await readdir(obsDir)).toEqual([]);
+    expect(await readdir(path.join(clipsDir, 'alice'))).toEqual([path.basename(filed)]);
+  });
 });

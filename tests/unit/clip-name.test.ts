@@ -54,6 +54,18 @@ describe('sanitizeNamePart', () => {
     expect(Buffer.from(cut, 'utf8').toString('utf8')).toBe(cut);
   });
 
+  it('cuts between emoji sequences, never inside one', () => {
+    const family = '👨‍👩‍👧'; // 18 bytes: three emoji joined by zero-width joiners
+    const cut = sanitizeNamePart(family.repeat(10), 'x');
+    expect(cut).toBe(family.repeat(Math.floor(MAX_PART_BYTES / Buffer.byteLength(family))));
+    expect(sanitizeNamePart(`${'a'.repeat(MAX_PART_BYTES - 4)}👍🏽`, 'x')).toBe('a'.repeat(MAX_PART_BYTES - 4));
+  });
+
+  it('drops lone surrogates and zero-width characters, falling back when nothing visible is left', () => {
+    expect(sanitizeNamePart('a\uD800b', 'x')).toBe('ab');
+    expect(sanitizeNamePart('\u200B\uFEFF', 'fallback')).toBe('fallback');
+  });
+
   it('disarms reserved device names with a prefix', () => {
     expect(sanitizeNamePart('con', 'x')).toBe('_con');
     expect(sanitizeNamePart('nul.txt', 'x')).toBe('_nul.txt');
