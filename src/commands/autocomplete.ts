@@ -1,3 +1,6 @@
+import type { AutocompleteInteraction } from 'discord.js';
+import type { CommandContext } from './command.js';
+
 /** Discord shows at most 25 suggestions. */
 const MAX_CHOICES = 25;
 
@@ -8,4 +11,10 @@ export function suggest(values: readonly string[], typed: string): Array<{ name:
     .filter((v) => v.toLowerCase().includes(needle))
     .slice(0, MAX_CHOICES)
     .map((v) => ({ name: v.slice(0, 100), value: v.slice(0, 100) }));
+}
+
+/** Autocomplete for options naming one of the guild's watched streams. */
+export async function autocompleteStreams(interaction: AutocompleteInteraction, { settings }: CommandContext): Promise<void> {
+  const streams = settings.get(interaction.guildId!).streams.map((s) => s.username);
+  await interaction.respond(suggest(streams, interaction.options.getFocused()));
 }

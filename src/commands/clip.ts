@@ -1,10 +1,9 @@
 import { SlashCommandBuilder } from 'discord.js';
-import { UserError } from '../errors.js';
 import { explainFailure } from '../clips/clip-service.js';
 import { parseTikTokUsername } from '../monitor/tiktok-username.js';
-import { AppError } from '../errors.js';
+import { AppError, UserError } from '../errors.js';
 import type { Command, GuildCommandInteraction, CommandContext } from './command.js';
-import { suggest } from './autocomplete.js';
+import { autocompleteStreams } from './autocomplete.js';
 import { forModerators } from './permissions.js';
 
 const MAX_NOTE_LENGTH = 500;
@@ -42,10 +41,7 @@ export const clipCommand = {
     await interaction.editReply(await context.clipReplies.build(outcome, interaction.attachmentSizeLimit));
   },
 
-  async autocomplete(interaction, { settings }) {
-    const streams = settings.get(interaction.guildId!).streams.map((s) => s.username);
-    await interaction.respond(suggest(streams, interaction.options.getFocused()));
-  },
+  autocomplete: autocompleteStreams,
 } satisfies Command;
 
 /** The named stream (must be watched here), else the one live now, else the first watched one. */

@@ -2,7 +2,7 @@ import { SlashCommandBuilder } from 'discord.js';
 import { escapeMarkdown, joinLines, relativeTime, truncate } from '../discord/format.js';
 import { parseTikTokUsername } from '../monitor/tiktok-username.js';
 import type { Command } from './command.js';
-import { suggest } from './autocomplete.js';
+import { autocompleteStreams } from './autocomplete.js';
 import { forModerators } from './permissions.js';
 
 const SHOWN = 25;
@@ -27,8 +27,5 @@ export const logsCommand = {
     });
   },
 
-  async autocomplete(interaction, { settings }) {
-    const streams = settings.get(interaction.guildId!).streams.map((s) => s.username);
-    await interaction.respond(suggest(streams, interaction.options.getFocused()));
-  },
+  autocomplete: autocompleteStreams,
 } satisfies Command;

@@ -1,7 +1,7 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { describeState, escapeMarkdown, joinLines } from '../discord/format.js';
 import type { Command } from './command.js';
-import { suggest } from './autocomplete.js';
+import { autocompleteStreams } from './autocomplete.js';
 import { forModerators } from './permissions.js';
 
 export const streamCommand = {
@@ -51,8 +51,5 @@ export const streamCommand = {
     }
   },
 
-  async autocomplete(interaction, { settings }) {
-    const streams = settings.get(interaction.guildId!).streams.map((s) => s.username);
-    await interaction.respond(suggest(streams, interaction.options.getFocused()));
-  },
+  autocomplete: autocompleteStreams,
 } satisfies Command;
