@@ -1,0 +1,96 @@
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/bot-harness.js';
+import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
+
+/** The slash commands through the real discord.js client, with OBS stood in for. */
+describe('slash commands', () => {
+  let h: Harness;
+  let obs: FakeReplayBuffer;
+
+  beforeAll(async () => {
+    obs = new FakeReplayBuffer(await mkdtemp(path.join(os.tmpdir(), 'commands-')));
+    h = await startHarness({ replayBuffer: obs });
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('keeps every one of 20 keyword additions sent at the same moment', async () => {
+    const words = Array.from({ length: 20 }, (_, i) => `word${i}`);
+    const replies = await Promise.all(words.map((word) => h.command({ command: 'keyword', subcommand: 'add', options: { word } })));
+    for (const reply of replies) expect(reply.ephemeral).toBe(false);
+    const list = await h.command({ command: 'keyword', subcommand: 'list' });
+    for (const word of words) expect(list.content).toContain(`\`${word}\``);
+    await h.restartBot();
+    expect(h.bot.settings.get(h.discord.guildId).keywords).toHaveLength(20);
+  });
+
+  it('tests a message against the keywords, saying which fire and in which mode, saving nothing', async () => {
+    await h.command({ command: 'keyword', subcommand: 'add', options: { word: 'cat', match: 'word' } });
+    await h.command({ command: 'keyword', subcommand: 'add', options: { word: '🔥' } });
+    const before = h.bot.settings.get(h.discord.guildId);
+    const hit = await h.command({ command: 'keyword', subcommand: 'test', options: { message: 'my CAT is 🔥 and word3!' } });
+    expect(hit.ephemeral).toBe(true);
+    expect(hit.content).toContain('`cat` (word)');
+    expect(hit.content).toContain('`🔥` (contains)');
+    expect(hit.content).toContain('`word3` (contains)');
+    const miss = await h.command({ command: 'keyword', subcommand: 'test', options: { message: 'concatenate' } });
+    expect(miss.content).toBe('No keyword would fire on that message.');
+    expect(h.bot.settings.get(h.discord.guildId)).toEqual(before);
+    expect(obs.saves).toBe(0);
+  });
+
+  it('matches full-width and differently cased chat text', async () => {
+    const hit = await h.command({ command: 'keyword', subcommand: 'test', options: { message: 'ＷＯＲＤ７ lol' } });
+    expect(hit.content).toContain('`word7`');
+  });
+
+  it('suggests the guild’s streams and keywords in autocomplete', async () => {
+    h.tiktok.addUser('alpha.one', { live: false });
+    h.tiktok.addUser('beta.two', { live: false });
+    await h.command({ command: 'stream', subcommand: 'add', options: { username: 'alpha.one' } });
+    await h.command({ command: 'stream', subcommand: 'add', options: { username: 'beta.two' } });
+    const streams = await h.discord.autocomplete({ command: 'stream', subcommand: 'remove', focused: 'username', options: { username: 'alp' } });
+    expect(streams.map((c) => c.value)).toEqual(['alpha.one']);
+    const words = await h.discord.autocomplete({ command: 'keyword', subcommand: 'remove', focused: 'word', options: { word: 'word1' } });
+    expect(words.map((c) => c.value).sort()).toEqual(['word1', 'word10', 'word11', 'word12', 'word13', 'word14', 'word15', 'word16', 'word17', 'word18', 'word19']);
+  });
+
+  it('shows offline streams as offline in /stream list', async () => {
+    await h.waitForState('alpha.one', 'offline');
+    const list = await h.command({ command: 'stream', subcommand: 'list' });
+    expect(list.content).toMatch(/alpha\\?\.one\*\* — ⚫ offline since <t:\d+:R>/);
+  });
+
+  it('stores the delay and cooldown, refusing out-of-range values', async () => {
+    await h.command({ command: 'settings', subcommand: 'delay', options: { seconds: 3 } });
+    await h.command({ command: 'settings', subcommand: 'cooldown', options: { seconds: 45 } });
+    expect(h.bot.settings.get(h.discord.guildId)).toMatchObject({ delaySeconds: 3, cooldownSeconds: 45 });
+    const refused = await h.command({ command: 'settings', subcommand: 'cooldown', options: { seconds: -5 } });
+    expect(refused.ephemeral).toBe(true);
+    expect(h.bot.settings.get(h.discord.guildId).cooldownSeconds).toBe(45);
+  });
+
+  it('answers /clip with a clear reason when OBS is down, and names an unknown stream', async () => {
+    obs.isDown = true;
+    const down = await h.command({ command: 'clip' });
+    expect(down.content).toContain('OBS is not connected');
+    expect(down.files).toHaveLength(0);
+    obs.isDown = false;
+    const unknown = await h.command({ command: 'clip', options: { stream: 'not.watched' } });
+    expect(unknown.content).toContain('@not.watched is not watched here');
+  });
+
+  it('removes a keyword case-insensitively and a stream by link', async () => {
+    const removed = await h.command({ command: 'keyword', subcommand: 'remove', options: { word: 'CAT' } });
+    expect(removed.content).toContain('`cat`');
+    const gone = await h.command({ command: 'stream', subcommand: 'remove', options: { username: 'https://www.tiktok.com/@beta.two/live' } });
+    expect(gone.content).toContain('@beta.two');
+    expect(h.bot.settings.get(h.discord.guildId).streams.map((s) => s.username)).toEqual(['alpha.one']);
+    expect(h.discord.unhandledRequests).toEqual([]);
+  });
+});
