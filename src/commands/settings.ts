@@ -1,8 +1,15 @@
-import { ChannelType, SlashCommandBuilder } from 'discord.js';
+import { ChannelType, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
 import { UserError } from '../errors.js';
 import { SETTINGS_DEFAULTS, SETTINGS_LIMITS } from '../store/settings-schema.js';
 import type { Command } from './command.js';
 import { forModerators } from './permissions.js';
+
+const ALERT_PERMISSIONS = [
+  PermissionFlagsBits.ViewChannel,
+  PermissionFlagsBits.SendMessages,
+  PermissionFlagsBits.EmbedLinks,
+  PermissionFlagsBits.AttachFiles,
+];
 
 export const settingsCommand = {
   data: forModerators(
@@ -54,6 +61,12 @@ export const settingsCommand = {
         const channel = interaction.options.getChannel('channel', true);
         if (channel.type !== ChannelType.GuildText && channel.type !== ChannelType.GuildAnnouncement) {
           throw new UserError('INVALID_SETTING', 'Alerts need a text channel.');
+        }
+        // Refuse a channel the bot cannot post clips in now, rather than fail silently at the next clip.
+        const me = interaction.guild?.members.me;
+        const resolved = interaction.guild?.channels.cache.get(channel.id);
+        if (me && resolved && !resolved.permissionsFor(me).has(ALERT_PERMISSIONS)) {
+          throw new UserError('INVALID_SETTING', `I cannot post clips in <#${channel.id}>: I need View Channel, Send Messages, Embed Links and Attach Files there.`);
         }
         await settings.setAlertChannel(guildId, channel.id);
         await interaction.reply(`Alerts will be posted in <#${channel.id}>.`);

@@ -34,6 +34,8 @@ export interface FakeChannel {
   name: string;
   position: number;
   lastMessageId: string | null;
+  /** Permissions @everyone is denied here (an announcements-only channel, say). */
+  everyoneDeny?: bigint;
 }
 
 export interface FakeRole {
@@ -94,6 +96,14 @@ export function createGuildState(ids: SnowflakeFactory, applicationId: string): 
     channels: [
       { id: ids.next(), name: 'general', position: 0, lastMessageId: null },
       { id: ids.next(), name: 'clip-alerts', position: 1, lastMessageId: null },
+      // Read-only for everyone, the bot included: where a clip bot cannot post.
+      {
+        id: ids.next(),
+        name: 'rules',
+        position: 2,
+        lastMessageId: null,
+        everyoneDeny: PermissionFlagsBits.SendMessages | PermissionFlagsBits.AttachFiles,
+      },
     ],
     roles: [
       // The @everyone role shares the guild's id (discord-api-docs: topics/permissions#role-object).
@@ -206,7 +216,9 @@ export function channelPayload(guild: GuildState, channel: FakeChannel) {
     guild_id: guild.id,
     name: channel.name,
     position: channel.position,
-    permission_overwrites: [],
+    permission_overwrites: channel.everyoneDeny
+      ? [{ id: guild.id, type: 0, allow: '0', deny: String(channel.everyoneDeny) }]
+      : [],
     topic: null,
     nsfw: false,
     last_message_id: channel.lastMessageId,

@@ -81,7 +81,7 @@ export interface FakeDiscord {
   readonly applicationId: string;
   readonly guildId: string;
   /** Two text channels in the guild. */
-  readonly channels: { general: string; alerts: string };
+  readonly channels: { general: string; alerts: string; readOnly: string };
   /** `moderator` has no Manage Server: it is the role a guild would hand to `/settings role`. */
   readonly roles: { moderator: string; everyone: string };
   readonly botUserId: string;
@@ -188,7 +188,7 @@ class FakeDiscordServer implements FakeDiscord {
   readonly apiUrl: string;
   readonly applicationId: string;
   readonly guildId: string;
-  readonly channels: { general: string; alerts: string };
+  readonly channels: { general: string; alerts: string; readOnly: string };
   readonly roles: { moderator: string; everyone: string };
   readonly botUserId: string;
   readonly commandRegistrations: Array<{ scope: string; commands: any[] }> = [];
@@ -222,10 +222,10 @@ class FakeDiscordServer implements FakeDiscord {
     this.#guild = createGuildState(this.#ids, this.applicationId);
     this.guildId = this.#guild.id;
     this.botUserId = this.#guild.bot.id;
-    const [general, alerts] = this.#guild.channels;
+    const [general, alerts, readOnly] = this.#guild.channels;
     const moderator = this.#guild.roles.find((role) => role.name === 'Moderator');
-    if (!general || !alerts || !moderator) throw new Error('fake Discord: guild state lacks its channels or roles');
-    this.channels = { general: general.id, alerts: alerts.id };
+    if (!general || !alerts || !readOnly || !moderator) throw new Error('fake Discord: guild state lacks its channels or roles');
+    this.channels = { general: general.id, alerts: alerts.id, readOnly: readOnly.id };
     this.roles = { moderator: moderator.id, everyone: this.#guild.id };
 
     this.#gateway = new FakeGateway({

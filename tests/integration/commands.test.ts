@@ -75,6 +75,16 @@ describe('slash commands', () => {
     expect(h.bot.settings.get(h.discord.guildId).cooldownSeconds).toBe(45);
   });
 
+  it('refuses an alert channel the bot cannot post in, and accepts one it can', async () => {
+    const refused = await h.command({ command: 'settings', subcommand: 'channel', options: { channel: h.discord.channels.readOnly } });
+    expect(refused.ephemeral).toBe(true);
+    expect(refused.content).toContain('I cannot post clips in');
+    expect(h.bot.settings.get(h.discord.guildId).alertChannelId).toBeUndefined();
+    const accepted = await h.command({ command: 'settings', subcommand: 'channel', options: { channel: h.discord.channels.alerts } });
+    expect(accepted.ephemeral).toBe(false);
+    expect(h.bot.settings.get(h.discord.guildId).alertChannelId).toBe(h.discord.channels.alerts);
+  });
+
   it('answers /clip with a clear reason when OBS is down, and names an unknown stream', async () => {
     obs.isDown = true;
     const down = await h.command({ command: 'clip' });
