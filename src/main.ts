@@ -36,6 +36,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // A stray rejection somewhere must not take the show down: log it and keep serving.
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  // After an uncaught exception the process state is unknown: close what we can and stop, loudly.
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception; stopping');
+    shutdown('uncaughtException');
+  });
 
   try {
     await bot.start();
