@@ -22,12 +22,12 @@ async function main(): Promise<void> {
   const bot = await createBot(config, log);
 
   let isStopping = false;
-  const shutdown = (signal: string) => {
+  const shutdown = (signal: string, exitCode = 0) => {
     if (isStopping) return;
     isStopping = true;
     log.info({ signal }, 'shutting down');
     void bot.stop().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
         process.exit(1);
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   // After an uncaught exception the process state is unknown: close what we can and stop, loudly.
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception; stopping');
-    shutdown('uncaughtException');
+    shutdown('uncaughtException', 1);
   });
 
   try {
