@@ -174,12 +174,17 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
       await client.login(config.discordToken);
       await ready;
       const body = commands.map((c) => c.data.toJSON());
-      if (config.discordGuildId) {
-        await client.application!.commands.set(body, config.discordGuildId);
-      } else {
-        await client.application!.commands.set(body);
+      try {
+        if (config.discordGuildId) {
+          await client.application!.commands.set(body, config.discordGuildId);
+        } else {
+          await client.application!.commands.set(body);
+        }
+        log.info({ commands: body.length, scope: config.discordGuildId ?? 'global' }, 'commands registered');
+      } catch (err) {
+        // Commands registered by an earlier start keep working; clips must not wait on this.
+        log.error({ err, scope: config.discordGuildId ?? 'global' }, 'could not register the slash commands; will try at the next start');
       }
-      log.info({ commands: body.length, scope: config.discordGuildId ?? 'global' }, 'commands registered');
       const resumed = await settings.resumeAll();
       log.info({ streams: resumed }, 'streams resumed');
     },

@@ -46,7 +46,7 @@ export class ClipPublisher implements ClipReporter {
     });
     if (!message) return;
     this.remember(`${guildId}:${outcome.clipId}`, message);
-    await this.deps.store.markClipPosted(guildId, outcome.clipId);
+    await this.deps.store.markClipPosted(guildId, outcome.clipId).catch((err: unknown) => this.deps.log.warn({ err }, 'could not mark the clip posted'));
   }
 
   async clipJoined(guildId: string, outcome: ClipOutcome): Promise<void> {
@@ -67,24 +67,32 @@ export class ClipPublisher implements ClipReporter {
     return mine.length > 0 ? mine : [...outcome.triggers];
   }
 
-  /** Writes (or rewrites, with the latest credits) the clip's archive record. */
+  /**
+   * Writes (or rewrites, with the latest credits) the clip's archive record. A store failure is logged,
+   * never allowed to stop the alert: the clip is on disk either way.
+   */
   private async archive(guildId: string, outcome: ClipOutcome, isPosted: boolean): Promise<void> {
     const mine = this.triggersOf(guildId, outcome);
     const first = mine[0]!;
-    await this.deps.store.recordClip(guildId, {
-      id: outcome.clipId,
-      streamer: outcome.streamer,
-      path: outcome.path,
-      fileName: outcome.fileName,
-      chatters: [...new Set(mine.map((t) => t.chatter))],
-      keywords: [...new Set(mine.map((t) => t.keyword))],
-      message: first.message,
-      manual: first.isManual,
-      ...(first.note ? { note: first.note } : {}),
-      triggeredBy: first.chatter,
-      at: first.at.toISOString(),
-      posted: isPosted,
-    });
+    try {
+      await this.deps.store.recordClip(guildId, {
+        id: outcome.clipId,
+        streamer: outcome.streamer,
+        path: outcome.path,
+        fileName: outcome.fileName,
+        chatters: [...new Set(mine.map((t) => t.chatter))],
+        keywords: [...new Set(mine.map((t) => t.keyword))],
+        message: first.message,
+        manual: first.isManual,
+        ...(first.note ? { note: first.note } : {}),
+        triggeredBy: first.chatter,
+        at: first.at.toISOString(),
+        posted: isPosted,
+      });
+    } catch (err) {
+      this.deps.log.error({ err, clip: outcome.fileName }, 'could not archive the clip');
+      this.deps.events.add(guildId, { kind: 'failure', stream: outcome.streamer, text: `clip ${outcome.fileName} saved but not archived` });
+    }
   }
 
   private remember(key: string, message: Message): void {

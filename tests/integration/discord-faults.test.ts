@@ -92,4 +92,12 @@ describe('Discord faults and upload limits', () => {
       obs.save = save;
     }
   }, 120_000);
+
+  it('starts and serves even when Discord refuses the command registration', async () => {
+    h.discord.failNextRequests({ method: 'PUT', pathIncludes: '/commands' }, Array.from({ length: 4 }, () => ({ status: 503 })));
+    await h.restartBot();
+    const list = await h.command({ command: 'stream', subcommand: 'list' });
+    expect(list.content).toContain('fault.user');
+    h.discord.clearFailures();
+  });
 });
