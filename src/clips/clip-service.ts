@@ -165,20 +165,29 @@ export class ClipService {
 
   private tryJoin(trigger: Trigger): boolean {
     const moment = this.latest;
-    if (!moment || moment.state === 'failed') return false;
+    if (!moment) return false;
+    const isRecent =
+      moment.finishedAt !== undefined && trigger.at.getTime() - moment.finishedAt.getTime() < this.coalesceWindowMs;
     const isOpen =
-      moment.state !== 'saved' ||
-      (moment.finishedAt !== undefined &&
-        trigger.at.getTime() - moment.finishedAt.getTime() < this.coalesceWindowMs);
+      moment.state === 'waiting' ||
+      moment.state === 'saving' ||
+      (moment.state === 'saved' && isRecent) ||
+      // While OBS stays down, one "could not clip" notice speaks for the whole burst; once OBS is back,
+      // the next trigger clips again.
+      (moment.state === 'failed' && isRecent && this.options.replayBuffer.status().connection !== 'connected');
     if (!isOpen) return false;
     moment.triggers.push(trigger);
     moment.mergedCount += 1;
     if (moment.result) this.scheduleCreditUpdate(moment, trigger.guildId);
     if (moment.mergedCount <= MERGE_LOG_LIMIT) {
+      const first = moment.triggers[0]!.chatter;
       this.options.events.add(trigger.guildId, {
         kind: 'merged',
         stream: trigger.streamer,
-        text: `"${trigger.keyword}" by ${trigger.chatter} joined the clip of ${moment.triggers[0]!.chatter}`,
+        text:
+          moment.state === 'failed'
+            ? `"${trigger.keyword}" by ${trigger.chatter} not clipped: OBS is still down (same moment as ${first})`
+            : `"${trigger.keyword}" by ${trigger.chatter} joined the clip of ${first}`,
       });
     }
     return true;

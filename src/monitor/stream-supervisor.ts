@@ -134,6 +134,8 @@ export class StreamSupervisor {
         this.setState('connecting', 'live now; connecting to the chat');
         await this.options.connectBudget.acquire(signal);
         const end = await this.stayConnected(signal);
+        // Removed or shutting down: the LIVE did not end, so say nothing about it.
+        if (signal.aborted) return;
         next = 'check';
         if (end.kind === 'ended') {
           this.setState('offline', 'the LIVE ended');

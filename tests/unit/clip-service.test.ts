@@ -145,6 +145,22 @@ describe('ClipService', () => {
     expect(replayBuffer.saves).toBe(1);
   });
 
+  it('sends one "could not clip" notice for a burst while OBS stays down, and clips again once it is back', async () => {
+    const { service, replayBuffer, failed, events } = setup({ cooldownSeconds: 0 });
+    replayBuffer.isDown = true;
+    service.trigger(trigger({ chatter: 'first' }));
+    await service.drain();
+    for (let i = 0; i < 10; i += 1) service.trigger(trigger({ chatter: `later${i}`, at: new Date() }));
+    await service.drain();
+    expect(failed).toHaveLength(1);
+    expect(events.recent('g1').filter((e) => e.text.includes('OBS is still down'))).toHaveLength(5);
+
+    replayBuffer.isDown = false;
+    service.trigger(trigger({ chatter: 'back', at: new Date() }));
+    await service.drain();
+    expect(replayBuffer.saves).toBe(1);
+  });
+
   it('rejects a manual clip with a clear code when OBS is down', async () => {
     const { service, replayBuffer } = setup();
     replayBuffer.isDown = true;

@@ -160,7 +160,7 @@ describe('StreamSupervisor', () => {
   });
 
   it('stop() closes the connection, ends every timer and says stopped', async () => {
-    const { connection, supervisor, connectBudget, checkBudget } = setup();
+    const { connection, supervisor, connectBudget, checkBudget, states } = setup();
     connection.isLiveAnswer = true;
     supervisor.start();
     await vi.advanceTimersByTimeAsync(0);
@@ -168,6 +168,8 @@ describe('StreamSupervisor', () => {
     connectBudget.close();
     checkBudget.close();
     expect(supervisor.state).toMatchObject({ name: 'stopped', reason: 'removed' });
+    // Stopping is not the LIVE ending: no "offline" on the way out (it would post an "ended" notice).
+    expect(states.map((s) => s.name)).toEqual(['checking', 'connecting', 'live', 'stopped']);
     expect(connection.calls.disconnect).toBeGreaterThanOrEqual(1);
     expect(connection.listenerCount).toBe(0);
     expect(vi.getTimerCount()).toBe(0);
