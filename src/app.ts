@@ -194,7 +194,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
       isStopped = true;
       stopObsListener();
       await monitor.close();
-      await clips.drain();
+      await clips.close();
       await replayBuffer.close();
       await client.destroy();
       await store.close();

@@ -82,6 +82,8 @@ export class ClipService {
   private readonly cooldownLogged = new Map<string, number>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private lastOutcome: ClipOutcome | undefined;
+  /** Aborted at shutdown: moments waiting out a delay are saved at once instead of being lost. */
+  private readonly hurry = new AbortController();
   private readonly now: () => Date;
 
   constructor(private readonly options: ClipServiceOptions) {
@@ -135,7 +137,13 @@ export class ClipService {
     return this.startMoment(trigger).outcome;
   }
 
-  /** Resolves when every save in flight has settled and every credit update went out (for shutdown). */
+  /** Shutdown: saves moments still waiting out a delay now, then waits for every save to settle. */
+  async close(): Promise<void> {
+    this.hurry.abort();
+    await this.drain();
+  }
+
+  /** Resolves when every save in flight has settled and every credit update went out. */
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     const latest = this.latest;
@@ -238,7 +246,7 @@ export class ClipService {
     try {
       if (!first.isManual) {
         const { delaySeconds } = this.options.policyFor(first.guildId);
-        if (delaySeconds > 0) await sleep(delaySeconds * 1000);
+        if (delaySeconds > 0) await sleep(delaySeconds * 1000, this.hurry.signal).catch(() => undefined);
       }
       moment.state = 'saving';
       const filed = await this.options.replayBuffer.save(async (replay) => {

@@ -129,6 +129,15 @@ describe('ClipService', () => {
     expect(filed[0]!.at).toEqual(at);
   });
 
+  it('saves a moment still waiting out its delay at once when the bot shuts down', async () => {
+    const { service, replayBuffer } = setup({ delaySeconds: 600 });
+    service.trigger(trigger());
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(replayBuffer.saves).toBe(0);
+    await service.close();
+    expect(replayBuffer.saves).toBe(1);
+  });
+
   it('tells the guild when OBS is down instead of dropping the moment', async () => {
     const { service, replayBuffer, failed, events } = setup();
     replayBuffer.isDown = true;
