@@ -11,182 +11,90 @@
  *   also fails as soon as the connection closes.
  * - Close codes: 4009 wrong/missing password, 1001 OBS quitting (after `ExitStarted`), 1006 killed/crashed.
  *   Request status 500 = output already running, 501 = output not running.
+ *
+ * This class is the orchestrator: connection lifecycle, the buffer check after connecting, reacting to
+ * OBS's events, and the save flow. The parts live beside it:
+ * - obs-options.ts: options, defaults, validation
+ * - obs-socket.ts: the ObsSocket interface, requests with timeouts, disconnect
+ * - obs-connection.ts: one live connection and its event listeners
+ * - obs-buffer-control.ts: starting the replay buffer, reading its length
+ * - obs-save-queue.ts: one save at a time, matching a save to its ReplayBufferSaved event
+ * - obs-reconnect.ts: backoff and the reconnect timer
+ * - obs-status.ts: the current status and its listeners
+ * - obs-errors.ts: status/close codes and plain words for connect failures and closes
  */
-import OBSWebSocket, {
-  EventSubscription,
-  OBSWebSocketError,
-  type OBSEventTypes,
-  type OBSRequestTypes,
-  type OBSResponseTypes,
-} from 'obs-websocket-js';
+import { OBSWebSocketError, type OBSRequestTypes, type OBSResponseTypes } from 'obs-websocket-js';
 import type { Logger } from 'pino';
 import { AppError, withTimeout } from '../errors.js';
 import type { ReplayBuffer, ReplayBufferStatus, SavedReplay } from './replay-buffer.js';
-import { backoffDelay } from '../util/backoff.js';
+import { readBufferSeconds, startBuffer, startBufferAndConfirm } from './obs-buffer-control.js';
+import { attachConnection, type Connection } from './obs-connection.js';
+import { describeClose, describeConnectFailure, messageOf, OUTPUT_NOT_RUNNING } from './obs-errors.js';
+import {
+  OBS_REPLAY_BUFFER_DEFAULTS,
+  resolveObsSettings,
+  type ObsReplayBufferOptions,
+  type ObsSettings,
+} from './obs-options.js';
+import { ReconnectSchedule } from './obs-reconnect.js';
+import { abortedError, SavedEventSlot, SaveQueue } from './obs-save-queue.js';
+import {
+  disconnectQuietly,
+  EVENT_SUBSCRIPTIONS,
+  requestWithTimeout,
+  type ObsSocket,
+  type ReplayBufferStateChanged,
+} from './obs-socket.js';
+import { ObsStatusTracker, type StatusListener, type StatusPatch } from './obs-status.js';
 
-/**
- * The part of obs-websocket-js's `OBSWebSocket` the adapter uses; unit tests pass a fake. The listener
- * methods are overloads (not one generic) so that `OBSWebSocket` itself satisfies this type.
- */
-export interface ObsSocket {
-  connect(
-    url: string,
-    password: string | undefined,
-    identification: { eventSubscriptions: number },
-  ): Promise<unknown>;
-  disconnect(): Promise<void>;
-  call<Type extends keyof OBSRequestTypes>(
-    requestType: Type,
-    requestData?: OBSRequestTypes[Type],
-  ): Promise<OBSResponseTypes[Type]>;
-  on(event: 'ConnectionClosed', listener: (error: OBSWebSocketError) => void): unknown;
-  on(event: 'ExitStarted', listener: () => void): unknown;
-  on(event: 'ReplayBufferStateChanged', listener: (data: ReplayBufferStateChanged) => void): unknown;
-  on(event: 'ReplayBufferSaved', listener: (data: ReplayBufferSaved) => void): unknown;
-  off(event: 'ConnectionClosed', listener: (error: OBSWebSocketError) => void): unknown;
-  off(event: 'ExitStarted', listener: () => void): unknown;
-  off(event: 'ReplayBufferStateChanged', listener: (data: ReplayBufferStateChanged) => void): unknown;
-  off(event: 'ReplayBufferSaved', listener: (data: ReplayBufferSaved) => void): unknown;
-}
-
-type ReplayBufferStateChanged = OBSEventTypes['ReplayBufferStateChanged'];
-type ReplayBufferSaved = OBSEventTypes['ReplayBufferSaved'];
-
-export interface ObsReplayBufferOptions {
-  /** obs-websocket address, e.g. `ws://127.0.0.1:4455`. */
-  readonly url: string;
-  /** Never logged. */
-  readonly password?: string | undefined;
-  readonly log: Logger;
-  /** Upper bound for every request (and for `disconnect()`). */
-  readonly requestTimeoutMs?: number;
-  /** Upper bound for the websocket handshake (Hello/Identify). */
-  readonly connectTimeoutMs?: number;
-  /** How long to wait for `ReplayBufferSaved` after OBS accepted `SaveReplayBuffer`. */
-  readonly savedEventTimeoutMs?: number;
-  readonly reconnect?: { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
-  /** A new client per connection attempt; defaults to obs-websocket-js's `OBSWebSocket`. */
-  readonly createSocket?: () => ObsSocket;
-  /** Jitter source in [0, 1); injectable so tests can pin the backoff. */
-  readonly random?: () => number;
-}
-
-export const OBS_REPLAY_BUFFER_DEFAULTS = {
-  requestTimeoutMs: 5_000,
-  connectTimeoutMs: 5_000,
-  // The event normally follows in well under a second; a long buffer on a slow disk takes longer.
-  savedEventTimeoutMs: 10_000,
-  reconnect: { initialDelayMs: 1_000, maxDelayMs: 30_000 },
-  // If the buffer stops again this soon after we restarted it, something in OBS stops it (encoder,
-  // disk, a user who really wants it off): leave it stopped rather than fight in a loop.
-  minAutoRestartIntervalMs: 10_000,
-} as const;
-
-// Only what we listen to: General carries ExitStarted, Outputs the replay buffer events.
-const EVENT_SUBSCRIPTIONS = EventSubscription.General | EventSubscription.Outputs;
-
-/** obs-websocket RequestStatus codes we act on. */
-const OUTPUT_RUNNING = 500;
-const OUTPUT_NOT_RUNNING = 501;
-/** obs-websocket WebSocketCloseCode values we explain. */
-const CLOSE_AUTHENTICATION_FAILED = 4009;
-const CLOSE_UNSUPPORTED_RPC_VERSION = 4010;
-const CLOSE_SESSION_INVALIDATED = 4011;
-
-/** One live, identified connection. A new one is made for every successful connect. */
-interface Connection {
-  readonly socket: ObsSocket;
-  /** Rejects (with OBS_UNAVAILABLE) when this connection ends; raced against every request. */
-  readonly lost: Promise<never>;
-  readonly markLost: (error: AppError) => void;
-  readonly detachListeners: () => void;
-  /** Resolved at the next OBS_WEBSOCKET_OUTPUT_STARTED event (StartReplayBuffer only begins the start). */
-  readonly startedWaiters: Set<() => void>;
-  /** False until the buffer check after connecting finished. */
-  isReady: boolean;
-  /** OBS sent ExitStarted: the buffer stopping now is OBS quitting, not something to undo. */
-  isExiting: boolean;
-}
-
-interface SavedWaiter {
-  readonly promise: Promise<string>;
-  readonly resolve: (path: string) => void;
-}
-
-type StatusListener = (status: ReplayBufferStatus, reason: string) => void;
+// The names this module has always exported; other files import them from here.
+export { describeConnectFailure } from './obs-errors.js';
+export { OBS_REPLAY_BUFFER_DEFAULTS, type ObsReplayBufferOptions } from './obs-options.js';
+export { reconnectDelay } from './obs-reconnect.js';
+export type { ObsSocket } from './obs-socket.js';
 
 export class ObsReplayBuffer implements ReplayBuffer {
-  private readonly url: string;
-  private readonly password: string | undefined;
+  private readonly settings: ObsSettings;
   private readonly log: Logger;
-  private readonly requestTimeoutMs: number;
-  private readonly connectTimeoutMs: number;
-  private readonly savedEventTimeoutMs: number;
-  private readonly initialDelayMs: number;
-  private readonly maxDelayMs: number;
-  private readonly createSocket: () => ObsSocket;
-  private readonly random: () => number;
+  private readonly statusTracker: ObsStatusTracker;
+  private readonly reconnect: ReconnectSchedule;
+  private readonly saveQueue = new SaveQueue();
+  private readonly savedEvent = new SavedEventSlot();
 
-  private current: ReplayBufferStatus = Object.freeze({
-    connection: 'disconnected',
-    isBufferActive: undefined,
-    since: new Date(),
-    lastError: undefined,
-  });
-  private readonly listeners = new Set<StatusListener>();
   private connection: Connection | undefined;
   private connectingSocket: ObsSocket | undefined;
   private attempt: Promise<void> | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private failedAttempts = 0;
   private lastFailure: string | undefined;
   private hasStarted = false;
   private isClosed = false;
   private lastAutoRestartAt = Number.NEGATIVE_INFINITY;
   private knownBufferSeconds: number | undefined;
-  private savedWaiter: SavedWaiter | undefined;
-  /** Resolves when the last queued save finished; never rejects. */
-  private queueTail: Promise<void> = Promise.resolve();
 
   constructor(options: ObsReplayBufferOptions) {
-    const defaults = OBS_REPLAY_BUFFER_DEFAULTS;
-    this.url = options.url;
-    this.password = options.password;
     this.log = options.log.child({ component: 'obs' });
-    this.requestTimeoutMs = options.requestTimeoutMs ?? defaults.requestTimeoutMs;
-    this.connectTimeoutMs = options.connectTimeoutMs ?? defaults.connectTimeoutMs;
-    this.savedEventTimeoutMs = options.savedEventTimeoutMs ?? defaults.savedEventTimeoutMs;
-    this.initialDelayMs = options.reconnect?.initialDelayMs ?? defaults.reconnect.initialDelayMs;
-    this.maxDelayMs = options.reconnect?.maxDelayMs ?? defaults.reconnect.maxDelayMs;
-    this.createSocket = options.createSocket ?? (() => new OBSWebSocket());
-    this.random = options.random ?? Math.random;
-
-    const problems: string[] = [];
-    for (const [name, value] of Object.entries({
-      requestTimeoutMs: this.requestTimeoutMs,
-      connectTimeoutMs: this.connectTimeoutMs,
-      savedEventTimeoutMs: this.savedEventTimeoutMs,
-      'reconnect.initialDelayMs': this.initialDelayMs,
-      'reconnect.maxDelayMs': this.maxDelayMs,
-    })) {
-      if (!Number.isFinite(value) || value <= 0) problems.push(`${name} must be a positive number`);
-    }
-    if (this.maxDelayMs < this.initialDelayMs) problems.push('reconnect.maxDelayMs must be >= initialDelayMs');
-    if (!/^wss?:\/\//.test(this.url)) problems.push(`url must start with ws:// or wss:// (got "${this.url}")`);
-    if (problems.length > 0) {
-      throw new AppError('CONFIG_INVALID', `invalid OBS options: ${problems.join('; ')}`);
-    }
+    this.statusTracker = new ObsStatusTracker(this.log);
+    this.settings = resolveObsSettings(options);
+    this.reconnect = new ReconnectSchedule({
+      initialDelayMs: this.settings.initialDelayMs,
+      maxDelayMs: this.settings.maxDelayMs,
+      random: this.settings.random,
+      onDue: () => {
+        if (this.isClosed) return;
+        void this.runAttempt();
+      },
+    });
   }
 
   status(): ReplayBufferStatus {
-    return this.current;
+    return this.statusTracker.get();
   }
 
   onStatusChange(listener: StatusListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.statusTracker.onChange(listener);
+  }
+
+  bufferSeconds(): number | undefined {
+    return this.knownBufferSeconds;
   }
 
   /**
@@ -196,15 +104,14 @@ export class ObsReplayBuffer implements ReplayBuffer {
   async start(): Promise<void> {
     if (this.hasStarted || this.isClosed) return;
     this.hasStarted = true;
-    this.setStatus({ connection: 'connecting' }, `connecting to OBS at ${this.url}`);
+    this.setStatus({ connection: 'connecting' }, `connecting to OBS at ${this.settings.url}`);
     await this.runAttempt();
   }
 
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
+    this.reconnect.cancel();
     // A handshake in progress: closing its socket makes connect() reject now instead of at its timeout.
     if (this.connectingSocket !== undefined) void this.disconnectQuietly(this.connectingSocket);
     // Dropping the connection first fails its requests in flight at once (e.g. the buffer check right
@@ -217,7 +124,7 @@ export class ObsReplayBuffer implements ReplayBuffer {
       { connection: 'disconnected', isBufferActive: undefined, lastError: undefined },
       'the bot closed the OBS connection',
     );
-    this.listeners.clear();
+    this.statusTracker.removeAllListeners();
     this.log.info('OBS connection closed');
   }
 
@@ -226,22 +133,7 @@ export class ObsReplayBuffer implements ReplayBuffer {
     // the caller should tell the member at once.
     if (this.readyConnection() === undefined) return Promise.reject(this.unavailableError());
     if (signal?.aborted) return Promise.reject(abortedError(signal));
-
-    const previous = this.queueTail;
-    let release!: () => void;
-    this.queueTail = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const run = async (): Promise<T> => {
-      try {
-        await waitForTurn(previous, signal);
-        return await this.saveNow(onSaved, signal);
-      } finally {
-        // Even when this save was aborted while queued, the next one waits for the one before us.
-        void previous.then(release);
-      }
-    };
-    return run();
+    return this.saveQueue.enqueue(() => this.saveNow(onSaved, signal), signal);
   }
 
   // ---------------------------------------------------------------------------------------------- saving
@@ -252,41 +144,32 @@ export class ObsReplayBuffer implements ReplayBuffer {
     if (connection === undefined) throw this.unavailableError();
     // From here on the signal is ignored on purpose: once SaveReplayBuffer is sent, OBS writes a file and
     // sends an event whatever we do, and the next save must not mistake that event for its own.
-    const waiter = this.expectSavedEvent();
+    const waiter = this.savedEvent.expect();
     const requestedAt = performance.now();
     try {
       await this.request(connection, 'SaveReplayBuffer');
     } catch (err) {
-      this.savedWaiter = undefined;
+      this.savedEvent.clear();
       throw await this.saveRequestFailed(connection, err);
     }
+    const { savedEventTimeoutMs } = this.settings;
     let path: string;
     try {
       path = await withTimeout(
         Promise.race([waiter.promise, connection.lost]),
-        this.savedEventTimeoutMs,
+        savedEventTimeoutMs,
         () =>
           new AppError(
             'OBS_TIMEOUT',
-            `OBS accepted the save but did not report a saved file within ${this.savedEventTimeoutMs} ms`,
+            `OBS accepted the save but did not report a saved file within ${savedEventTimeoutMs} ms`,
           ),
       );
     } finally {
-      if (this.savedWaiter === waiter) this.savedWaiter = undefined;
+      this.savedEvent.release(waiter);
     }
     const latencyMs = Math.round(performance.now() - requestedAt);
     this.log.info({ path, latencyMs }, 'replay saved');
     return onSaved({ path, savedAt: new Date() });
-  }
-
-  private expectSavedEvent(): SavedWaiter {
-    let resolve!: (path: string) => void;
-    const promise = new Promise<string>((r) => {
-      resolve = r;
-    });
-    const waiter = { promise, resolve };
-    this.savedWaiter = waiter;
-    return waiter;
   }
 
   private async saveRequestFailed(connection: Connection, err: unknown): Promise<AppError> {
@@ -304,7 +187,7 @@ export class ObsReplayBuffer implements ReplayBuffer {
     // The buffer is off. Start it so the next save works, but do not retry this one: a save right after
     // the start gives a clip of a second or less (the buffer is still filling), or no file at all.
     try {
-      await this.startBuffer(connection);
+      await startBuffer(connection, this.settings.requestTimeoutMs);
     } catch (startErr) {
       return new AppError(
         'OBS_BUFFER_NOT_RUNNING',
@@ -337,13 +220,14 @@ export class ObsReplayBuffer implements ReplayBuffer {
   }
 
   private async connectOnce(): Promise<void> {
-    const socket = this.createSocket();
+    const { url, password, connectTimeoutMs } = this.settings;
+    const socket = this.settings.createSocket();
     this.connectingSocket = socket;
     try {
       await withTimeout(
-        socket.connect(this.url, this.password, { eventSubscriptions: EVENT_SUBSCRIPTIONS }),
-        this.connectTimeoutMs,
-        () => new AppError('OBS_TIMEOUT', `OBS did not finish the handshake within ${this.connectTimeoutMs} ms`),
+        socket.connect(url, password, { eventSubscriptions: EVENT_SUBSCRIPTIONS }),
+        connectTimeoutMs,
+        () => new AppError('OBS_TIMEOUT', `OBS did not finish the handshake within ${connectTimeoutMs} ms`),
       );
     } catch (err) {
       this.connectingSocket = undefined;
@@ -358,20 +242,23 @@ export class ObsReplayBuffer implements ReplayBuffer {
       return;
     }
     const connection = this.attach(socket);
-    this.failedAttempts = 0;
+    this.reconnect.succeeded();
     this.lastFailure = undefined;
-    this.log.info({ url: this.url }, 'connected to OBS');
+    this.log.info({ url }, 'connected to OBS');
     await this.checkBufferAfterConnect(connection);
   }
 
   private connectFailed(err: unknown): void {
-    const reason = describeConnectFailure(err, this.url);
+    const reason = describeConnectFailure(err, this.settings.url);
     const delayMs = this.scheduleReconnect();
     // One warning per kind of failure, not one per retry.
     if (reason !== this.lastFailure) {
       this.log.warn({ reason, retryInMs: delayMs }, 'could not connect to OBS');
     } else {
-      this.log.debug({ reason, retryInMs: delayMs, failedAttempts: this.failedAttempts }, 'OBS still unreachable');
+      this.log.debug(
+        { reason, retryInMs: delayMs, failedAttempts: this.reconnect.failedAttempts },
+        'OBS still unreachable',
+      );
     }
     this.lastFailure = reason;
     this.setStatus({ connection: 'disconnected', isBufferActive: undefined, lastError: reason }, `${reason}; retrying`);
@@ -380,81 +267,24 @@ export class ObsReplayBuffer implements ReplayBuffer {
   /** Exponential backoff with equal jitter, capped. Returns the delay. */
   private scheduleReconnect(): number {
     if (this.isClosed) return 0;
-    clearTimeout(this.reconnectTimer);
-    const delayMs = reconnectDelay(this.failedAttempts, this.initialDelayMs, this.maxDelayMs, this.random);
-    this.failedAttempts += 1;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      if (this.isClosed) return;
-      void this.runAttempt();
-    }, delayMs);
-    return delayMs;
+    return this.reconnect.schedule();
   }
 
   private attach(socket: ObsSocket): Connection {
-    let markLost!: (error: AppError) => void;
-    const lost = new Promise<never>((_, reject) => {
-      markLost = reject;
+    const connection = attachConnection(socket, {
+      onClosed: (closed, error) => this.onConnectionClosed(closed, error),
+      onExitStarted: () => this.log.info('OBS is quitting'),
+      onBufferStateChanged: (changed, data) => this.onBufferStateChanged(changed, data),
+      onReplaySaved: (path) => this.onReplaySaved(path),
     });
-    // Nobody may be racing against `lost` when the connection ends; that is not an unhandled failure.
-    lost.catch(() => undefined);
-
-    const onClosed = (error: OBSWebSocketError): void => this.onConnectionClosed(connection, error);
-    const onExit = (): void => {
-      connection.isExiting = true;
-      this.log.info('OBS is quitting');
-    };
-    const onState = (data: ReplayBufferStateChanged): void =>
-      this.onBufferStateChanged(connection, data);
-    const onSaved = (data: ReplayBufferSaved): void => this.onReplaySaved(data.savedReplayPath);
-
-    const connection: Connection = {
-      socket,
-      lost,
-      markLost,
-      detachListeners: () => {
-        socket.off('ConnectionClosed', onClosed);
-        socket.off('ExitStarted', onExit);
-        socket.off('ReplayBufferStateChanged', onState);
-        socket.off('ReplayBufferSaved', onSaved);
-      },
-      startedWaiters: new Set(),
-      isReady: false,
-      isExiting: false,
-    };
-    socket.on('ConnectionClosed', onClosed);
-    socket.on('ExitStarted', onExit);
-    socket.on('ReplayBufferStateChanged', onState);
-    socket.on('ReplayBufferSaved', onSaved);
     this.connection = connection;
     return connection;
   }
 
-  bufferSeconds(): number | undefined {
-    return this.knownBufferSeconds;
-  }
-
-  /**
-   * Reads the replay buffer length from the current profile (Simple and Advanced output modes keep it
-   * under different sections). Best effort: an OBS that will not say keeps the last known value.
-   */
-  private async readBufferSeconds(connection: Connection): Promise<void> {
-    try {
-      const mode = await this.request(connection, 'GetProfileParameter', { parameterCategory: 'Output', parameterName: 'Mode' });
-      const category = mode.parameterValue === 'Advanced' ? 'AdvOut' : 'SimpleOutput';
-      const { parameterValue, defaultParameterValue } = await this.request(connection, 'GetProfileParameter', {
-        parameterCategory: category,
-        parameterName: 'RecRBTime',
-      });
-      const seconds = Number(parameterValue ?? defaultParameterValue);
-      if (Number.isFinite(seconds) && seconds > 0) this.knownBufferSeconds = seconds;
-    } catch (err) {
-      this.log.debug({ err }, 'could not read the replay buffer length');
-    }
-  }
-
   private async checkBufferAfterConnect(connection: Connection): Promise<void> {
-    await this.readBufferSeconds(connection);
+    const seconds = await readBufferSeconds(connection, this.settings.requestTimeoutMs, this.log);
+    // An OBS that will not say keeps the last known value.
+    if (seconds !== undefined) this.knownBufferSeconds = seconds;
     let reason: string;
     let isBufferActive: boolean;
     let lastError: string | undefined;
@@ -463,7 +293,7 @@ export class ObsReplayBuffer implements ReplayBuffer {
       if (outputActive) {
         reason = 'connected to OBS; replay buffer is running';
       } else {
-        await this.startBufferAndConfirm(connection);
+        await startBufferAndConfirm(connection, this.settings.requestTimeoutMs);
         reason = 'connected to OBS; replay buffer was stopped; restarted it';
       }
       isBufferActive = true;
@@ -479,56 +309,6 @@ export class ObsReplayBuffer implements ReplayBuffer {
     connection.isReady = true;
     this.log.info({ isBufferActive }, reason);
     this.setStatus({ connection: 'connected', isBufferActive, lastError }, reason);
-  }
-
-  /** StartReplayBuffer; "already running" (500) counts as success. The output may still be starting. */
-  private async startBuffer(connection: Connection): Promise<void> {
-    try {
-      await this.request(connection, 'StartReplayBuffer');
-    } catch (err) {
-      if (err instanceof OBSWebSocketError && err.code === OUTPUT_RUNNING) return;
-      throw err;
-    }
-  }
-
-  /**
-   * StartReplayBuffer answers as soon as OBS begins starting the output; the output reports STARTED some
-   * 50 ms later (GetReplayBufferStatus says false until then). Only claim "running" once it is.
-   */
-  private async startBufferAndConfirm(connection: Connection): Promise<void> {
-    let markStarted!: () => void;
-    const started = new Promise<void>((resolve) => {
-      markStarted = resolve;
-    });
-    // Listen before asking, so the event cannot slip past.
-    connection.startedWaiters.add(markStarted);
-    try {
-      try {
-        await this.request(connection, 'StartReplayBuffer');
-      } catch (err) {
-        if (err instanceof OBSWebSocketError && err.code === OUTPUT_RUNNING) return;
-        throw err;
-      }
-      try {
-        await withTimeout(
-          Promise.race([started, connection.lost]),
-          this.requestTimeoutMs,
-          () => new AppError('OBS_TIMEOUT', 'no STARTED event'),
-        );
-      } catch (err) {
-        if (!(err instanceof AppError && err.code === 'OBS_TIMEOUT')) throw err;
-        // No event in time: ask OBS rather than guess.
-        const { outputActive } = await this.request(connection, 'GetReplayBufferStatus');
-        if (!outputActive) {
-          throw new AppError(
-            'OBS_BUFFER_NOT_RUNNING',
-            `OBS accepted StartReplayBuffer but the buffer had not started after ${this.requestTimeoutMs} ms (see the OBS log)`,
-          );
-        }
-      }
-    } finally {
-      connection.startedWaiters.delete(markStarted);
-    }
   }
 
   // -------------------------------------------------------------------------------------------- events
@@ -552,14 +332,9 @@ export class ObsReplayBuffer implements ReplayBuffer {
   }
 
   private onReplaySaved(path: string): void {
-    const waiter = this.savedWaiter;
-    if (waiter === undefined) {
-      // A save from OBS itself (hotkey, another client) or the late answer to a save that timed out.
-      this.log.info({ path }, 'OBS saved a replay no save of ours was waiting for; left it where it is');
-      return;
-    }
-    this.savedWaiter = undefined;
-    waiter.resolve(path);
+    if (this.savedEvent.deliver(path)) return;
+    // A save from OBS itself (hotkey, another client) or the late answer to a save that timed out.
+    this.log.info({ path }, 'OBS saved a replay no save of ours was waiting for; left it where it is');
   }
 
   private onBufferStateChanged(
@@ -594,7 +369,7 @@ export class ObsReplayBuffer implements ReplayBuffer {
     this.lastAutoRestartAt = now;
     this.log.warn('replay buffer was stopped in OBS; restarting it');
     this.setStatus({ isBufferActive: false }, 'replay buffer was stopped in OBS; restarting it');
-    void this.startBufferAndConfirm(connection).then(
+    void startBufferAndConfirm(connection, this.settings.requestTimeoutMs).then(
       () => {
         if (this.connection !== connection) return;
         this.log.info('replay buffer was stopped; restarted it');
@@ -611,26 +386,13 @@ export class ObsReplayBuffer implements ReplayBuffer {
 
   // ------------------------------------------------------------------------------------------- helpers
 
-  /**
-   * Sends one request, bounded by the request timeout and by the connection's end. Rejects with
-   * OBSWebSocketError (OBS answered with a failure status) or AppError (timeout, connection gone).
-   */
-  private async request<Type extends keyof OBSRequestTypes>(
+  /** A request on `connection`, bounded by the request timeout and by the connection's end. */
+  private request<Type extends keyof OBSRequestTypes>(
     connection: Connection,
     requestType: Type,
     requestData?: OBSRequestTypes[Type],
   ): Promise<OBSResponseTypes[Type]> {
-    const call = connection.socket.call(requestType, requestData).catch((err: unknown) => {
-      // obs-websocket-js throws a plain Error('Not connected' / 'Socket not identified') when the socket
-      // went away before our ConnectionClosed handler ran.
-      if (err instanceof OBSWebSocketError) throw err;
-      throw new AppError('OBS_UNAVAILABLE', `OBS is not connected (${messageOf(err)})`, { cause: err });
-    });
-    return withTimeout(
-      Promise.race([call, connection.lost]),
-      this.requestTimeoutMs,
-      () => new AppError('OBS_TIMEOUT', `OBS did not answer ${requestType} within ${this.requestTimeoutMs} ms`),
-    );
+    return requestWithTimeout(connection, this.settings.requestTimeoutMs, requestType, requestData);
   }
 
   private readyConnection(): Connection | undefined {
@@ -641,121 +403,16 @@ export class ObsReplayBuffer implements ReplayBuffer {
 
   private unavailableError(): AppError {
     if (this.isClosed) return new AppError('OBS_UNAVAILABLE', 'the OBS connection is closed');
-    const why = this.current.lastError ?? this.current.connection;
+    const current = this.statusTracker.get();
+    const why = current.lastError ?? current.connection;
     return new AppError('OBS_UNAVAILABLE', `OBS is not connected (${why})`);
   }
 
-  private async disconnectQuietly(socket: ObsSocket): Promise<void> {
-    try {
-      await withTimeout(
-        socket.disconnect(),
-        this.requestTimeoutMs,
-        () => new AppError('OBS_TIMEOUT', 'disconnect timed out'),
-      );
-    } catch (err) {
-      this.log.debug({ err }, 'disconnect from OBS failed');
-    }
+  private disconnectQuietly(socket: ObsSocket): Promise<void> {
+    return disconnectQuietly(socket, this.settings.requestTimeoutMs, this.log);
   }
 
-  private setStatus(
-    patch: Partial<Pick<ReplayBufferStatus, 'connection' | 'isBufferActive' | 'lastError'>>,
-    reason: string,
-  ): void {
-    const previous = this.current;
-    const next: ReplayBufferStatus = {
-      connection: patch.connection ?? previous.connection,
-      isBufferActive: 'isBufferActive' in patch ? patch.isBufferActive : previous.isBufferActive,
-      lastError: 'lastError' in patch ? patch.lastError : previous.lastError,
-      since: patch.connection !== undefined && patch.connection !== previous.connection ? new Date() : previous.since,
-    };
-    if (
-      next.connection === previous.connection &&
-      next.isBufferActive === previous.isBufferActive &&
-      next.lastError === previous.lastError
-    ) {
-      return;
-    }
-    this.current = Object.freeze(next);
-    for (const listener of this.listeners) {
-      try {
-        listener(this.current, reason);
-      } catch (err) {
-        this.log.error({ err }, 'OBS status listener threw');
-      }
-    }
+  private setStatus(patch: StatusPatch, reason: string): void {
+    this.statusTracker.set(patch, reason);
   }
 }
-
-/** Exponential backoff with equal jitter: half the delay fixed, half random, never above `maxMs`. */
-export function reconnectDelay(
-  failedAttempts: number,
-  initialMs: number,
-  maxMs: number,
-  random: () => number = Math.random,
-): number {
-  return backoffDelay(failedAttempts, { initialMs, maxMs, factor: 2 }, random);
-}
-
-async function waitForTurn(previous: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) {
-    await previous;
-    return;
-  }
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(abortedError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    await Promise.race([previous, aborted]);
-  } finally {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
-  }
-}
-
-function abortedError(signal: AbortSignal): AppError {
-  return new AppError('ABORTED', 'the save was cancelled before it started', { cause: signal.reason });
-}
-
-function messageOf(err: unknown): string {
-  if (err instanceof OBSWebSocketError) return `${err.message || 'no details'} (code ${err.code})`;
-  if (err instanceof Error) return err.message;
-  return String(err);
-}
-
-function describeClose(error: OBSWebSocketError): string {
-  switch (error.code) {
-    case 1000:
-    case 1001:
-      return 'OBS closed the connection (OBS is quitting)';
-    case 1006:
-      return 'the connection to OBS dropped (OBS closed or crashed)';
-    case CLOSE_SESSION_INVALIDATED:
-      return 'OBS ended the session (the WebSocket server settings changed?)';
-    default:
-      return `OBS closed the connection (code ${error.code}${error.message ? `: ${error.message}` : ''})`;
-  }
-}
-
-/** Plain words for a failed connect, for logs and for /status. Never includes the password. */
-export function describeConnectFailure(err: unknown, url: string): string {
-  if (err instanceof AppError) return `${err.message} at ${url}`;
-  if (err instanceof OBSWebSocketError) {
-    if (err.code === CLOSE_AUTHENTICATION_FAILED) {
-      return `OBS rejected the password (authentication failed): check OBS_PASSWORD against OBS > Tools > WebSocket Server Settings`;
-    }
-    if (err.code === CLOSE_UNSUPPORTED_RPC_VERSION) {
-      return `OBS at ${url} speaks an obs-websocket version this bot does not support (needs obs-websocket 5, OBS 28 or newer)`;
-    }
-    const message = err.message;
-    if (/ECONNREFUSED/.test(message)) {
-      return `nothing is listening at ${url}: is OBS running with its WebSocket server enabled?`;
-    }
-    if (/ENOTFOUND|EAI_AGAIN/.test(message)) return `the host in ${url} could not be found`;
-    if (/EHOSTUNREACH|ENETUNREACH|ETIMEDOUT/.test(message)) return `${url} cannot be reached (${message})`;
-    if (err.code !== -1) return describeClose(err);
-    return `could not connect to OBS at ${url}${message ? `: ${message}` : ''}`;
-  }
-  return `could not connect to OBS at ${url}: ${messageOf(err)}`;
-}
-
