@@ -105,40 +105,15 @@ export function readSettingsRow(guildId: string, raw: unknown): Repaired<GuildSe
   }
   checkVersion(raw, problems);
 
-  const streams: StreamEntry[] = [];
-  const seenStreams = new Set<string>();
-  for (const [index, entry] of arrayField(raw, 'streams', problems).entries()) {
-    const stream = readStream(entry);
-    if (stream === undefined) {
-      problems.push(`streams[${index}] dropped: not a valid stream`);
-      continue;
-    }
-    const key = stream.username.toLowerCase();
-    if (seenStreams.has(key)) {
-      problems.push(`streams[${index}] dropped: duplicate of ${stream.username}`);
-      continue;
-    }
-    seenStreams.add(key);
-    streams.push(stream);
-  }
-
-  const keywords: KeywordEntry[] = [];
-  const seenKeywords = new Set<string>();
-  for (const [index, entry] of arrayField(raw, 'keywords', problems).entries()) {
-    // Older rows stored keywords as bare strings (the old app had no match modes): read them as `contains`.
-    const keyword = typeof entry === 'string' ? readKeyword({ word: entry }) : readKeyword(entry);
-    if (keyword === undefined) {
-      problems.push(`keywords[${index}] dropped: not a valid keyword`);
-      continue;
-    }
-    const key = keyword.word.toLowerCase();
-    if (seenKeywords.has(key)) {
-      problems.push(`keywords[${index}] dropped: duplicate of ${keyword.word}`);
-      continue;
-    }
-    seenKeywords.add(key);
-    keywords.push(keyword);
-  }
+  const streams = readUniqueList(raw, 'streams', problems, readStream, (stream) => stream.username);
+  // Older rows stored keywords as bare strings (the old app had no match modes): read them as `contains`.
+  const keywords = readUniqueList(
+    raw,
+    'keywords',
+    problems,
+    (entry) => (typeof entry === 'string' ? readKeyword({ word: entry }) : readKeyword(entry)),
+    (keyword) => keyword.word,
+  );
 
   return {
     value: freezeSettings({
@@ -234,6 +209,37 @@ function checkVersion(raw: Record<string, unknown>, problems: string[]): void {
       ? 'row has no schema version; read as an older shape'
       : `row has schema version ${JSON.stringify(raw['v'])}, expected ${SCHEMA_VERSION}; read best-effort`,
   );
+}
+
+/**
+ * Reads a list field entry by entry: invalid entries and case-insensitive duplicates of `nameOf` are
+ * dropped, each with a problem noted.
+ */
+function readUniqueList<T>(
+  raw: Record<string, unknown>,
+  field: 'streams' | 'keywords',
+  problems: string[],
+  read: (entry: unknown) => T | undefined,
+  nameOf: (value: T) => string,
+): T[] {
+  const values: T[] = [];
+  const seen = new Set<string>();
+  const what = field === 'streams' ? 'stream' : 'keyword';
+  for (const [index, entry] of arrayField(raw, field, problems).entries()) {
+    const value = read(entry);
+    if (value === undefined) {
+      problems.push(`${field}[${index}] dropped: not a valid ${what}`);
+      continue;
+    }
+    const key = nameOf(value).toLowerCase();
+    if (seen.has(key)) {
+      problems.push(`${field}[${index}] dropped: duplicate of ${nameOf(value)}`);
+      continue;
+    }
+    seen.add(key);
+    values.push(value);
+  }
+  return values;
 }
 
 function arrayField(raw: Record<string, unknown>, field: string, problems: string[]): unknown[] {
