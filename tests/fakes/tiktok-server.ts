@@ -93,6 +93,8 @@ export interface FakeTikTok {
   setLive(username: string, isLive: boolean): void;
   /** Pushes one chat frame to every open push socket of the user's room. Returns its msgId. */
   sendChat(username: string, chat: FakeChat): string;
+  /** Pushes several chats in ONE frame, as TikTok batches busy chats. Returns their msgIds. */
+  sendChats(username: string, chats: readonly FakeChat[]): string[];
   /** Pushes a non-chat frame (WebcastRoomUserSeqMessage, the viewer count). */
   sendViewerCount(username: string, viewers: number): void;
   /** Adds a chat to the initial data of every later signed connect (TikTok's recent history). */
@@ -382,6 +384,12 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       const message = chatMessage(user, chat);
       push(user, [message]);
       return message.msgId;
+    },
+    sendChats(username, chats) {
+      const user = requireUser(username);
+      const messages = chats.map((chat) => chatMessage(user, chat));
+      push(user, messages);
+      return messages.map((m) => m.msgId);
     },
     sendViewerCount(username, viewers) {
       const user = requireUser(username);
