@@ -129,9 +129,13 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
   }
 
   let previousObs: ReplayBufferStatus = replayBuffer.status();
+  // "Connected again" only after a loss we announced, not at the first connect.
+  let hasAnnouncedLoss = false;
   const stopObsListener = replayBuffer.onStatusChange((status, reason) => {
     const lostConnection = previousObs.connection === 'connected' && status.connection !== 'connected';
-    const regained = previousObs.connection !== 'connected' && status.connection === 'connected';
+    const regained = hasAnnouncedLoss && status.connection === 'connected';
+    if (lostConnection) hasAnnouncedLoss = true;
+    if (regained) hasAnnouncedLoss = false;
     previousObs = status;
     log.info({ obs: status.connection, buffer: status.isBufferActive, reason }, 'OBS status changed');
     for (const guildId of settings.knownGuildIds()) {

@@ -194,11 +194,13 @@ describeWithObs('the bot end to end on real OBS, a local TikTok and a local Disc
     h.tiktok.sendChat(STREAMER, { handle: 'while.down', text: 'clip it!!' });
     const notice = await h.discord.waitForChannelMessage((m) => m.content.includes('Could not clip') && m.content.includes('while.down'), 15_000);
     expect(notice.content).toContain('OBS is not connected');
+    await h.discord.waitForChannelMessage((m) => m.content.includes('Lost the connection to OBS'), 10_000);
     const status = await h.command({ command: 'status' });
     expect(status.content).toMatch(/OBS:\*\* (disconnected|connecting)/);
 
     await obs.restart();
     await waitFor(() => h.bot.replayBuffer.status().connection === 'connected' && h.bot.replayBuffer.status().isBufferActive === true, 30_000, () => 'the bot to reconnect to OBS');
+    await h.discord.waitForChannelMessage((m) => m.content.includes('Connected to OBS again'), 10_000);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     h.tiktok.sendChat(STREAMER, { handle: 'back.again', text: 'CLIP IT' });
     const alert = await h.discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith('back.again_')), 30_000);
