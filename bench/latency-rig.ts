@@ -1,0 +1,59 @@
+import { performance } from 'node:perf_hooks';
+import pino from 'pino';
+import { ChatRouter } from '../src/clips/chat-router.js';
+import { ClipService } from '../src/clips/clip-service.js';
+import { EventLog } from '../src/events/event-log.js';
+import { compileMatcher } from '../src/monitor/keyword-matcher.js';
+import type { ReplayBuffer, SavedReplay } from '../src/obs/replay-buffer.js';
+
+/**
+ * The bot's trigger path (router -> clip service -> save) with a stand-in OBS that answers at once, and
+ * a stopwatch: call `start(chatter)` when a matching chat from `chatter` is sent; the latency is taken
+ * when the save reaches filing, the first thing after the request left for OBS.
+ */
+export function createLatencyRig() {
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const replayBuffer: ReplayBuffer = {
+    save: async <T>(onSaved: (replay: SavedReplay) => Promise<T>): Promise<T> => onSaved({ path: '/dev/null', savedAt: new Date() }),
+    status: () => ({ connection: 'connected', isBufferActive: true, since: new Date(), lastError: undefined }),
+    bufferSeconds: () => 30,
+    onStatusChange: () => () => undefined,
+    start: async () => undefined,
+    close: async () => undefined,
+  };
+  const clips = new ClipService({
+    replayBuffer,
+    fileClip: async ({ chatter }) => {
+      const start = sentAt.get(chatter);
+      if (start !== undefined) latencies.push(performance.now() - start);
+      return '/dev/null';
+    },
+    clipsDir: '/tmp',
+    reporter: { clipSaved: async () => undefined, clipJoined: async () => undefined, clipFailed: async () => undefined },
+    events: new EventLog(),
+    log: pino({ level: 'silent' }),
+    // Every matching chat must become its own save for the figure to mean anything.
+    policyFor: () => ({ cooldownSeconds: 0, delaySeconds: 0 }),
+    coalesceWindowMs: 0,
+  });
+  const keywords = Array.from({ length: 200 }, (_, i) => ({ word: `kw${i}xyz`, mode: i % 2 ? ('word' as const) : ('contains' as const) }));
+  const matcher = compileMatcher(keywords);
+  const router = new ChatRouter({ matcherFor: () => matcher, trigger: (t) => clips.trigger(t) });
+  return {
+    router,
+    clips,
+    /** A message that fires keyword number `n`. */
+    matchingText: (n: number) => `wow kw${n % keywords.length}xyz that was great`,
+    start: (chatter: string) => sentAt.set(chatter, performance.now()),
+    /** Latency at quantile q (0..1) in ms, rounded to µs. */
+    quantile(q: number): number {
+      const sorted = [...latencies].sort((a, b) => a - b);
+      const value = sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+      return Math.round(value * 1000) / 1000;
+    },
+    get samples(): number {
+      return latencies.length;
+    },
+  };
+}
