@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { AppError, isAppError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { sleep } from '../util/backoff.js';
+import { truncate } from '../util/text.js';
 import type { ReplayBuffer } from '../obs/replay-buffer.js';
 import type { ClipOutcome, Trigger } from './moment.js';
 
@@ -304,10 +305,6 @@ export class ClipService {
 
 function creditSummary(triggers: readonly Trigger[]): string {
   return triggers.length > 1 ? ` (${triggers.length} triggers merged)` : '';
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /** A failure in words a moderator understands. */

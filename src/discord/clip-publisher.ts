@@ -5,6 +5,7 @@ import type { ClipOutcome, Trigger } from '../clips/moment.js';
 import type { EventLog } from '../events/event-log.js';
 import type { GuildSettingsService } from '../guilds/settings-service.js';
 import { sleep } from '../util/backoff.js';
+import { errorMessage } from '../util/text.js';
 import type { SettingsStore } from '../store/guild-settings.js';
 import { clipEmbed, uploadLimitForTier, type ClipReplyBuilder } from './clip-message.js';
 import { escapeMarkdown, joinLines, truncate } from './format.js';
@@ -158,5 +159,5 @@ export class ClipPublisher implements ClipReporter {
 }
 
 function describe(err: unknown): string {
-  return err instanceof Error ? truncate(err.message, 200) : 'unknown error';
+  return truncate(errorMessage(err), 200);
 }

@@ -31,10 +31,7 @@ export function describeState(state: StreamState | undefined): string {
   return `${stateLabel(state.name)} since ${relativeTime(state.since)} (${state.reason})${error}`;
 }
 
-/** Cuts text to `max` characters with an ellipsis; Discord rejects over-long fields outright. */
-export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
+export { truncate } from '../util/text.js';
 
 /** Makes user-provided text inert in Markdown (chat messages and names go into embeds). */
 export function escapeMarkdown(text: string): string {

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import { UserError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
-import { compileMatcher, validateKeyword, type KeywordMatcher } from '../monitor/keyword-matcher.js';
+import { compileMatcher, normalizeText, validateKeyword, type KeywordMatcher } from '../monitor/keyword-matcher.js';
 import { parseTikTokUsername } from '../monitor/tiktok-username.js';
+import { truncate } from '../util/text.js';
 import type { SettingsStore } from '../store/guild-settings.js';
 import {
   defaultSettings,
@@ -111,8 +112,8 @@ export class GuildSettingsService {
   async addKeyword(guildId: string, rawWord: string, mode: KeywordMode): Promise<string> {
     const word = validateKeyword(rawWord);
     await this.update(guildId, (s) => {
-      const folded = fold(word);
-      if (s.keywords.some((k) => fold(k.word) === folded)) {
+      const folded = normalizeText(word);
+      if (s.keywords.some((k) => normalizeText(k.word) === folded)) {
         throw new UserError('DUPLICATE', `\`${word}\` is already a keyword.`);
       }
       if (s.keywords.length >= SETTINGS_LIMITS.maxKeywords) {
@@ -125,10 +126,10 @@ export class GuildSettingsService {
   }
 
   async removeKeyword(guildId: string, rawWord: string): Promise<string> {
-    const folded = fold(rawWord.trim());
+    const folded = normalizeText(rawWord.trim());
     let removed = rawWord.trim();
     await this.update(guildId, (s) => {
-      const match = s.keywords.find((k) => fold(k.word) === folded);
+      const match = s.keywords.find((k) => normalizeText(k.word) === folded);
       if (!match) throw new UserError('NOT_FOUND', `\`${truncate(removed, 100)}\` is not a keyword here.`);
       removed = match.word;
       return { ...s, keywords: s.keywords.filter((k) => k !== match) };
@@ -173,14 +174,6 @@ export class GuildSettingsService {
       this.matchers.set(settings.guildId, compileMatcher(settings.keywords));
     }
   }
-}
-
-function fold(word: string): string {
-  return word.normalize('NFKC').toLowerCase();
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 function checkRange(name: string, seconds: number, max: number): void {

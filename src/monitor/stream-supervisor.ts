@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { isAppError } from '../errors.js';
 import { backoffDelay, sleep, withJitter, type BackoffOptions } from '../util/backoff.js';
+import { errorMessage } from '../util/text.js';
 import type { ChatMessage } from './chat-message.js';
 import { TikTokError, type LiveConnection } from './live-connection.js';
 import type { RateBudget } from './rate-budget.js';
@@ -102,7 +103,7 @@ export class StreamSupervisor {
     this.loop = this.run().catch((err: unknown) => {
       if (!this.abort.signal.aborted) {
         this.options.log.error({ err }, 'stream supervisor crashed');
-        this.setState('error', 'internal error; the bot must be restarted for this stream', describe(err));
+        this.setState('error', 'internal error; the bot must be restarted for this stream', errorMessage(err));
       }
     });
   }
@@ -193,7 +194,7 @@ export class StreamSupervisor {
 
   /** Decides what comes after a failed check or connect; returns the next step. */
   private async handleFailure(err: unknown, signal: AbortSignal): Promise<'check' | 'connect'> {
-    const message = describe(err);
+    const message = errorMessage(err);
     if (isAppError(err, 'TIKTOK_OFFLINE')) {
       this.setState('offline', 'not live');
       await sleep(withJitter(this.timings.offlinePollMs, this.timings.pollJitterRatio, this.options.random), signal);
@@ -236,8 +237,4 @@ export class StreamSupervisor {
     };
     this.options.onStateChange(this.current, previous);
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -3,6 +3,7 @@ import * as fsPromises from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors.js';
 import { sleep } from '../util/backoff.js';
+import { errorMessage } from '../util/text.js';
 import { clipBaseName, streamerFolderName } from './clip-name.js';
 
 /** The file operations the filer needs; tests inject failures (a locked file) through it. */
@@ -70,7 +71,7 @@ export async function fileClip(input: FileClipInput): Promise<string> {
   }
   throw new AppError(
     'CLIP_FILE_FAILED',
-    `could not move ${path.basename(input.sourcePath)} into ${folder} (${codeOf(lastError) || messageOf(lastError)}); it is still at ${input.sourcePath}`,
+    `could not move ${path.basename(input.sourcePath)} into ${folder} (${codeOf(lastError) || errorMessage(lastError)}); it is still at ${input.sourcePath}`,
     { cause: lastError },
   );
 }
@@ -128,8 +129,4 @@ async function removeSource(fs: FilerFs, source: string, retry: { attempts: numb
 
 function codeOf(err: unknown): string {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : '';
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

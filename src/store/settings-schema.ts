@@ -98,17 +98,13 @@ export const UNREADABLE = Symbol('unreadable row');
 
 export function readSettingsRow(guildId: string, raw: unknown): Repaired<GuildSettings> {
   const problems: string[] = [];
-  if (raw === undefined) return { value: defaultSettings(guildId), problems };
-  if (raw === UNREADABLE || !isRecord(raw)) {
-    problems.push(raw === UNREADABLE ? 'row is not valid JSON' : 'row is not an object');
-    return { value: defaultSettings(guildId), problems };
-  }
-  checkVersion(raw, problems);
+  const row = openRow(raw, problems);
+  if (row === undefined) return { value: defaultSettings(guildId), problems };
 
-  const streams = readUniqueList(raw, 'streams', problems, readStream, (stream) => stream.username);
+  const streams = readUniqueList(row, 'streams', problems, readStream, (stream) => stream.username);
   // Older rows stored keywords as bare strings (the old app had no match modes): read them as `contains`.
   const keywords = readUniqueList(
-    raw,
+    row,
     'keywords',
     problems,
     (entry) => (typeof entry === 'string' ? readKeyword({ word: entry }) : readKeyword(entry)),
@@ -120,11 +116,11 @@ export function readSettingsRow(guildId: string, raw: unknown): Repaired<GuildSe
       guildId,
       streams,
       keywords,
-      alertChannelId: optionalIdField(raw, 'alertChannelId', problems),
-      moderatorRoleId: optionalIdField(raw, 'moderatorRoleId', problems),
-      cooldownSeconds: numberField(raw, 'cooldownSeconds', SETTINGS_LIMITS.maxCooldownSeconds, problems),
-      delaySeconds: numberField(raw, 'delaySeconds', SETTINGS_LIMITS.maxDelaySeconds, problems),
-      notifyLive: booleanField(raw, 'notifyLive', problems),
+      alertChannelId: optionalIdField(row, 'alertChannelId', problems),
+      moderatorRoleId: optionalIdField(row, 'moderatorRoleId', problems),
+      cooldownSeconds: numberField(row, 'cooldownSeconds', SETTINGS_LIMITS.maxCooldownSeconds, problems),
+      delaySeconds: numberField(row, 'delaySeconds', SETTINGS_LIMITS.maxDelaySeconds, problems),
+      notifyLive: booleanField(row, 'notifyLive', problems),
     }),
     problems,
   };
@@ -132,14 +128,10 @@ export function readSettingsRow(guildId: string, raw: unknown): Repaired<GuildSe
 
 export function readClipsRow(raw: unknown): Repaired<ClipRecord[]> {
   const problems: string[] = [];
-  if (raw === undefined) return { value: [], problems };
-  if (raw === UNREADABLE || !isRecord(raw)) {
-    problems.push(raw === UNREADABLE ? 'row is not valid JSON' : 'row is not an object');
-    return { value: [], problems };
-  }
-  checkVersion(raw, problems);
+  const row = openRow(raw, problems);
+  if (row === undefined) return { value: [], problems };
   const clips: ClipRecord[] = [];
-  for (const [index, entry] of arrayField(raw, 'clips', problems).entries()) {
+  for (const [index, entry] of arrayField(row, 'clips', problems).entries()) {
     const clip = readClip(entry);
     if (clip === undefined) problems.push(`clips[${index}] dropped: not a valid clip record`);
     else clips.push(clip);
@@ -149,13 +141,9 @@ export function readClipsRow(raw: unknown): Repaired<ClipRecord[]> {
 
 export function readGuildIndexRow(raw: unknown): Repaired<string[]> {
   const problems: string[] = [];
-  if (raw === undefined) return { value: [], problems };
-  if (raw === UNREADABLE || !isRecord(raw)) {
-    problems.push(raw === UNREADABLE ? 'row is not valid JSON' : 'row is not an object');
-    return { value: [], problems };
-  }
-  checkVersion(raw, problems);
-  const ids = arrayField(raw, 'guildIds', problems).filter(isId);
+  const row = openRow(raw, problems);
+  if (row === undefined) return { value: [], problems };
+  const ids = arrayField(row, 'guildIds', problems).filter(isId);
   return { value: [...new Set(ids)], problems };
 }
 
@@ -240,6 +228,20 @@ function readUniqueList<T>(
     values.push(value);
   }
   return values;
+}
+
+/**
+ * The common start of every row read: nothing stored, unparsable, or not an object gives undefined (the
+ * caller uses its default) with the problem noted; an object has its schema version checked.
+ */
+function openRow(raw: unknown, problems: string[]): Record<string, unknown> | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === UNREADABLE || !isRecord(raw)) {
+    problems.push(raw === UNREADABLE ? 'row is not valid JSON' : 'row is not an object');
+    return undefined;
+  }
+  checkVersion(raw, problems);
+  return raw;
 }
 
 function arrayField(raw: Record<string, unknown>, field: string, problems: string[]): unknown[] {
