@@ -9,22 +9,36 @@ import type { Connection } from './obs-connection.js';
 import { OUTPUT_RUNNING } from './obs-errors.js';
 import { requestWithTimeout } from './obs-socket.js';
 
-/** StartReplayBuffer; "already running" (500) counts as success. The output may still be starting. */
-export async function startBuffer(connection: Connection, requestTimeoutMs: number): Promise<void> {
-  try {
-    await requestWithTimeout(connection, requestTimeoutMs, 'StartReplayBuffer');
-  } catch (err) {
-    if (err instanceof OBSWebSocketError && err.code === OUTPUT_RUNNING) return;
-    throw err;
-  }
-}
-
 /**
  * StartReplayBuffer answers as soon as OBS begins starting the output; the output reports STARTED some
  * 50 ms later (GetReplayBufferStatus says false until then). Only claim "running" once it is.
+ *
+ * OBS 29 sometimes accepts a start and then does nothing: measured here, a StartReplayBuffer sent right
+ * after the buffer STOPPED, when a replay had been saved shortly before, was dropped 2 times in 3 with no
+ * error and no event; asking again started it every time. So a start that is not confirmed within
+ * `confirmMs` is asked again, up to `attempts` times, before it counts as failed.
  * The adapter resolves `connection.startedWaiters` when the STARTED event arrives.
  */
-export async function startBufferAndConfirm(connection: Connection, requestTimeoutMs: number): Promise<void> {
+export async function startBufferAndConfirm(
+  connection: Connection,
+  requestTimeoutMs: number,
+  log: Logger,
+  { attempts = 3, confirmMs = Math.min(1_000, requestTimeoutMs) }: { attempts?: number; confirmMs?: number } = {},
+): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    if (await askToStart(connection, requestTimeoutMs, confirmMs)) return;
+    log.warn({ attempt, attempts }, 'OBS accepted StartReplayBuffer but the buffer did not start');
+    if (attempt >= attempts) {
+      throw new AppError(
+        'OBS_BUFFER_NOT_RUNNING',
+        `OBS accepted StartReplayBuffer ${attempts} times but the buffer did not start (see the OBS log)`,
+      );
+    }
+  }
+}
+
+/** One StartReplayBuffer; true once the buffer runs, false when OBS accepted it but it did not start. */
+async function askToStart(connection: Connection, requestTimeoutMs: number, confirmMs: number): Promise<boolean> {
   let markStarted!: () => void;
   const started = new Promise<void>((resolve) => {
     markStarted = resolve;
@@ -35,25 +49,21 @@ export async function startBufferAndConfirm(connection: Connection, requestTimeo
     try {
       await requestWithTimeout(connection, requestTimeoutMs, 'StartReplayBuffer');
     } catch (err) {
-      if (err instanceof OBSWebSocketError && err.code === OUTPUT_RUNNING) return;
+      if (err instanceof OBSWebSocketError && err.code === OUTPUT_RUNNING) return true;
       throw err;
     }
     try {
       await withTimeout(
         Promise.race([started, connection.lost]),
-        requestTimeoutMs,
+        confirmMs,
         () => new AppError('OBS_TIMEOUT', 'no STARTED event'),
       );
+      return true;
     } catch (err) {
       if (!(err instanceof AppError && err.code === 'OBS_TIMEOUT')) throw err;
       // No event in time: ask OBS rather than guess.
       const { outputActive } = await requestWithTimeout(connection, requestTimeoutMs, 'GetReplayBufferStatus');
-      if (!outputActive) {
-        throw new AppError(
-          'OBS_BUFFER_NOT_RUNNING',
-          `OBS accepted StartReplayBuffer but the buffer had not started after ${requestTimeoutMs} ms (see the OBS log)`,
-        );
-      }
+      return outputActive;
     }
   } finally {
     connection.startedWaiters.delete(markStarted);

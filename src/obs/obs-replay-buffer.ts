@@ -27,7 +27,7 @@ import { OBSWebSocketError, type OBSRequestTypes, type OBSResponseTypes } from '
 import type { Logger } from 'pino';
 import { AppError, withTimeout } from '../errors.js';
 import type { ReplayBuffer, ReplayBufferStatus, SavedReplay } from './replay-buffer.js';
-import { readBufferSeconds, startBuffer, startBufferAndConfirm } from './obs-buffer-control.js';
+import { readBufferSeconds, startBufferAndConfirm } from './obs-buffer-control.js';
 import { attachConnection, type Connection } from './obs-connection.js';
 import { describeClose, describeConnectFailure, messageOf, OUTPUT_NOT_RUNNING } from './obs-errors.js';
 import {
@@ -187,7 +187,7 @@ export class ObsReplayBuffer implements ReplayBuffer {
     // The buffer is off. Start it so the next save works, but do not retry this one: a save right after
     // the start gives a clip of a second or less (the buffer is still filling), or no file at all.
     try {
-      await startBuffer(connection, this.settings.requestTimeoutMs);
+      await startBufferAndConfirm(connection, this.settings.requestTimeoutMs, this.log);
     } catch (startErr) {
       return new AppError(
         'OBS_BUFFER_NOT_RUNNING',
@@ -293,7 +293,7 @@ export class ObsReplayBuffer implements ReplayBuffer {
       if (outputActive) {
         reason = 'connected to OBS; replay buffer is running';
       } else {
-        await startBufferAndConfirm(connection, this.settings.requestTimeoutMs);
+        await startBufferAndConfirm(connection, this.settings.requestTimeoutMs, this.log);
         reason = 'connected to OBS; replay buffer was stopped; restarted it';
       }
       isBufferActive = true;
@@ -369,7 +369,7 @@ export class ObsReplayBuffer implements ReplayBuffer {
     this.lastAutoRestartAt = now;
     this.log.warn('replay buffer was stopped in OBS; restarting it');
     this.setStatus({ isBufferActive: false }, 'replay buffer was stopped in OBS; restarting it');
-    void startBufferAndConfirm(connection, this.settings.requestTimeoutMs).then(
+    void startBufferAndConfirm(connection, this.settings.requestTimeoutMs, this.log).then(
       () => {
         if (this.connection !== connection) return;
         this.log.info('replay buffer was stopped; restarted it');

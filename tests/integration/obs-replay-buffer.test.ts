@@ -166,6 +166,9 @@ describeWithObs('ObsReplayBuffer with a real OBS', () => {
       expect(changes.slice(from).some((change) => change.status.isBufferActive === false)).toBe(true);
       await waitFor('the buffer to run', () => adapter.status().isBufferActive === true, 15_000);
       expect((await other.call('GetReplayBufferStatus')).outputActive).toBe(true);
+      // OBS 29 sometimes accepts a start sent right after a stop and then does nothing; the adapter asks again.
+      const unanswered = captured.lines.filter((line) => line.msg === 'OBS accepted StartReplayBuffer but the buffer did not start');
+      console.info(`restart after an outside stop: ${unanswered.length} start(s) OBS accepted but ignored`);
     } finally {
       await other.disconnect();
     }

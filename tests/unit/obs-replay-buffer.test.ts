@@ -501,6 +501,40 @@ describe('ObsReplayBuffer', () => {
       await adapter.close();
     });
 
+    it('asks again when OBS accepts a start but silently does not start the buffer (as OBS 29 does)', async () => {
+      const { obs, adapter, reasons } = setup();
+      await adapter.start();
+      let dropped = 0;
+      const startForReal = obs.defaultHandler('StartReplayBuffer');
+      obs.handlers.set('StartReplayBuffer', async (socket, data) => {
+        if (dropped < 2) {
+          dropped += 1;
+          return undefined; // accepted, then nothing: no event, the buffer stays off
+        }
+        return startForReal(socket, data);
+      });
+      obs.timeline.length = 0;
+      obs.stopBuffer();
+      await vi.advanceTimersByTimeAsync(3 * REQUEST_TIMEOUT);
+      expect(obs.timeline.filter((entry) => entry === 'request StartReplayBuffer')).toHaveLength(3);
+      expect(adapter.status()).toMatchObject({ isBufferActive: true, lastError: undefined });
+      expect(reasons().at(-1)).toBe('replay buffer was stopped; restarted it');
+      await adapter.close();
+    });
+
+    it('gives up after three unanswered starts and says the buffer is not running', async () => {
+      const { obs, adapter } = setup();
+      await adapter.start();
+      obs.handlers.set('StartReplayBuffer', async () => undefined);
+      obs.timeline.length = 0;
+      obs.stopBuffer();
+      await vi.advanceTimersByTimeAsync(10 * REQUEST_TIMEOUT);
+      expect(obs.timeline.filter((entry) => entry === 'request StartReplayBuffer')).toHaveLength(3);
+      expect(adapter.status().isBufferActive).toBe(false);
+      expect(adapter.status().lastError).toMatch(/could not be restarted: OBS accepted StartReplayBuffer 3 times/);
+      await adapter.close();
+    });
+
     it('leaves the buffer stopped when it stops again right after a restart (no restart loop)', async () => {
       const { obs, adapter } = setup();
       await adapter.start();
