@@ -310,7 +310,8 @@ function creditSummary(triggers: readonly Trigger[]): string {
 /** A failure in words a moderator understands. */
 export function explainFailure(err: unknown): string {
   if (isAppError(err, 'OBS_UNAVAILABLE')) return 'OBS is not connected';
-  if (isAppError(err, 'OBS_BUFFER_NOT_RUNNING')) return "OBS's replay buffer is not running and could not be started";
+  // The adapter's own words say whether it got the buffer going again, which the moderator wants to know.
+  if (isAppError(err, 'OBS_BUFFER_NOT_RUNNING')) return err.message;
   if (isAppError(err, 'OBS_TIMEOUT')) return 'OBS did not answer in time';
   if (isAppError(err, 'CLIP_FILE_FAILED')) return `the clip was saved but could not be filed: ${err.message}`;
   if (err instanceof AppError) return err.message;

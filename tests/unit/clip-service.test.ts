@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ClipService, type ClipReporter, type FileClip } from '../../src/clips/clip-service.js';
+import { ClipService, explainFailure, type ClipReporter, type FileClip } from '../../src/clips/clip-service.js';
+import { AppError } from '../../src/errors.js';
 import type { ClipOutcome, Trigger } from '../../src/clips/moment.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
@@ -174,5 +175,12 @@ describe('ClipService', () => {
     const { service, replayBuffer } = setup();
     replayBuffer.isDown = true;
     await expect(service.clipNow(trigger({ isManual: true }))).rejects.toMatchObject({ code: 'OBS_UNAVAILABLE' });
+  });
+
+  it('tells the moderator whether the replay buffer was started again, in the adapter\'s words', () => {
+    const restarted = 'the OBS replay buffer was not running; it has been started, so clips work again in a few seconds';
+    expect(explainFailure(new AppError('OBS_BUFFER_NOT_RUNNING', restarted))).toBe(restarted);
+    expect(explainFailure(new AppError('OBS_UNAVAILABLE', 'socket closed 1006'))).toBe('OBS is not connected');
+    expect(explainFailure(new Error('boom'))).toBe('an unexpected error (see the bot log)');
   });
 });
