@@ -245,10 +245,7 @@ export class ClipService {
   private async runMoment(moment: Moment): Promise<ClipOutcome> {
     const first = moment.triggers[0]!;
     try {
-      if (!first.isManual) {
-        const { delaySeconds } = this.options.policyFor(first.guildId);
-        if (delaySeconds > 0) await sleep(delaySeconds * 1000, this.hurry.signal).catch(() => undefined);
-      }
+      if (!first.isManual) await this.waitOutDelays(moment);
       moment.state = 'saving';
       const filed = await this.options.replayBuffer.save(async (replay) => {
         const filedPath = await this.options.fileClip({
@@ -294,6 +291,32 @@ export class ClipService {
       });
       throw err instanceof AppError ? err : new AppError('INTERNAL', reason, { cause: err });
     }
+  }
+
+  /**
+   * Waits until every guild that joined the moment while it waited has had its delay: guilds sharing
+   * one OBS may ask for different delays, and a guild with a longer one still wants its reaction in the
+   * clip. Each guild counts from its own first trigger, so a long burst cannot put the save off forever.
+   */
+  private async waitOutDelays(moment: Moment): Promise<void> {
+    while (!this.hurry.signal.aborted) {
+      const waitMs = this.saveDueAt(moment) - this.now().getTime();
+      if (waitMs <= 0) return;
+      await sleep(waitMs, this.hurry.signal).catch(() => undefined);
+    }
+  }
+
+  private saveDueAt(moment: Moment): number {
+    const firstByGuild = new Map<string, Trigger>();
+    for (const trigger of moment.triggers) {
+      if (!trigger.isManual && !firstByGuild.has(trigger.guildId)) firstByGuild.set(trigger.guildId, trigger);
+    }
+    let dueAt = 0;
+    for (const [guildId, trigger] of firstByGuild) {
+      const { delaySeconds } = this.options.policyFor(guildId);
+      dueAt = Math.max(dueAt, trigger.at.getTime() + delaySeconds * 1000);
+    }
+    return dueAt;
   }
 
   /** Runs `each` once per guild that took part in the moment. */

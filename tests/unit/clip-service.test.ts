@@ -8,7 +8,15 @@ import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
 
 const log = pino({ level: 'silent' });
 
-function setup(options: { cooldownSeconds?: number; delaySeconds?: number; coalesceWindowMs?: number | undefined } = {}) {
+interface SetupOptions {
+  cooldownSeconds?: number;
+  delaySeconds?: number;
+  /** Per-guild delays; guilds not listed get `delaySeconds`. */
+  delaySecondsByGuild?: Record<string, number>;
+  coalesceWindowMs?: number | undefined;
+}
+
+function setup(options: SetupOptions = {}) {
   const replayBuffer = new FakeReplayBuffer();
   const events = new EventLog();
   const saved: ClipOutcome[] = [];
@@ -31,7 +39,10 @@ function setup(options: { cooldownSeconds?: number; delaySeconds?: number; coale
     reporter,
     events,
     log,
-    policyFor: () => ({ cooldownSeconds: options.cooldownSeconds ?? 30, delaySeconds: options.delaySeconds ?? 0 }),
+    policyFor: (guildId) => ({
+      cooldownSeconds: options.cooldownSeconds ?? 30,
+      delaySeconds: options.delaySecondsByGuild?.[guildId] ?? options.delaySeconds ?? 0,
+    }),
     ...('coalesceWindowMs' in options ? (options.coalesceWindowMs === undefined ? {} : { coalesceWindowMs: options.coalesceWindowMs }) : { coalesceWindowMs: 30_000 }),
   });
   return { service, replayBuffer, events, saved, failed, filed, joined };
@@ -128,6 +139,25 @@ describe('ClipService', () => {
     await service.drain();
     expect(replayBuffer.saves).toBe(1);
     expect(filed[0]!.at).toEqual(at);
+  });
+
+  it('waits for the longest delay of the guilds that joined the moment, counted from each guild\'s first trigger', async () => {
+    const { service, replayBuffer, filed } = setup({ delaySecondsByGuild: { g1: 5, g2: 10 } });
+    const at = new Date();
+    service.trigger(trigger({ guildId: 'g1', at }));
+    await vi.advanceTimersByTimeAsync(2_000);
+    service.trigger(trigger({ guildId: 'g2', streamer: 'carol', chatter: 'dave', at: new Date() }));
+    await vi.advanceTimersByTimeAsync(5_000);
+    // g1 alone would have saved at 5 s; g2 joined at 2 s and asked for 10 s.
+    service.trigger(trigger({ guildId: 'g2', streamer: 'carol', chatter: 'late', at: new Date() }));
+    expect(replayBuffer.saves).toBe(0);
+    await vi.advanceTimersByTimeAsync(4_900);
+    expect(replayBuffer.saves).toBe(0);
+    await vi.advanceTimersByTimeAsync(200);
+    await service.drain();
+    // Due at 12 s (g2's first trigger + 10 s), not put off by g2's later trigger at 7 s.
+    expect(replayBuffer.saves).toBe(1);
+    expect(filed[0]).toMatchObject({ chatter: 'bob', at });
   });
 
   it('saves a moment still waiting out its delay at once when the bot shuts down', async () => {
