@@ -50,7 +50,7 @@ export async function benchChatToSave(options: { seconds?: number; backgroundPer
   });
   // Let the last frames arrive before closing.
   await new Promise((resolve) => setTimeout(resolve, 500));
-  await rig.clips.close();
+  await rig.close();
   await connection.disconnect();
   await fake.close();
   return [

@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { ChatRouter } from '../src/clips/chat-router.js';
+import { ClipJournal } from '../src/clips/clip-journal.js';
 import { ClipService } from '../src/clips/clip-service.js';
 import { EventLog } from '../src/events/event-log.js';
 import { compileMatcher } from '../src/monitor/keyword-matcher.js';
@@ -8,14 +12,17 @@ import type { ReplayBuffer, SavedReplay } from '../src/obs/replay-buffer.js';
 
 /**
  * The bot's trigger path (router -> clip service -> save) with a stand-in OBS that answers at once, and
- * a stopwatch: call `start(chatter)` when a matching chat from `chatter` is sent; the latency is taken
- * when the save reaches filing, the first thing after the request left for OBS.
+ * a stopwatch: call `start(chatter)` when a matching chat from `chatter` is sent; the latency ends when
+ * the stand-in OBS is asked to save. That moment travels in the replay's path, because only filing
+ * learns which chatter the save was for. The clip journal is real, on a temporary folder.
  */
 export function createLatencyRig() {
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
+  const journalDir = mkdtempSync(path.join(os.tmpdir(), 'bench-journal-'));
   const replayBuffer: ReplayBuffer = {
-    save: async <T>(onSaved: (replay: SavedReplay) => Promise<T>): Promise<T> => onSaved({ path: '/dev/null', savedAt: new Date() }),
+    save: async <T>(onSaved: (replay: SavedReplay) => Promise<T>): Promise<T> =>
+      onSaved({ path: `/dev/null#${performance.now()}`, savedAt: new Date() }),
     status: () => ({ connection: 'connected', isBufferActive: true, since: new Date(), lastError: undefined }),
     bufferSeconds: () => 30,
     onStatusChange: () => () => undefined,
@@ -24,13 +31,15 @@ export function createLatencyRig() {
   };
   const clips = new ClipService({
     replayBuffer,
-    fileClip: async ({ chatter }) => {
+    fileClip: async ({ chatter, sourcePath }) => {
       const start = sentAt.get(chatter);
-      if (start !== undefined) latencies.push(performance.now() - start);
+      const requestedAt = Number(sourcePath.split('#')[1]);
+      if (start !== undefined) latencies.push(requestedAt - start);
       return '/dev/null';
     },
-    clipsDir: '/tmp',
+    clipsDir: journalDir,
     reporter: { clipSaved: async () => undefined, clipJoined: async () => undefined, clipFailed: async () => undefined },
+    journal: new ClipJournal(journalDir, pino({ level: 'silent' })),
     events: new EventLog(),
     log: pino({ level: 'silent' }),
     // Every matching chat must become its own save for the figure to mean anything.
@@ -43,6 +52,10 @@ export function createLatencyRig() {
   return {
     router,
     clips,
+    async close(): Promise<void> {
+      await clips.close();
+      rmSync(journalDir, { recursive: true, force: true });
+    },
     /** A message that fires keyword number `n`. */
     matchingText: (n: number) => `wow kw${n % keywords.length}xyz that was great`,
     start: (chatter: string) => sentAt.set(chatter, performance.now()),

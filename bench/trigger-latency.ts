@@ -51,7 +51,7 @@ export async function benchTriggerLatency(options: { seconds?: number; backgroun
     };
     tick();
   });
-  await rig.clips.close();
+  await rig.close();
   return [
     { name: 'trigger_latency_p50', value: rig.quantile(0.5), unit: 'ms' },
     { name: 'trigger_latency_p99', value: rig.quantile(0.99), unit: 'ms' },

@@ -1,6 +1,7 @@
 import { Client, Events, GatewayIntentBits, type ClientOptions } from 'discord.js';
 import type { Logger } from 'pino';
 import { ChatRouter } from './clips/chat-router.js';
+import { ClipJournal } from './clips/clip-journal.js';
 import { ClipService } from './clips/clip-service.js';
 import { fitVideo } from './clips/video-fitter.js';
 import { commands } from './commands/index.js';
@@ -104,6 +105,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     fileClip,
     clipsDir: config.clipsDir,
     reporter: publisher,
+    journal: new ClipJournal(config.clipsDir, log.child({ component: 'clip-journal' })),
     events,
     log: log.child({ component: 'clips' }),
     policyFor: (guildId) => settings.get(guildId),
@@ -189,6 +191,8 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
         // Commands registered by an earlier start keep working; clips must not wait on this.
         log.error({ err, scope: config.discordGuildId ?? 'global' }, 'could not register the slash commands; will try at the next start');
       }
+      // Clips a crash or kill left unposted; in the background, so a slow Discord cannot hold up the streams.
+      void clips.recoverInterrupted();
       const resumed = await settings.resumeAll();
       log.info({ streams: resumed }, 'streams resumed');
     },

@@ -1,11 +1,13 @@
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { access } from 'node:fs/promises';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { AppError, isAppError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { sleep } from '../util/backoff.js';
 import { truncate } from '../util/text.js';
 import type { ReplayBuffer } from '../obs/replay-buffer.js';
+import type { ClipJournal, JournalEntry } from './clip-journal.js';
 import type { ClipOutcome, Trigger } from './moment.js';
 
 /** Where the pipeline reports: the Discord side implements it. */
@@ -32,6 +34,8 @@ export interface ClipServiceOptions {
   readonly fileClip: FileClip;
   readonly clipsDir: string;
   readonly reporter: ClipReporter;
+  /** Remembers moments in flight so a crash mid-clip is finished at the next start. */
+  readonly journal: ClipJournal;
   readonly events: EventLog;
   readonly log: Logger;
   /** Per-guild settings the policy needs, read (from memory) at trigger time so changes apply at once. */
@@ -76,6 +80,7 @@ const MERGE_LOG_LIMIT = 5;
  * - Otherwise a per-stream cooldown applies to automatic triggers (manual /clip ignores it).
  * - An optional per-guild delay lets the reaction into the clip; the clip still belongs to its moment.
  * Every trigger that does not produce its own clip is visible in the event log.
+ * - Every moment is journalled until all its guilds were told, so a crash mid-clip loses no clip.
  */
 export class ClipService {
   private latest: Moment | undefined;
@@ -244,18 +249,18 @@ export class ClipService {
 
   private async runMoment(moment: Moment): Promise<ClipOutcome> {
     const first = moment.triggers[0]!;
+    const { journal } = this.options;
+    // Not awaited: the save must not wait on the disk. Writes for one clip land in order.
+    void journal.record({ clipId: moment.id, triggers: [...moment.triggers] });
     try {
       if (!first.isManual) await this.waitOutDelays(moment);
       moment.state = 'saving';
       const filed = await this.options.replayBuffer.save(async (replay) => {
-        const filedPath = await this.options.fileClip({
-          sourcePath: replay.path,
-          clipsDir: this.options.clipsDir,
-          streamer: first.streamer,
-          chatter: first.chatter,
-          keyword: first.keyword,
-          at: first.at,
-        });
+        const saved = { clipId: moment.id, triggers: [...moment.triggers], obsPath: replay.path, savedAt: replay.savedAt };
+        // Awaited: from here a crash must find OBS's file through the journal.
+        await journal.record(saved);
+        const filedPath = await this.fileReplay(replay.path, first);
+        void journal.record({ ...saved, filedPath });
         return { path: filedPath, savedAt: replay.savedAt };
       });
       moment.state = 'saved';
@@ -270,7 +275,7 @@ export class ClipService {
       };
       this.lastOutcome = outcome;
       moment.result = outcome;
-      await this.report(moment, (guildId) => {
+      await this.report(moment.triggers, (guildId) => {
         this.options.events.add(guildId, {
           kind: 'save',
           stream: first.streamer,
@@ -278,17 +283,19 @@ export class ClipService {
         });
         return this.options.reporter.clipSaved(guildId, outcome);
       });
+      await journal.finish(moment.id);
       return outcome;
     } catch (err) {
       moment.state = 'failed';
       moment.finishedAt = this.now();
       const reason = explainFailure(err);
       this.options.log.error({ err, streamer: first.streamer }, 'clip failed');
-      await this.report(moment, (guildId) => {
+      await this.report(moment.triggers, (guildId) => {
         this.options.events.add(guildId, { kind: 'failure', stream: first.streamer, text: `clip failed: ${reason}` });
         const automatic = moment.triggers.filter((t) => t.guildId === guildId && !t.isManual);
         return automatic.length > 0 ? this.options.reporter.clipFailed(guildId, automatic, reason) : Promise.resolve();
       });
+      await journal.finish(moment.id);
       throw err instanceof AppError ? err : new AppError('INTERNAL', reason, { cause: err });
     }
   }
@@ -311,19 +318,97 @@ export class ClipService {
     for (const trigger of moment.triggers) {
       if (!trigger.isManual && !firstByGuild.has(trigger.guildId)) firstByGuild.set(trigger.guildId, trigger);
     }
+    const nowMs = this.now().getTime();
     let dueAt = 0;
     for (const [guildId, trigger] of firstByGuild) {
       const { delaySeconds } = this.options.policyFor(guildId);
-      dueAt = Math.max(dueAt, trigger.at.getTime() + delaySeconds * 1000);
+      // A trigger stamped in the future (a clock set back) must not put the save off.
+      dueAt = Math.max(dueAt, Math.min(trigger.at.getTime(), nowMs) + delaySeconds * 1000);
     }
     return dueAt;
   }
 
+  private fileReplay(sourcePath: string, first: Trigger): Promise<string> {
+    return this.options.fileClip({
+      sourcePath,
+      clipsDir: this.options.clipsDir,
+      streamer: first.streamer,
+      chatter: first.chatter,
+      keyword: first.keyword,
+      at: first.at,
+    });
+  }
+
+  /**
+   * Finishes the moments a previous run left in flight (a crash, a kill, a power cut): a clip that was
+   * filed or at least saved by OBS is filed and posted, marked as recovered; a moment OBS never saved
+   * is reported as not clipped. Runs in the background of start-up; close() waits for it.
+   */
+  recoverInterrupted(): Promise<void> {
+    const recovery = (async () => {
+      for (const entry of await this.options.journal.unfinished()) {
+        await this.recover(entry).catch((err: unknown) => this.options.log.error({ err, clipId: entry.clipId }, 'clip recovery failed'));
+      }
+    })();
+    this.inFlight.add(recovery);
+    void recovery.finally(() => this.inFlight.delete(recovery));
+    return recovery;
+  }
+
+  private async recover(entry: JournalEntry): Promise<void> {
+    const first = entry.triggers[0]!;
+    this.options.log.warn({ clipId: entry.clipId, obsPath: entry.obsPath, filedPath: entry.filedPath }, 'finishing a clip interrupted by a restart');
+    let filedPath = entry.filedPath !== undefined && (await exists(entry.filedPath)) ? entry.filedPath : undefined;
+    let failure: string | undefined;
+    if (filedPath === undefined && entry.obsPath !== undefined) {
+      if (await exists(entry.obsPath)) {
+        try {
+          filedPath = await this.fileReplay(entry.obsPath, first);
+        } catch (err) {
+          failure = `the bot restarted while filing the clip, and filing it again failed (${explainFailure(err)}); OBS's file is ${entry.obsPath}`;
+        }
+      } else {
+        failure = `the bot restarted while filing the clip; look for it in ${path.join(this.options.clipsDir, first.streamer)}`;
+      }
+    }
+    failure ??= filedPath === undefined ? 'the bot stopped before OBS saved the moment' : undefined;
+
+    if (filedPath !== undefined) {
+      const outcome: ClipOutcome = {
+        clipId: entry.clipId,
+        path: filedPath,
+        fileName: path.basename(filedPath),
+        streamer: first.streamer,
+        triggers: entry.triggers,
+        savedAt: entry.savedAt ?? first.at,
+        isRecovered: true,
+      };
+      await this.report(entry.triggers, (guildId) => {
+        this.options.events.add(guildId, { kind: 'save', stream: first.streamer, text: `recovered ${outcome.fileName} after a restart` });
+        return this.options.reporter.clipSaved(guildId, outcome);
+      });
+    } else {
+      const reason = failure!;
+      await this.report(entry.triggers, (guildId) => {
+        this.options.events.add(guildId, { kind: 'failure', stream: first.streamer, text: `clip lost to a restart: ${reason}` });
+        return this.options.reporter.clipFailed(guildId, entry.triggers.filter((t) => t.guildId === guildId), reason);
+      });
+    }
+    await this.options.journal.finish(entry.clipId);
+  }
+
   /** Runs `each` once per guild that took part in the moment. */
-  private async report(moment: Moment, each: (guildId: string) => Promise<void>): Promise<void> {
-    const guildIds = [...new Set(moment.triggers.map((t) => t.guildId))];
+  private async report(triggers: readonly Trigger[], each: (guildId: string) => Promise<void>): Promise<void> {
+    const guildIds = [...new Set(triggers.map((t) => t.guildId))];
     await Promise.all(guildIds.map((g) => each(g).catch((err: unknown) => this.options.log.error({ err }, 'clip report failed'))));
   }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 function creditSummary(triggers: readonly Trigger[]): string {

@@ -23,4 +23,6 @@ export interface ClipOutcome {
   /** The first trigger names the file; the others joined it. */
   readonly triggers: readonly Trigger[];
   readonly savedAt: Date;
+  /** Saved before a crash or kill and finished by the next start; its alert says so. */
+  readonly isRecovered?: boolean;
 }

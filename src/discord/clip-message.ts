@@ -80,6 +80,9 @@ export function clipEmbed(outcome: ClipOutcome): EmbedBuilder {
   }
   if (note) embed.addFields({ name: 'Note', value: truncate(escapeMarkdown(note), 1024) });
   embed.addFields({ name: 'File', value: truncate(`\`${path.basename(outcome.path)}\``, 1024) });
+  if (outcome.isRecovered) {
+    embed.addFields({ name: 'Late', value: 'The bot stopped before it could post this clip; it was finished at the next start.' });
+  }
   return embed;
 }
 

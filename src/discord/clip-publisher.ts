@@ -37,8 +37,9 @@ export class ClipPublisher implements ClipReporter {
   async clipSaved(guildId: string, outcome: ClipOutcome): Promise<void> {
     const mine = this.triggersOf(guildId, outcome);
     await this.archive(guildId, outcome, false);
-    // A manual clip is answered in the /clip reply itself; only automatic triggers post an alert.
-    if (mine.every((t) => t.isManual)) return;
+    // A manual clip is answered in the /clip reply itself; only automatic triggers post an alert. A
+    // recovered one is posted either way: the /clip that asked for it is long gone.
+    if (mine.every((t) => t.isManual) && !outcome.isRecovered) return;
     const channel = await this.alertChannel(guildId, outcome.streamer);
     if (!channel) return;
     const message = await this.postWithRetry(guildId, outcome.streamer, async (): Promise<Message> => {

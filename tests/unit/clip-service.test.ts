@@ -1,5 +1,9 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ClipJournal, JOURNAL_FOLDER } from '../../src/clips/clip-journal.js';
 import { ClipService, explainFailure, type ClipReporter, type FileClip } from '../../src/clips/clip-service.js';
 import { AppError } from '../../src/errors.js';
 import type { ClipOutcome, Trigger } from '../../src/clips/moment.js';
@@ -7,6 +11,7 @@ import { EventLog } from '../../src/events/event-log.js';
 import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
 
 const log = pino({ level: 'silent' });
+const journalRoots: string[] = [];
 
 interface SetupOptions {
   cooldownSeconds?: number;
@@ -32,11 +37,14 @@ function setup(options: SetupOptions = {}) {
     filed.push(input);
     return `/clips/${input.streamer}/${input.chatter}_${input.keyword}_${filed.length}.mp4`;
   };
+  const journalRoot = mkdtempSync(path.join(os.tmpdir(), 'clip-service-'));
+  journalRoots.push(journalRoot);
   const service = new ClipService({
     replayBuffer,
     fileClip,
     clipsDir: '/clips',
     reporter,
+    journal: new ClipJournal(journalRoot, log),
     events,
     log,
     policyFor: (guildId) => ({
@@ -45,7 +53,15 @@ function setup(options: SetupOptions = {}) {
     }),
     ...('coalesceWindowMs' in options ? (options.coalesceWindowMs === undefined ? {} : { coalesceWindowMs: options.coalesceWindowMs }) : { coalesceWindowMs: 30_000 }),
   });
-  return { service, replayBuffer, events, saved, failed, filed, joined };
+  /** Moments the journal still holds: none once every moment settled. */
+  const journalled = () => {
+    try {
+      return readdirSync(path.join(journalRoot, JOURNAL_FOLDER));
+    } catch {
+      return [];
+    }
+  };
+  return { service, replayBuffer, events, saved, failed, filed, joined, journalled };
 }
 
 function trigger(overrides: Partial<Trigger> = {}): Trigger {
@@ -54,10 +70,13 @@ function trigger(overrides: Partial<Trigger> = {}): Trigger {
 
 describe('ClipService', () => {
   beforeEach(() => vi.useFakeTimers({ now: new Date('2026-11-25T12:00:00Z') }));
-  afterEach(() => vi.useRealTimers());
+  afterEach(() => {
+    vi.useRealTimers();
+    for (const root of journalRoots.splice(0)) rmSync(root, { recursive: true, force: true });
+  });
 
   it('turns a burst of 100 triggers into one clip that credits every chatter, named after the first', async () => {
-    const { service, replayBuffer, saved, filed, events } = setup();
+    const { service, replayBuffer, saved, filed, events, journalled } = setup();
     for (let i = 0; i < 100; i += 1) service.trigger(trigger({ chatter: `viewer${i}` }));
     await service.drain();
     expect(replayBuffer.saves).toBe(1);
@@ -66,6 +85,7 @@ describe('ClipService', () => {
     const kinds = events.recent('g1').map((e) => e.kind);
     expect(kinds).toContain('merged');
     expect(events.recent('g1')[0]!.text).toContain('100 triggers merged');
+    expect(journalled()).toEqual([]);
   });
 
   it('lets a trigger during a save in flight join it instead of starting another', async () => {
@@ -170,7 +190,7 @@ describe('ClipService', () => {
   });
 
   it('tells the guild when OBS is down instead of dropping the moment', async () => {
-    const { service, replayBuffer, failed, events } = setup();
+    const { service, replayBuffer, failed, events, journalled } = setup();
     replayBuffer.isDown = true;
     service.trigger(trigger({ chatter: 'eve' }));
     await service.drain();
@@ -178,6 +198,7 @@ describe('ClipService', () => {
     expect(failed[0]).toMatchObject({ guildId: 'g1', reason: 'OBS is not connected' });
     expect(failed[0]!.triggers[0]!.chatter).toBe('eve');
     expect(events.recent('g1')[0]).toMatchObject({ kind: 'failure' });
+    expect(journalled()).toEqual([]);
     // A failed moment does not absorb the next trigger.
     replayBuffer.isDown = false;
     service.trigger(trigger({ chatter: 'frank', streamer: 'other' }));

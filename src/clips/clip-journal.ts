@@ -1,0 +1,149 @@
+/**
+ * What survives a crash mid-clip. Each moment in flight has one small JSON file, rewritten as the clip
+ * moves on (waiting → saved by OBS → filed) and deleted once every guild was told. After a crash or a
+ * kill, the files left behind say which moments never got their alert and where their video is, so the
+ * next start can finish them instead of leaving a clip nobody hears about.
+ *
+ * Files, not the settings store: a write is one small file replaced atomically (write, then rename), it
+ * needs no lock shared with commands, and it sits next to the clips it describes.
+ */
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { errorMessage } from '../util/text.js';
+import type { Trigger } from './moment.js';
+
+/** The journal's folder inside CLIPS_DIR. TikTok usernames cannot hold `-`, so no streamer folder is named so. */
+export const JOURNAL_FOLDER = '.in-flight';
+
+export interface JournalEntry {
+  readonly clipId: string;
+  readonly triggers: readonly Trigger[];
+  /** Where OBS wrote the replay, once it said so. */
+  readonly obsPath?: string;
+  readonly savedAt?: Date;
+  /** Where the clip was filed, once it was. */
+  readonly filedPath?: string;
+}
+
+type StoredEntry = Omit<JournalEntry, 'triggers' | 'savedAt'> & {
+  readonly triggers: ReadonlyArray<Omit<Trigger, 'at'> & { readonly at: string }>;
+  readonly savedAt?: string;
+};
+
+export class ClipJournal {
+  private readonly dir: string;
+  /** Writes per clip run one after another, so an older state never lands after a newer one. */
+  private readonly writes = new Map<string, Promise<void>>();
+
+  constructor(clipsDir: string, private readonly log: Logger) {
+    this.dir = path.join(clipsDir, JOURNAL_FOLDER);
+  }
+
+  /**
+   * Records the entry's current state. Never rejects: a journal that cannot be written (disk full,
+   * permissions) is logged, and the clip goes on without it.
+   */
+  record(entry: JournalEntry): Promise<void> {
+    return this.enqueue(entry.clipId, async () => {
+      await mkdir(this.dir, { recursive: true });
+      const file = this.fileOf(entry.clipId);
+      const temp = `${file}.tmp`;
+      await writeFile(temp, JSON.stringify(toStored(entry)));
+      await rename(temp, file);
+    });
+  }
+
+  /** The moment is settled and every guild was told: forget it. Never rejects. */
+  finish(clipId: string): Promise<void> {
+    return this.enqueue(clipId, async () => {
+      await rm(this.fileOf(clipId), { force: true });
+      await rm(`${this.fileOf(clipId)}.tmp`, { force: true });
+    });
+  }
+
+  /** Moments a previous run left unfinished. Unreadable files are logged and set aside, never fatal. */
+  async unfinished(): Promise<JournalEntry[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return []; // no journal yet: nothing was ever in flight
+    }
+    // A .tmp is a write cut short; the .json beside it (if any) still holds the state before it.
+    await Promise.all(names.filter((n) => n.endsWith('.tmp')).map((n) => rm(path.join(this.dir, n), { force: true })));
+    const entries: JournalEntry[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+      const file = path.join(this.dir, name);
+      try {
+        entries.push(fromStored(JSON.parse(await readFile(file, 'utf8')) as StoredEntry));
+      } catch (err) {
+        this.log.error({ file, err: errorMessage(err) }, 'unreadable clip journal entry; renamed it to .bad');
+        await rename(file, `${file}.bad`).catch(() => undefined);
+      }
+    }
+    return entries;
+  }
+
+  /** Resolves once every write asked for so far has landed. */
+  async flush(): Promise<void> {
+    while (this.writes.size > 0) await Promise.all([...this.writes.values()]);
+  }
+
+  private fileOf(clipId: string): string {
+    // Clip ids are our own UUIDs; the check keeps a bad id from ever naming a path outside the folder.
+    if (!/^[\w-]+$/.test(clipId)) throw new Error(`not a clip id: ${clipId}`);
+    return path.join(this.dir, `${clipId}.json`);
+  }
+
+  private enqueue(clipId: string, write: () => Promise<void>): Promise<void> {
+    const previous = this.writes.get(clipId) ?? Promise.resolve();
+    const next = previous.then(write).catch((err: unknown) => {
+      this.log.error({ clipId, err: errorMessage(err) }, 'could not update the clip journal');
+    });
+    this.writes.set(clipId, next);
+    void next.then(() => {
+      if (this.writes.get(clipId) === next) this.writes.delete(clipId);
+    });
+    return next;
+  }
+}
+
+function toStored({ savedAt, triggers, ...rest }: JournalEntry): StoredEntry {
+  return {
+    ...rest,
+    triggers: triggers.map((t) => ({ ...t, at: t.at.toISOString() })),
+    ...(savedAt ? { savedAt: savedAt.toISOString() } : {}),
+  };
+}
+
+function fromStored(stored: StoredEntry): JournalEntry {
+  const triggers: readonly unknown[] = Array.isArray(stored.triggers) ? stored.triggers : [];
+  if (typeof stored.clipId !== 'string' || triggers.length === 0) throw new Error('not a journal entry');
+  return {
+    clipId: stored.clipId,
+    triggers: triggers.map(readTrigger),
+    ...(typeof stored.obsPath === 'string' ? { obsPath: stored.obsPath } : {}),
+    ...(typeof stored.filedPath === 'string' ? { filedPath: stored.filedPath } : {}),
+    ...(typeof stored.savedAt === 'string' ? { savedAt: new Date(stored.savedAt) } : {}),
+  };
+}
+
+function readTrigger(raw: unknown): Trigger {
+  const t = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<Record<keyof Trigger, unknown>>;
+  const at = new Date(typeof t.at === 'string' ? t.at : Number.NaN);
+  const texts = [t.guildId, t.streamer, t.chatter, t.keyword, t.message];
+  if (!texts.every((text) => typeof text === 'string') || typeof t.isManual !== 'boolean' || Number.isNaN(at.getTime())) {
+    throw new Error('not a journal entry: bad trigger');
+  }
+  return {
+    guildId: t.guildId as string,
+    streamer: t.streamer as string,
+    chatter: t.chatter as string,
+    keyword: t.keyword as string,
+    message: t.message as string,
+    at,
+    isManual: t.isManual,
+    ...(typeof t.note === 'string' ? { note: t.note } : {}),
+  };
+}
