@@ -35,6 +35,8 @@ export class ClipJournal {
   private readonly dir: string;
   /** Writes per clip run one after another, so an older state never lands after a newer one. */
   private readonly writes = new Map<string, Promise<void>>();
+  /** The folder is made once, not before every write; a failed attempt is tried again next time. */
+  private folderMade: Promise<unknown> | undefined;
 
   constructor(clipsDir: string, private readonly log: Logger) {
     this.dir = path.join(clipsDir, JOURNAL_FOLDER);
@@ -46,11 +48,17 @@ export class ClipJournal {
    */
   record(entry: JournalEntry): Promise<void> {
     return this.enqueue(entry.clipId, async () => {
-      await mkdir(this.dir, { recursive: true });
-      const file = this.fileOf(entry.clipId);
-      const temp = `${file}.tmp`;
-      await writeFile(temp, JSON.stringify(toStored(entry)));
-      await rename(temp, file);
+      try {
+        this.folderMade ??= mkdir(this.dir, { recursive: true });
+        await this.folderMade;
+        const file = this.fileOf(entry.clipId);
+        const temp = `${file}.tmp`;
+        await writeFile(temp, JSON.stringify(toStored(entry)));
+        await rename(temp, file);
+      } catch (err) {
+        this.folderMade = undefined; // the folder may be gone: make it again next time
+        throw err;
+      }
     });
   }
 
