@@ -66,6 +66,11 @@ interface Moment {
   /** Guilds whose alert awaits a credit update, and the timer that will send it. */
   readonly staleGuilds: Set<string>;
   creditTimer: NodeJS.Timeout | undefined;
+  /**
+   * For each guild with an automatic trigger in the moment, when its first one joined, on the monotonic
+   * clock: its delay counts from there, and a wall clock set back cannot put the save off.
+   */
+  readonly delayFrom: Map<string, number>;
 }
 
 /** Late joiners arrive in bursts: update an alert's credits at most this often. */
@@ -79,8 +84,8 @@ const MERGE_LOG_LIMIT = 5;
  * - A trigger while a save is waiting, running, or within the coalescing window after it joins that clip.
  * - Otherwise a per-stream cooldown applies to automatic triggers (manual /clip ignores it).
  * - An optional per-guild delay lets the reaction into the clip; the clip still belongs to its moment.
- * Every trigger that does not produce its own clip is visible in the event log.
  * - Every moment is journalled until all its guilds were told, so a crash mid-clip loses no clip.
+ * Every trigger that does not produce its own clip is visible in the event log.
  */
 export class ClipService {
   private latest: Moment | undefined;
@@ -191,6 +196,7 @@ export class ClipService {
       (moment.state === 'failed' && isRecent && this.options.replayBuffer.status().connection !== 'connected');
     if (!isOpen) return false;
     moment.triggers.push(trigger);
+    noteDelayStart(moment, trigger);
     moment.mergedCount += 1;
     if (moment.result) this.scheduleCreditUpdate(moment, trigger.guildId);
     if (moment.mergedCount <= MERGE_LOG_LIMIT) {
@@ -231,7 +237,9 @@ export class ClipService {
       mergedCount: 0,
       staleGuilds: new Set(),
       creditTimer: undefined,
+      delayFrom: new Map(),
     };
+    noteDelayStart(moment, first);
     this.latest = moment;
     this.options.events.add(first.guildId, {
       kind: 'trigger',
@@ -307,25 +315,14 @@ export class ClipService {
    */
   private async waitOutDelays(moment: Moment): Promise<void> {
     while (!this.hurry.signal.aborted) {
-      const waitMs = this.saveDueAt(moment) - this.now().getTime();
+      let dueAt = 0;
+      for (const [guildId, from] of moment.delayFrom) {
+        dueAt = Math.max(dueAt, from + this.options.policyFor(guildId).delaySeconds * 1000);
+      }
+      const waitMs = dueAt - performance.now();
       if (waitMs <= 0) return;
       await sleep(waitMs, this.hurry.signal).catch(() => undefined);
     }
-  }
-
-  private saveDueAt(moment: Moment): number {
-    const firstByGuild = new Map<string, Trigger>();
-    for (const trigger of moment.triggers) {
-      if (!trigger.isManual && !firstByGuild.has(trigger.guildId)) firstByGuild.set(trigger.guildId, trigger);
-    }
-    const nowMs = this.now().getTime();
-    let dueAt = 0;
-    for (const [guildId, trigger] of firstByGuild) {
-      const { delaySeconds } = this.options.policyFor(guildId);
-      // A trigger stamped in the future (a clock set back) must not put the save off.
-      dueAt = Math.max(dueAt, Math.min(trigger.at.getTime(), nowMs) + delaySeconds * 1000);
-    }
-    return dueAt;
   }
 
   private fileReplay(sourcePath: string, first: Trigger): Promise<string> {
@@ -402,6 +399,10 @@ export class ClipService {
     const guildIds = [...new Set(triggers.map((t) => t.guildId))];
     await Promise.all(guildIds.map((g) => each(g).catch((err: unknown) => this.options.log.error({ err }, 'clip report failed'))));
   }
+}
+
+function noteDelayStart(moment: Moment, trigger: Trigger): void {
+  if (!trigger.isManual && !moment.delayFrom.has(trigger.guildId)) moment.delayFrom.set(trigger.guildId, performance.now());
 }
 
 async function exists(file: string): Promise<boolean> {
