@@ -6,6 +6,7 @@ import { AppError, isAppError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { sleep } from '../util/backoff.js';
 import { truncate } from '../util/text.js';
+import { streamerFolderName } from '../obs/clip-name.js';
 import type { ReplayBuffer } from '../obs/replay-buffer.js';
 import type { ClipJournal, JournalEntry } from './clip-journal.js';
 import type { ClipOutcome, Trigger } from './moment.js';
@@ -355,26 +356,12 @@ export class ClipService {
   private async recover(entry: JournalEntry): Promise<void> {
     const first = entry.triggers[0]!;
     this.options.log.warn({ clipId: entry.clipId, obsPath: entry.obsPath, filedPath: entry.filedPath }, 'finishing a clip interrupted by a restart');
-    let filedPath = entry.filedPath !== undefined && (await exists(entry.filedPath)) ? entry.filedPath : undefined;
-    let failure: string | undefined;
-    if (filedPath === undefined && entry.obsPath !== undefined) {
-      if (await exists(entry.obsPath)) {
-        try {
-          filedPath = await this.fileReplay(entry.obsPath, first);
-        } catch (err) {
-          failure = `the bot restarted while filing the clip, and filing it again failed (${explainFailure(err)}); OBS's file is ${entry.obsPath}`;
-        }
-      } else {
-        failure = `the bot restarted while filing the clip; look for it in ${path.join(this.options.clipsDir, first.streamer)}`;
-      }
-    }
-    failure ??= filedPath === undefined ? 'the bot stopped before OBS saved the moment' : undefined;
-
-    if (filedPath !== undefined) {
+    const found = await this.findInterruptedClip(entry);
+    if ('filedPath' in found) {
       const outcome: ClipOutcome = {
         clipId: entry.clipId,
-        path: filedPath,
-        fileName: path.basename(filedPath),
+        path: found.filedPath,
+        fileName: path.basename(found.filedPath),
         streamer: first.streamer,
         triggers: entry.triggers,
         savedAt: entry.savedAt ?? first.at,
@@ -385,13 +372,28 @@ export class ClipService {
         return this.options.reporter.clipSaved(guildId, outcome);
       });
     } else {
-      const reason = failure!;
       await this.report(entry.triggers, (guildId) => {
-        this.options.events.add(guildId, { kind: 'failure', stream: first.streamer, text: `clip lost to a restart: ${reason}` });
-        return this.options.reporter.clipFailed(guildId, entry.triggers.filter((t) => t.guildId === guildId), reason);
+        this.options.events.add(guildId, { kind: 'failure', stream: first.streamer, text: `not clipped, interrupted by a restart: ${found.reason}` });
+        return this.options.reporter.clipFailed(guildId, entry.triggers.filter((t) => t.guildId === guildId), found.reason);
       });
     }
     await this.options.journal.finish(entry.clipId);
+  }
+
+  /** The interrupted moment's clip, filed now if OBS had saved it but it was not filed yet; else why not. */
+  private async findInterruptedClip(entry: JournalEntry): Promise<{ filedPath: string } | { reason: string }> {
+    const first = entry.triggers[0]!;
+    if (entry.filedPath !== undefined && (await exists(entry.filedPath))) return { filedPath: entry.filedPath };
+    if (entry.obsPath === undefined) return { reason: 'the bot stopped before OBS saved the moment' };
+    if (!(await exists(entry.obsPath))) {
+      const folder = path.join(this.options.clipsDir, streamerFolderName(first.streamer));
+      return { reason: `the bot stopped while filing the clip; look for it in ${folder}` };
+    }
+    try {
+      return { filedPath: await this.fileReplay(entry.obsPath, first) };
+    } catch (err) {
+      return { reason: `the bot stopped while filing the clip, and filing it again failed (${explainFailure(err)}); OBS's file is ${entry.obsPath}` };
+    }
   }
 
   /** Runs `each` once per guild that took part in the moment. */

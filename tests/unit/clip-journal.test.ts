@@ -211,6 +211,21 @@ describe('a crash mid-clip', () => {
     expect(await journalled()).toEqual([]);
   });
 
+  it('says where to look when the crash came mid-filing and OBS\'s file is already gone', async () => {
+    const dying = service(recordingReporter().reporter, undefined, () => never);
+    dying.clips.trigger(trigger({ chatter: 'fay' }));
+    await waitUntil(async () => (await storedEntry())?.obsPath !== undefined);
+    await rm(path.join(obsDir, 'Replay 1.mp4')); // moved by the filing the crash cut short
+
+    const after = recordingReporter();
+    await service(after.reporter).clips.recoverInterrupted();
+
+    expect(after.saved).toEqual([]);
+    expect(after.failed).toHaveLength(1);
+    expect(after.failed[0]!.reason).toBe(`the bot stopped while filing the clip; look for it in ${path.join(clipsDir, 'alice')}`);
+    expect(await journalled()).toEqual([]);
+  });
+
   it('tells the guild a moment was not clipped when the crash came before OBS saved it', async () => {
     const held = new FakeReplayBuffer(obsDir);
     held.isHeld = true; // the save request is out; the process dies before OBS answers
