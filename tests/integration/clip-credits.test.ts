@@ -27,8 +27,12 @@ describe('credits for chatters who call a moment after its alert went out', () =
   it('updates the alert to list late callers instead of clipping the same moment again', async () => {
     h.tiktok.sendChat('credit.user', { handle: 'early.bird', text: 'clip it!' });
     await h.discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith('early.bird_')), 10_000);
-    h.tiktok.sendChat('credit.user', { handle: 'late.one', text: 'CLIP IT' });
-    h.tiktok.sendChat('credit.user', { handle: 'late.two', text: 'that was POG' });
+    // One frame, as TikTok batches chats: the library unzips each frame asynchronously, so chats sent in
+    // two frames may reach the bot in either order.
+    h.tiktok.sendChats('credit.user', [
+      { handle: 'late.one', text: 'CLIP IT' },
+      { handle: 'late.two', text: 'that was POG' },
+    ]);
     await waitFor(() => h.discord.channelMessageEdits.some((m) => JSON.stringify(m.embeds).includes('late.two')), 10_000, () => 'the alert to be updated');
     expect(obs.saves).toBe(1);
     const edited = JSON.stringify(h.discord.channelMessageEdits.at(-1)!.embeds);
