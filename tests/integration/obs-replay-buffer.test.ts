@@ -187,9 +187,9 @@ describeWithObs('ObsReplayBuffer with a real OBS', () => {
     await obs.kill();
     const outcome = await pending;
     const pendingMs = performance.now() - began;
+    // OBS_UNAVAILABLE, not OBS_TIMEOUT: it failed on the closed socket, not after the request (3 s) or
+    // saved-event (5 s) timeout. How fast is printed, not asserted: machines are noisy.
     expect(isAppError(outcome, 'OBS_UNAVAILABLE')).toBe(true);
-    // Well under the request (3 s) and saved-event (5 s) timeouts: it did not wait for either.
-    expect(pendingMs).toBeLessThan(2_500);
     console.info(`pending save rejected ${pendingMs.toFixed(0)} ms after the kill began`);
 
     await waitFor('status disconnected', () => adapter.status().connection === 'disconnected', 2_000);
@@ -198,7 +198,8 @@ describeWithObs('ObsReplayBuffer with a real OBS', () => {
 
     const nextBegan = performance.now();
     await expect(adapter.save(moveAway)).rejects.toMatchObject({ code: 'OBS_UNAVAILABLE' });
-    expect(performance.now() - nextBegan).toBeLessThan(100);
+    // Refused without asking the dead OBS: well inside the 3 s request timeout it would otherwise wait.
+    expect(performance.now() - nextBegan).toBeLessThan(1_000);
   });
 
   it('reconnects by itself when OBS comes back, with the buffer running, and saves again', async () => {

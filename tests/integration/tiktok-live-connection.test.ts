@@ -348,30 +348,34 @@ describe('TikTokLiveConnectionAdapter against the fake TikTok', () => {
     );
   });
 
-  it('measures chat frame to chat event latency', async () => {
+  it('delivers 300 chats sent one by one, each intact, and reports frame-to-event latency', async () => {
     const name = newStreamer();
     const connection = connectionFor(name);
     await connection.connect();
 
     const samples: number[] = [];
+    const received: string[] = [];
     for (let i = 0; i < 300; i++) {
       const arrived = new Promise<void>((resolve) => {
-        const off = connection.on('chat', () => {
+        const off = connection.on('chat', (chat) => {
           off();
+          received.push(`${chat.chatter}: ${chat.text}`);
           resolve();
         });
       });
       const started = performance.now();
-      fake.sendChat(name, { handle: 'bench', text: `message ${i}` });
+      fake.sendChat(name, { handle: `viewer${i}`, text: `message ${i}` });
       await arrived;
       samples.push(performance.now() - started);
     }
+    // Each chat waited for before the next was sent, so the order is the sending order.
+    expect(received).toEqual(Array.from({ length: 300 }, (_, i) => `viewer${i}: message ${i}`));
+    // Speed is the benchmark's business (npm run bench); here it is only printed.
     samples.sort((a, b) => a - b);
     const p50 = samples[Math.floor(samples.length * 0.5)] ?? Infinity;
     const p95 = samples[Math.floor(samples.length * 0.95)] ?? Infinity;
     const max = samples.at(-1) ?? Infinity;
     console.info(`tiktok chat frame -> chat event over ${samples.length} chats: p50 ${p50.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms, max ${max.toFixed(2)} ms`);
-    expect(p50).toBeLessThan(20);
   });
 
   it('never touches the library-wide SignConfig (no default signing client, no leaked key)', () => {
