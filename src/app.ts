@@ -12,6 +12,7 @@ import { ClipPublisher } from './discord/clip-publisher.js';
 import { InteractionRouter } from './discord/router.js';
 import { EventLog } from './events/event-log.js';
 import { GuildSettingsService } from './guilds/settings-service.js';
+import { acquireInstanceLock } from './instance-lock.js';
 import type { LiveConnectionFactory } from './monitor/live-connection.js';
 import { StreamMonitor, type MonitorBudgets } from './monitor/stream-monitor.js';
 import type { StreamState, SupervisorTimings } from './monitor/stream-supervisor.js';
@@ -53,7 +54,12 @@ export interface Bot {
  * tests drive the whole bot in-process against local fakes.
  */
 export async function createBot(config: Config, log: Logger, overrides: BotOverrides = {}): Promise<Bot> {
-  const store = await SettingsStore.open(config.databaseUrl, log.child({ component: 'store' }));
+  // First, before anything connects: a second copy must change nothing.
+  const lock = await acquireInstanceLock(config.clipsDir, log.child({ component: 'instance-lock' }));
+  const store = await SettingsStore.open(config.databaseUrl, log.child({ component: 'store' })).catch(async (err: unknown) => {
+    await lock.release();
+    throw err;
+  });
   const events = new EventLog();
 
   const clientOptions: ClientOptions = {
@@ -206,6 +212,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
       await replayBuffer.close();
       await client.destroy();
       await store.close();
+      await lock.release();
     },
   };
 }

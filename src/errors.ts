@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'TIKTOK_CONNECT_FAILED'
   | 'TIMEOUT'
   | 'ABORTED'
+  | 'ALREADY_RUNNING'
   | 'INTERNAL';
 
 export class AppError extends Error {
