@@ -9,6 +9,10 @@ import type { Connection } from './obs-connection.js';
 import { OUTPUT_RUNNING } from './obs-errors.js';
 import { requestWithTimeout } from './obs-socket.js';
 
+const START_ATTEMPTS = 3;
+/** STARTED follows an accepted start within some 50 ms; a second without it means OBS dropped the start. */
+const START_CONFIRM_MS = 1_000;
+
 /**
  * StartReplayBuffer answers as soon as OBS begins starting the output; the output reports STARTED some
  * 50 ms later (GetReplayBufferStatus says false until then). Only claim "running" once it is.
@@ -16,15 +20,12 @@ import { requestWithTimeout } from './obs-socket.js';
  * OBS 29 sometimes accepts a start and then does nothing: measured here, a StartReplayBuffer sent right
  * after the buffer STOPPED, when a replay had been saved shortly before, was dropped 2 times in 3 with no
  * error and no event; asking again started it every time. So a start that is not confirmed within
- * `confirmMs` is asked again, up to `attempts` times, before it counts as failed.
+ * a second is asked again, up to three times, before it counts as failed.
  * The adapter resolves `connection.startedWaiters` when the STARTED event arrives.
  */
-export async function startBufferAndConfirm(
-  connection: Connection,
-  requestTimeoutMs: number,
-  log: Logger,
-  { attempts = 3, confirmMs = Math.min(1_000, requestTimeoutMs) }: { attempts?: number; confirmMs?: number } = {},
-): Promise<void> {
+export async function startBufferAndConfirm(connection: Connection, requestTimeoutMs: number, log: Logger): Promise<void> {
+  const attempts = START_ATTEMPTS;
+  const confirmMs = Math.min(START_CONFIRM_MS, requestTimeoutMs);
   for (let attempt = 1; ; attempt += 1) {
     if (await askToStart(connection, requestTimeoutMs, confirmMs)) return;
     log.warn({ attempt, attempts }, 'OBS accepted StartReplayBuffer but the buffer did not start');
