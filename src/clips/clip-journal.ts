@@ -93,11 +93,6 @@ export class ClipJournal {
     return entries;
   }
 
-  /** Resolves once every write asked for so far has landed. */
-  async flush(): Promise<void> {
-    while (this.writes.size > 0) await Promise.all([...this.writes.values()]);
-  }
-
   private fileOf(clipId: string): string {
     // Clip ids are our own UUIDs; the check keeps a bad id from ever naming a path outside the folder.
     if (!/^[\w-]+$/.test(clipId)) throw new Error(`not a clip id: ${clipId}`);

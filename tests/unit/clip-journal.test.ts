@@ -67,11 +67,13 @@ describe('ClipJournal', () => {
   it('keeps the latest state of each moment, with its times, until it is finished', async () => {
     const journal = new ClipJournal(root, log);
     const first = trigger();
-    // Not awaited between: writes for one clip must still land in the order asked.
-    void journal.record({ clipId: 'a', triggers: [first] });
-    void journal.record({ clipId: 'a', triggers: [first, trigger({ chatter: 'carol' })], obsPath: '/obs/Replay.mp4', savedAt: new Date('2026-11-25T18:30:06Z') });
-    await journal.record({ clipId: 'b', triggers: [trigger({ guildId: 'g2' })] });
-    await journal.flush();
+    // Asked for back to back, not awaited in between: writes for one clip must still land in order.
+    const writes = [
+      journal.record({ clipId: 'a', triggers: [first] }),
+      journal.record({ clipId: 'a', triggers: [first, trigger({ chatter: 'carol' })], obsPath: '/obs/Replay.mp4', savedAt: new Date('2026-11-25T18:30:06Z') }),
+      journal.record({ clipId: 'b', triggers: [trigger({ guildId: 'g2' })] }),
+    ];
+    await Promise.all(writes);
 
     const entries = await new ClipJournal(root, log).unfinished();
     expect(entries.map((e) => e.clipId)).toEqual(['a', 'b']);
