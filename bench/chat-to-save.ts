@@ -54,9 +54,7 @@ export async function benchChatToSave(options: { seconds?: number; backgroundPer
   await connection.disconnect();
   await fake.close();
   return [
-    { name: 'chat_frame_to_save_p50', value: rig.quantile(0.5), unit: 'ms' },
-    { name: 'chat_frame_to_save_p99', value: rig.quantile(0.99), unit: 'ms' },
-    { name: 'chat_frame_to_save_samples', value: rig.samples, unit: 'saves' },
+    ...rig.figures('chat_frame_to_save'),
     { name: 'chat_frame_background', value: Math.round(background / seconds), unit: 'msgs/s' },
   ];
 }

@@ -9,6 +9,7 @@ import { ClipService } from '../src/clips/clip-service.js';
 import { EventLog } from '../src/events/event-log.js';
 import { compileMatcher } from '../src/monitor/keyword-matcher.js';
 import type { ReplayBuffer, SavedReplay } from '../src/obs/replay-buffer.js';
+import type { BenchResult } from './result.js';
 
 /**
  * The bot's trigger path (router -> clip service -> save) with a stand-in OBS that answers at once, and
@@ -65,8 +66,13 @@ export function createLatencyRig() {
       const value = sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
       return Math.round(value * 1000) / 1000;
     },
-    get samples(): number {
-      return latencies.length;
+    /** `{prefix}_p50`, `{prefix}_p99` and `{prefix}_samples`, as the bench prints them. */
+    figures(prefix: string): BenchResult[] {
+      return [
+        { name: `${prefix}_p50`, value: this.quantile(0.5), unit: 'ms' },
+        { name: `${prefix}_p99`, value: this.quantile(0.99), unit: 'ms' },
+        { name: `${prefix}_samples`, value: latencies.length, unit: 'saves' },
+      ];
     },
   };
 }

@@ -53,9 +53,7 @@ export async function benchTriggerLatency(options: { seconds?: number; backgroun
   });
   await rig.close();
   return [
-    { name: 'trigger_latency_p50', value: rig.quantile(0.5), unit: 'ms' },
-    { name: 'trigger_latency_p99', value: rig.quantile(0.99), unit: 'ms' },
-    { name: 'trigger_latency_samples', value: rig.samples, unit: 'saves' },
+    ...rig.figures('trigger_latency'),
     { name: 'background_traffic', value: Math.round(background / seconds), unit: 'msgs/s' },
   ];
 }

@@ -1,9 +1,9 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClipJournal, JOURNAL_FOLDER } from '../../src/clips/clip-journal.js';
+import { ClipJournal } from '../../src/clips/clip-journal.js';
 import { ClipService } from '../../src/clips/clip-service.js';
 import type { Trigger } from '../../src/clips/moment.js';
 import { EventLog } from '../../src/events/event-log.js';
@@ -11,6 +11,7 @@ import { fileClip } from '../../src/obs/clip-filer.js';
 import { clipFileName } from '../../src/obs/clip-name.js';
 import { startHarness, waitFor, type Harness } from '../support/bot-harness.js';
 import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
+import { storedJournalEntries } from '../support/journal.js';
 
 /**
  * A crash mid-clip loses no clip: a bot process that dies after OBS saved a moment but before its alert
@@ -56,13 +57,7 @@ describe('a clip interrupted by a crash', () => {
       isManual: false,
     };
     dying.trigger(moment);
-    const journalDir = path.join(h.clipsDir, JOURNAL_FOLDER);
-    const isFiled = async () => {
-      const [name] = (await readdir(journalDir).catch(() => [])).filter((n) => n.endsWith('.json'));
-      if (name === undefined) return false;
-      const stored = await readFile(path.join(journalDir, name), 'utf8').catch(() => '{}');
-      return stored.includes('"filedPath"');
-    };
+    const isFiled = async () => (await storedJournalEntries(h.clipsDir)).some((entry) => entry.filedPath !== undefined);
     const deadline = Date.now() + 5_000;
     while (!(await isFiled())) {
       if (Date.now() > deadline) throw new Error('the dying bot never filed the clip');
@@ -84,6 +79,6 @@ describe('a clip interrupted by a crash', () => {
     expect(archived.content).not.toContain('alert not posted');
     // Told, so forgotten: a third start would post nothing.
     await h.bot.clips.drain();
-    expect((await readdir(journalDir)).filter((n) => n.endsWith('.json'))).toEqual([]);
+    expect(await storedJournalEntries(h.clipsDir)).toEqual([]);
   });
 });

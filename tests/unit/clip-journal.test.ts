@@ -11,6 +11,7 @@ import { EventLog } from '../../src/events/event-log.js';
 import { fileClip } from '../../src/obs/clip-filer.js';
 import { clipFileName } from '../../src/obs/clip-name.js';
 import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
+import { storedJournalEntries, type StoredJournalEntry } from '../support/journal.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -150,15 +151,10 @@ describe('a crash mid-clip', () => {
     return readdir(path.join(clipsDir, JOURNAL_FOLDER)).catch(() => []);
   }
 
-  /** The one moment in the journal as stored, read without touching the folder (unfinished() tidies it). */
-  async function storedEntry(): Promise<{ obsPath?: string; filedPath?: string } | undefined> {
-    const names = (await journalled()).filter((n) => n.endsWith('.json'));
-    if (names.length !== 1) return undefined;
-    try {
-      return JSON.parse(await readFile(path.join(clipsDir, JOURNAL_FOLDER, names[0]!), 'utf8')) as { obsPath?: string; filedPath?: string };
-    } catch {
-      return undefined; // caught between write and rename
-    }
+  /** The one moment in the journal, as stored. */
+  async function storedEntry(): Promise<StoredJournalEntry | undefined> {
+    const entries = await storedJournalEntries(clipsDir);
+    return entries.length === 1 ? entries[0] : undefined;
   }
 
   async function waitUntil(condition: () => Promise<boolean>): Promise<void> {
