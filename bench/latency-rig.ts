@@ -1,3 +1,4 @@
+import { ObsCapture } from '../src/capture/obs-capture.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,7 +32,7 @@ export function createLatencyRig() {
     close: async () => undefined,
   };
   const clips = new ClipService({
-    replayBuffer,
+    captures: { obs: new ObsCapture({ replayBuffer }) },
     fileClip: async ({ chatter, sourcePath }) => {
       const start = sentAt.get(chatter);
       const requestedAt = Number(sourcePath.split('#')[1]);

@@ -17,6 +17,7 @@ import type { LiveConnectionFactory } from './monitor/live-connection.js';
 import { StreamMonitor, type MonitorBudgets } from './monitor/stream-monitor.js';
 import type { StreamState, SupervisorTimings } from './monitor/stream-supervisor.js';
 import { createTikTokConnectionFactory, type TikTokTransport } from './monitor/tiktok-live-connection.js';
+import { ObsCapture } from './capture/obs-capture.js';
 import { fileClip } from './obs/clip-filer.js';
 import { ObsReplayBuffer } from './obs/obs-replay-buffer.js';
 import type { ReplayBuffer, ReplayBufferStatus } from './obs/replay-buffer.js';
@@ -107,7 +108,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
   });
 
   const clips = new ClipService({
-    replayBuffer,
+    captures: { obs: new ObsCapture({ replayBuffer }) },
     fileClip,
     clipsDir: config.clipsDir,
     reporter: publisher,

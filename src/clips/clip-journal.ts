@@ -21,6 +21,8 @@ export interface JournalEntry {
   readonly triggers: readonly Trigger[];
   /** Where OBS wrote the replay, once it said so. */
   readonly obsPath?: string;
+  /** `obsPath` is another moment's filed clip (a shared OBS save): recovery links or copies it, never moves it. */
+  readonly isSourceShared?: boolean;
   readonly savedAt?: Date;
   /** Where the clip was filed, once it was. */
   readonly filedPath?: string;
@@ -127,6 +129,7 @@ function fromStored(stored: StoredEntry): JournalEntry {
     clipId: stored.clipId,
     triggers: triggers.map(readTrigger),
     ...(typeof stored.obsPath === 'string' ? { obsPath: stored.obsPath } : {}),
+    ...(stored.isSourceShared === true ? { isSourceShared: true } : {}),
     ...(typeof stored.filedPath === 'string' ? { filedPath: stored.filedPath } : {}),
     ...(typeof stored.savedAt === 'string' ? { savedAt: new Date(stored.savedAt) } : {}),
   };

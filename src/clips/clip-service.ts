@@ -7,7 +7,7 @@ import type { EventLog } from '../events/event-log.js';
 import { sleep } from '../util/backoff.js';
 import { truncate } from '../util/text.js';
 import { streamerFolderName } from '../obs/clip-name.js';
-import type { ReplayBuffer } from '../obs/replay-buffer.js';
+import type { CaptureMode, ClipCapture } from '../capture/clip-capture.js';
 import type { ClipJournal, JournalEntry } from './clip-journal.js';
 import type { ClipOutcome, Trigger } from './moment.js';
 
@@ -28,10 +28,31 @@ export type FileClip = (input: {
   chatter: string;
   keyword: string;
   at: Date;
+  /** The source is another moment's clip (a shared OBS save): link or copy it, never move it. */
+  keepSource?: boolean;
 }) => Promise<string>;
 
+/** What a guild asks of a stream's moments, read (from memory) at trigger time so changes apply at once. */
+export interface MomentPolicy {
+  readonly cooldownSeconds: number;
+  /** OBS capture: wait this long after the first trigger before saving (the reaction belongs in the clip). */
+  readonly delaySeconds: number;
+  /** Which capture the stream uses in this guild; `obs` unless said otherwise. */
+  readonly capture?: CaptureMode;
+  /** Stream capture: seconds kept before and after the trigger. */
+  readonly windowBeforeSeconds?: number;
+  readonly windowAfterSeconds?: number;
+}
+
+export const MOMENT_DEFAULTS = {
+  capture: 'obs',
+  windowBeforeSeconds: 20,
+  windowAfterSeconds: 5,
+} as const satisfies Required<Omit<MomentPolicy, 'cooldownSeconds' | 'delaySeconds'>>;
+
 export interface ClipServiceOptions {
-  readonly replayBuffer: ReplayBuffer;
+  /** Where footage comes from; `stream` is absent when the live's own video cannot be buffered (no ffmpeg). */
+  readonly captures: { readonly obs: ClipCapture; readonly stream?: ClipCapture | undefined };
   readonly fileClip: FileClip;
   readonly clipsDir: string;
   readonly reporter: ClipReporter;
@@ -39,31 +60,33 @@ export interface ClipServiceOptions {
   readonly journal: ClipJournal;
   readonly events: EventLog;
   readonly log: Logger;
-  /** Per-guild settings the policy needs, read (from memory) at trigger time so changes apply at once. */
-  readonly policyFor: (guildId: string) => { cooldownSeconds: number; delaySeconds: number };
+  readonly policyFor: (guildId: string, streamer: string) => MomentPolicy;
   /**
-   * Triggers within this long after a save join it rather than start another. By default the replay
-   * buffer's length as OBS reports it: a second save that soon would mostly repeat the same footage.
+   * Triggers on a stream within this long after its clip was saved join it rather than start another.
+   * By default the capture's own window (OBS: the replay buffer's length, since a second save that soon
+   * would mostly repeat the same footage). Tests fix it.
    */
   readonly coalesceWindowMs?: number;
   readonly now?: () => Date;
 }
 
-/** Used until OBS has told us its replay buffer length. */
-export const DEFAULT_COALESCE_WINDOW_MS = 30_000;
-
 type MomentState = 'waiting' | 'saving' | 'saved' | 'failed';
 
+/** One stream's moment: the triggers that called it, its capture, and what came of it. */
 interface Moment {
   readonly id: string;
+  readonly streamer: string;
+  readonly capture: ClipCapture;
   readonly triggers: Trigger[];
   state: MomentState;
-  /** When the save finished; a moment this recent still absorbs triggers. */
+  /** When the save finished; a moment this recent still absorbs triggers of its stream. */
   finishedAt: Date | undefined;
   outcome: Promise<ClipOutcome>;
   /** Set once saved: late joiners update this clip's alert. */
   result: ClipOutcome | undefined;
   mergedCount: number;
+  /** Guilds already told (alert or failure notice): a guild that joins later gets its own. */
+  readonly toldGuilds: Set<string>;
   /** Guilds whose alert awaits a credit update, and the timer that will send it. */
   readonly staleGuilds: Set<string>;
   creditTimer: NodeJS.Timeout | undefined;
@@ -80,36 +103,39 @@ const CREDIT_UPDATE_DELAY_MS = 1_500;
 /** How many merges per moment get their own log line; the rest are summed up. */
 const MERGE_LOG_LIMIT = 5;
 
+/** Stands in for stream capture when the bot cannot buffer lives (no ffmpeg): every moment says why. */
+const NO_STREAM_CAPTURE: ClipCapture = {
+  mode: 'stream',
+  capture: () =>
+    Promise.reject(new AppError('CAPTURE_UNAVAILABLE', 'stream capture is not available on this bot (is ffmpeg installed?)')),
+  mergeWindowMs: () => 0,
+  isFailing: () => false,
+};
+
 /**
- * Turns triggers into clips: one moment produces one clip that credits everyone who called it.
- * - A trigger while a save is waiting, running, or within the coalescing window after it joins that clip.
+ * Turns triggers into clips. A moment belongs to one stream and produces one clip of that stream that
+ * credits everyone who called it:
+ * - A trigger on a stream whose moment is waiting, saving, or saved within the merge window joins it
+ *   (a late caller: its alert's credits are updated; a guild that was not in it yet gets its own alert).
+ * - A trigger on another stream never joins that clip: its stream gets its own moment. With OBS, moments
+ *   of several streams may share one save (the capture decides), each still filed and alerted as its own.
  * - Otherwise a per-stream cooldown applies to automatic triggers (manual /clip ignores it).
- * - An optional per-guild delay lets the reaction into the clip; the clip still belongs to its moment.
+ * - An optional per-guild delay lets the reaction into an OBS clip; the clip still belongs to its moment.
  * - Every moment is journalled until all its guilds were told, so a crash mid-clip loses no clip.
  * Every trigger that does not produce its own clip is visible in the event log.
  */
 export class ClipService {
-  private latest: Moment | undefined;
+  /** Each stream's latest moment. */
+  private readonly moments = new Map<string, Moment>();
   private readonly lastAutoClipAt = new Map<string, number>();
   private readonly cooldownLogged = new Map<string, number>();
   private readonly inFlight = new Set<Promise<unknown>>();
-  private lastOutcome: ClipOutcome | undefined;
   /** Aborted at shutdown: moments waiting out a delay are saved at once instead of being lost. */
   private readonly hurry = new AbortController();
   private readonly now: () => Date;
 
   constructor(private readonly options: ClipServiceOptions) {
     this.now = options.now ?? (() => new Date());
-  }
-
-  private get coalesceWindowMs(): number {
-    if (this.options.coalesceWindowMs !== undefined) return this.options.coalesceWindowMs;
-    const seconds = this.options.replayBuffer.bufferSeconds();
-    return seconds === undefined ? DEFAULT_COALESCE_WINDOW_MS : seconds * 1000;
-  }
-
-  get lastClip(): ClipOutcome | undefined {
-    return this.lastOutcome;
   }
 
   /**
@@ -121,7 +147,7 @@ export class ClipService {
     if (joined) return;
     const key = `${trigger.guildId}:${trigger.streamer}`;
     const last = this.lastAutoClipAt.get(key);
-    const cooldownMs = this.options.policyFor(trigger.guildId).cooldownSeconds * 1000;
+    const cooldownMs = this.options.policyFor(trigger.guildId, trigger.streamer).cooldownSeconds * 1000;
     if (last !== undefined && trigger.at.getTime() - last < cooldownMs) {
       this.logCooldown(key, trigger, cooldownMs - (trigger.at.getTime() - last));
       return;
@@ -132,11 +158,11 @@ export class ClipService {
   }
 
   /**
-   * A manual clip: joins a save already waiting or running (same footage), else saves now with no
-   * cooldown and no delay. Resolves with the filed clip.
+   * A manual clip: joins its stream's save already waiting or running (same footage), else saves now
+   * with no cooldown and no delay. Resolves with the filed clip.
    */
   async clipNow(trigger: Trigger): Promise<ClipOutcome> {
-    const latest = this.latest;
+    const latest = this.moments.get(trigger.streamer);
     if (latest && (latest.state === 'waiting' || latest.state === 'saving')) {
       latest.triggers.push(trigger);
       this.options.events.add(trigger.guildId, {
@@ -158,11 +184,15 @@ export class ClipService {
   /** Resolves when every save in flight has settled and every credit update went out. */
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-    const latest = this.latest;
-    if (latest?.creditTimer) {
-      clearTimeout(latest.creditTimer);
-      await this.sendCreditUpdates(latest);
-    }
+    const pending = [...this.moments.values()].filter((m) => m.creditTimer !== undefined);
+    for (const moment of pending) clearTimeout(moment.creditTimer);
+    await Promise.all(pending.map((m) => this.sendCreditUpdates(m)));
+  }
+
+  private track(work: Promise<unknown>): void {
+    const tracked = work.catch(() => undefined);
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
   }
 
   private scheduleCreditUpdate(moment: Moment, guildId: string): void {
@@ -183,23 +213,27 @@ export class ClipService {
     );
   }
 
+  private mergeWindowMs(moment: Moment): number {
+    return this.options.coalesceWindowMs ?? moment.capture.mergeWindowMs(moment.streamer);
+  }
+
   private tryJoin(trigger: Trigger): boolean {
-    const moment = this.latest;
+    const moment = this.moments.get(trigger.streamer);
     if (!moment) return false;
     const isRecent =
-      moment.finishedAt !== undefined && trigger.at.getTime() - moment.finishedAt.getTime() < this.coalesceWindowMs;
+      moment.finishedAt !== undefined && trigger.at.getTime() - moment.finishedAt.getTime() < this.mergeWindowMs(moment);
     const isOpen =
       moment.state === 'waiting' ||
       moment.state === 'saving' ||
       (moment.state === 'saved' && isRecent) ||
-      // While OBS stays down, one "could not clip" notice speaks for the whole burst; once OBS is back,
-      // the next trigger clips again.
-      (moment.state === 'failed' && isRecent && this.options.replayBuffer.status().connection !== 'connected');
+      // While the capture stays down (OBS), one "could not clip" notice speaks for the whole burst; once
+      // it is back, the next trigger clips again.
+      (moment.state === 'failed' && isRecent && moment.capture.isFailing(moment.streamer));
     if (!isOpen) return false;
     moment.triggers.push(trigger);
     noteDelayStart(moment, trigger);
     moment.mergedCount += 1;
-    if (moment.result) this.scheduleCreditUpdate(moment, trigger.guildId);
+    this.tellLateGuild(moment, trigger);
     if (moment.mergedCount <= MERGE_LOG_LIMIT) {
       const first = moment.triggers[0]!.chatter;
       this.options.events.add(trigger.guildId, {
@@ -207,12 +241,36 @@ export class ClipService {
         stream: trigger.streamer,
         text:
           moment.state === 'failed'
-            ? `"${trigger.keyword}" by ${trigger.chatter} not clipped: OBS is still down (same moment as ${first})`
+            ? `"${trigger.keyword}" by ${trigger.chatter} not clipped: ${moment.capture.mode === 'obs' ? 'OBS' : 'the stream capture'} is still down (same moment as ${first})`
             : `"${trigger.keyword}" by ${trigger.chatter} joined the clip of ${first}`,
       });
     }
     return true;
   }
+
+  /**
+   * A trigger joined a moment that was already reported: its guild's alert gets the new credits, or, for
+   * a guild the moment had not reached yet, an alert (or failure notice) of its own.
+   */
+  private tellLateGuild(moment: Moment, trigger: Trigger): void {
+    const { guildId } = trigger;
+    if (moment.state === 'saved' && moment.result) {
+      if (moment.toldGuilds.has(guildId)) {
+        this.scheduleCreditUpdate(moment, guildId);
+        return;
+      }
+      moment.toldGuilds.add(guildId);
+      const outcome = moment.result;
+      this.track(this.report([trigger], (g) => this.announceSaved(g, outcome)));
+    } else if (moment.state === 'failed' && !moment.toldGuilds.has(guildId)) {
+      moment.toldGuilds.add(guildId);
+      const reason = this.failureReasons.get(moment.id) ?? 'the capture is down';
+      this.track(this.report([trigger], (g) => this.options.reporter.clipFailed(g, [trigger], reason)));
+    }
+  }
+
+  /** Why each recent failed moment failed, for guilds that join it later. */
+  private readonly failureReasons = new Map<string, string>();
 
   private logCooldown(key: string, trigger: Trigger, remainingMs: number): void {
     const count = (this.cooldownLogged.get(key) ?? 0) + 1;
@@ -227,21 +285,32 @@ export class ClipService {
     }
   }
 
+  private captureFor(policy: MomentPolicy): ClipCapture {
+    const mode = policy.capture ?? MOMENT_DEFAULTS.capture;
+    return mode === 'stream' ? (this.options.captures.stream ?? NO_STREAM_CAPTURE) : this.options.captures.obs;
+  }
+
   private startMoment(first: Trigger): Moment {
+    const previous = this.moments.get(first.streamer);
+    if (previous) this.failureReasons.delete(previous.id);
+    const policy = this.options.policyFor(first.guildId, first.streamer);
     const moment: Moment = {
       id: randomUUID(),
+      streamer: first.streamer,
+      capture: this.captureFor(policy),
       triggers: [first],
       state: 'waiting',
       finishedAt: undefined,
       outcome: undefined as unknown as Promise<ClipOutcome>,
       result: undefined,
       mergedCount: 0,
+      toldGuilds: new Set(),
       staleGuilds: new Set(),
       creditTimer: undefined,
       delayFrom: new Map(),
     };
     noteDelayStart(moment, first);
-    this.latest = moment;
+    this.moments.set(first.streamer, moment);
     this.options.events.add(first.guildId, {
       kind: 'trigger',
       stream: first.streamer,
@@ -249,64 +318,82 @@ export class ClipService {
         ? `manual clip by ${first.chatter}`
         : `"${first.keyword}" by ${first.chatter}: ${truncate(first.message, 120)}`,
     });
-    moment.outcome = this.runMoment(moment);
-    const tracked = moment.outcome.catch(() => undefined);
-    this.inFlight.add(tracked);
-    void tracked.finally(() => this.inFlight.delete(tracked));
+    moment.outcome = this.runMoment(moment, policy);
+    this.track(moment.outcome);
     return moment;
   }
 
-  private async runMoment(moment: Moment): Promise<ClipOutcome> {
+  private async runMoment(moment: Moment, policy: MomentPolicy): Promise<ClipOutcome> {
     const first = moment.triggers[0]!;
     const { journal } = this.options;
     // Not awaited: the save must not wait on the disk. Writes for one clip land in order.
     void journal.record({ clipId: moment.id, triggers: [...moment.triggers] });
     try {
-      if (!first.isManual) await this.waitOutDelays(moment);
+      if (!first.isManual && moment.capture.mode === 'obs') await this.waitOutDelays(moment);
       moment.state = 'saving';
-      const filed = await this.options.replayBuffer.save(async (replay) => {
-        const saved = { clipId: moment.id, triggers: [...moment.triggers], obsPath: replay.path, savedAt: replay.savedAt };
-        // Awaited: from here a crash must find OBS's file through the journal.
+      const request = {
+        streamer: moment.streamer,
+        at: first.at,
+        beforeSeconds: policy.windowBeforeSeconds ?? MOMENT_DEFAULTS.windowBeforeSeconds,
+        afterSeconds: policy.windowAfterSeconds ?? MOMENT_DEFAULTS.windowAfterSeconds,
+      };
+      const captured = await moment.capture.capture(request, async (footage) => {
+        const saved = {
+          clipId: moment.id,
+          triggers: [...moment.triggers],
+          obsPath: footage.path,
+          savedAt: footage.savedAt,
+          ...(footage.isShared ? { isSourceShared: true } : {}),
+        };
+        // Awaited: from here a crash must find the footage through the journal.
         await journal.record(saved);
-        const filedPath = await this.fileReplay(replay.path, first);
+        const filedPath = await this.fileFootage(footage.path, first, footage.isShared);
         void journal.record({ ...saved, filedPath });
-        return { path: filedPath, savedAt: replay.savedAt };
+        return filedPath;
       });
       moment.state = 'saved';
       moment.finishedAt = this.now();
       const outcome: ClipOutcome = {
         clipId: moment.id,
-        path: filed.path,
-        fileName: path.basename(filed.path),
-        streamer: first.streamer,
+        path: captured.path,
+        fileName: path.basename(captured.path),
+        streamer: moment.streamer,
         triggers: moment.triggers,
-        savedAt: filed.savedAt,
+        savedAt: captured.savedAt,
+        ...(captured.note ? { captureNote: captured.note } : {}),
       };
-      this.lastOutcome = outcome;
       moment.result = outcome;
-      await this.report(moment.triggers, (guildId) => {
-        this.options.events.add(guildId, {
-          kind: 'save',
-          stream: first.streamer,
-          text: `saved ${outcome.fileName}${creditSummary(moment.triggers)}`,
-        });
-        return this.options.reporter.clipSaved(guildId, outcome);
-      });
+      const triggersNow = [...moment.triggers];
+      for (const t of triggersNow) moment.toldGuilds.add(t.guildId);
+      await this.report(triggersNow, (guildId) => this.announceSaved(guildId, outcome));
       await journal.finish(moment.id);
       return outcome;
     } catch (err) {
       moment.state = 'failed';
       moment.finishedAt = this.now();
       const reason = explainFailure(err);
-      this.options.log.error({ err, streamer: first.streamer }, 'clip failed');
-      await this.report(moment.triggers, (guildId) => {
-        this.options.events.add(guildId, { kind: 'failure', stream: first.streamer, text: `clip failed: ${reason}` });
-        const automatic = moment.triggers.filter((t) => t.guildId === guildId && !t.isManual);
+      this.failureReasons.set(moment.id, reason);
+      this.options.log.error({ err, streamer: moment.streamer }, 'clip failed');
+      const triggersNow = [...moment.triggers];
+      for (const t of triggersNow) moment.toldGuilds.add(t.guildId);
+      await this.report(triggersNow, (guildId) => {
+        this.options.events.add(guildId, { kind: 'failure', stream: moment.streamer, text: `clip failed: ${reason}` });
+        const automatic = triggersNow.filter((t) => t.guildId === guildId && !t.isManual);
         return automatic.length > 0 ? this.options.reporter.clipFailed(guildId, automatic, reason) : Promise.resolve();
       });
       await journal.finish(moment.id);
       throw err instanceof AppError ? err : new AppError('INTERNAL', reason, { cause: err });
     }
+  }
+
+  private announceSaved(guildId: string, outcome: ClipOutcome): Promise<void> {
+    const mine = outcome.triggers.filter((t) => t.guildId === guildId);
+    this.options.events.add(guildId, {
+      kind: 'save',
+      stream: outcome.streamer,
+      text: `saved ${outcome.fileName}${creditSummary(mine)}`,
+    });
+    return this.options.reporter.clipSaved(guildId, outcome);
   }
 
   /**
@@ -318,7 +405,7 @@ export class ClipService {
     while (!this.hurry.signal.aborted) {
       let dueAt = 0;
       for (const [guildId, from] of moment.delayFrom) {
-        dueAt = Math.max(dueAt, from + this.options.policyFor(guildId).delaySeconds * 1000);
+        dueAt = Math.max(dueAt, from + this.options.policyFor(guildId, moment.streamer).delaySeconds * 1000);
       }
       const waitMs = dueAt - performance.now();
       if (waitMs <= 0) return;
@@ -326,7 +413,7 @@ export class ClipService {
     }
   }
 
-  private fileReplay(sourcePath: string, first: Trigger): Promise<string> {
+  private fileFootage(sourcePath: string, first: Trigger, keepSource: boolean): Promise<string> {
     return this.options.fileClip({
       sourcePath,
       clipsDir: this.options.clipsDir,
@@ -334,6 +421,7 @@ export class ClipService {
       chatter: first.chatter,
       keyword: first.keyword,
       at: first.at,
+      ...(keepSource ? { keepSource: true } : {}),
     });
   }
 
@@ -390,7 +478,7 @@ export class ClipService {
       return { reason: `the bot stopped while filing the clip; look for it in ${folder}` };
     }
     try {
-      return { filedPath: await this.fileReplay(entry.obsPath, first) };
+      return { filedPath: await this.fileFootage(entry.obsPath, first, entry.isSourceShared === true) };
     } catch (err) {
       return { reason: `the bot stopped while filing the clip, and filing it again failed (${explainFailure(err)}); OBS's file is ${entry.obsPath}` };
     }

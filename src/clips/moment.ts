@@ -23,6 +23,8 @@ export interface ClipOutcome {
   /** The first trigger names the file; the others joined it. */
   readonly triggers: readonly Trigger[];
   readonly savedAt: Date;
+  /** What the capture said about the footage (e.g. shorter than asked); the alert shows it. */
+  readonly captureNote?: string;
   /** Saved before a crash or kill and finished by the next start; its alert says so. */
   readonly isRecovered?: boolean;
 }

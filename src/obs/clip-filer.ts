@@ -21,6 +21,11 @@ export interface FileClipInput {
   readonly chatter: string;
   readonly keyword: string;
   readonly at: Date;
+  /**
+   * The source is another moment's filed clip (one OBS save shared by several streams): link or copy it,
+   * never remove it.
+   */
+  readonly keepSource?: boolean;
   /** While the file is locked (Windows: OBS or antivirus still holds it). The old app retried 5 × 0.5 s. */
   readonly retry?: { readonly attempts: number; readonly delayMs: number };
   readonly fs?: FilerFs;
@@ -37,7 +42,8 @@ const NO_LINK = new Set(['EXDEV', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EINVAL']);
  * Moves a saved replay to `clipsDir/{streamer}/{chatter}_{keyword}_{time}.mp4` and returns the new path.
  * A name is claimed atomically (hard link, or an exclusive copy), so concurrent filings never clobber
  * each other and an existing file is never overwritten: a collision gets ` (2)`, ` (3)`…
- * On failure the source stays where OBS wrote it: a clip is never lost.
+ * On failure the source stays where OBS wrote it: a clip is never lost. With `keepSource` the source
+ * stays in any case (it is another moment's clip).
  */
 export async function fileClip(input: FileClipInput): Promise<string> {
   const fs = input.fs ?? fsPromises;
@@ -55,6 +61,8 @@ export async function fileClip(input: FileClipInput): Promise<string> {
     try {
       await fs.mkdir(folder, { recursive: true });
       const { target, isHardLink } = await claim(fs, input.sourcePath, folder, base);
+      // Two names for one filed clip are fine: OBS never writes into the clips folder.
+      if (input.keepSource) return target;
       const isSourceGone = await removeSource(fs, input.sourcePath, retry);
       if (!isSourceGone && isHardLink) {
         // Two names for ONE file: when OBS later writes a replay under the same source name it

@@ -1,3 +1,4 @@
+import { ObsCapture } from '../../src/capture/obs-capture.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,7 +39,7 @@ describe('a clip interrupted by a crash', () => {
     // The dying process: the same clip pipeline on the same folders, whose alerts never go out (it is
     // killed while posting). Nothing of it is cleaned up, as after a kill.
     const dying = new ClipService({
-      replayBuffer: new FakeReplayBuffer(replays),
+      captures: { obs: new ObsCapture({ replayBuffer: new FakeReplayBuffer(replays) }) },
       fileClip,
       clipsDir: h.clipsDir,
       reporter: { clipSaved: () => new Promise(() => undefined), clipJoined: async () => undefined, clipFailed: async () => undefined },

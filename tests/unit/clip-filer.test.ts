@@ -45,6 +45,16 @@ function lockedFs(failures: number, code = 'EBUSY'): FilerFs & { calls: number }
 }
 
 describe('fileClip', () => {
+  it('files a shared save for a second stream from the first stream\'s clip, leaving that clip in place', async () => {
+    const source = await replay('Replay shared.mp4', 'one picture for all');
+    const first = await fileClip({ sourcePath: source, clipsDir, streamer: 'alice', chatter: 'bob', keyword: 'wow', at });
+    const second = await fileClip({ sourcePath: first, clipsDir, streamer: 'carol', chatter: 'dave', keyword: 'pog', at, keepSource: true });
+    expect(path.relative(clipsDir, second)).toMatch(/^carol[\\/]dave_pog_/);
+    expect(await readFile(first, 'utf8')).toBe('one picture for all');
+    expect(await readFile(second, 'utf8')).toBe('one picture for all');
+    expect(await readdir(obsDir)).toEqual([]);
+  });
+
   it('moves the replay into the streamer folder under the clip name', async () => {
     const source = await replay('Replay 2026-11-25.mp4', 'video bytes');
     const filed = await fileClip({ sourcePath: source, clipsDir, streamer: 'alice', chatter: 'bob', keyword: 'wow', at });

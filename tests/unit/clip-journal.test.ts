@@ -1,3 +1,4 @@
+import { ObsCapture } from '../../src/capture/obs-capture.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -134,7 +135,7 @@ describe('a crash mid-clip', () => {
   function service(reporter: ClipReporter, replayBuffer = new FakeReplayBuffer(obsDir), fileClipImpl = fileClip) {
     const events = new EventLog();
     const clips = new ClipService({
-      replayBuffer,
+      captures: { obs: new ObsCapture({ replayBuffer }) },
       fileClip: fileClipImpl,
       clipsDir,
       reporter,

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ObsCapture } from '../../src/capture/obs-capture.js';
 import { ClipJournal, JOURNAL_FOLDER } from '../../src/clips/clip-journal.js';
 import { ClipService, explainFailure, type ClipReporter, type FileClip } from '../../src/clips/clip-service.js';
 import { AppError } from '../../src/errors.js';
@@ -28,8 +29,13 @@ function setup(options: SetupOptions = {}) {
   const joined: string[][] = [];
   const failed: Array<{ guildId: string; triggers: readonly Trigger[]; reason: string }> = [];
   const filed: Array<Parameters<FileClip>[0]> = [];
+  /** Which guild each alert went to, in order: `g1/alice`. */
+  const alerts: string[] = [];
   const reporter: ClipReporter = {
-    clipSaved: async (_guildId, outcome) => void saved.push(outcome),
+    clipSaved: async (guildId, outcome) => {
+      saved.push(outcome);
+      alerts.push(`${guildId}/${outcome.streamer}`);
+    },
     clipJoined: async (_guildId, outcome) => void joined.push(outcome.triggers.map((t) => t.chatter)),
     clipFailed: async (guildId, triggers, reason) => void failed.push({ guildId, triggers, reason }),
   };
@@ -40,7 +46,7 @@ function setup(options: SetupOptions = {}) {
   const journalRoot = mkdtempSync(path.join(os.tmpdir(), 'clip-service-'));
   journalRoots.push(journalRoot);
   const service = new ClipService({
-    replayBuffer,
+    captures: { obs: new ObsCapture({ replayBuffer }) },
     fileClip,
     clipsDir: '/clips',
     reporter,
@@ -61,7 +67,7 @@ function setup(options: SetupOptions = {}) {
       return [];
     }
   };
-  return { service, replayBuffer, events, saved, failed, filed, joined, journalled };
+  return { service, replayBuffer, events, saved, failed, filed, joined, journalled, alerts };
 }
 
 function trigger(overrides: Partial<Trigger> = {}): Trigger {
@@ -88,17 +94,74 @@ describe('ClipService', () => {
     expect(journalled()).toEqual([]);
   });
 
-  it('lets a trigger during a save in flight join it instead of starting another', async () => {
+  it('lets a trigger on the same stream during a save in flight join it instead of starting another', async () => {
     const { service, replayBuffer, saved } = setup();
     replayBuffer.isHeld = true;
     service.trigger(trigger({ chatter: 'first' }));
     await vi.advanceTimersByTimeAsync(0);
-    service.trigger(trigger({ chatter: 'second', streamer: 'carol' }));
+    service.trigger(trigger({ chatter: 'second' }));
     replayBuffer.release();
     await service.drain();
     expect(replayBuffer.saves).toBe(1);
-    expect(saved[0]!.streamer).toBe('alice');
-    expect(saved[0]!.triggers.map((t) => `${t.streamer}/${t.chatter}`)).toEqual(['alice/first', 'carol/second']);
+    expect(saved).toHaveLength(1);
+    expect(saved[0]!.triggers.map((t) => t.chatter)).toEqual(['first', 'second']);
+  });
+
+  it('gives another stream triggering during a save its own clip and alert, sharing that one OBS save', async () => {
+    const { service, replayBuffer, saved, filed, alerts } = setup();
+    replayBuffer.isHeld = true;
+    service.trigger(trigger({ chatter: 'first' }));
+    await vi.advanceTimersByTimeAsync(0);
+    service.trigger(trigger({ guildId: 'g2', chatter: 'second', streamer: 'carol', keyword: 'pog' }));
+    await vi.advanceTimersByTimeAsync(0);
+    replayBuffer.release();
+    await service.drain();
+    expect(replayBuffer.saves).toBe(1);
+    expect(saved.map((o) => `${o.streamer}:${o.triggers.map((t) => t.chatter).join(',')}`).sort()).toEqual(['alice:first', 'carol:second']);
+    expect(alerts.sort()).toEqual(['g1/alice', 'g2/carol']);
+    // Filed under each streamer with its own chatter and keyword; the second from the first's clip, kept.
+    expect(filed.map((f) => `${f.streamer}/${f.chatter}_${f.keyword}`)).toEqual(['alice/first_wow', 'carol/second_pog']);
+    expect(filed[0]!.keepSource).toBeUndefined();
+    expect(filed[1]).toMatchObject({ sourcePath: '/clips/alice/first_wow_1.mp4', keepSource: true });
+  });
+
+  it('never lets a trigger on another stream disappear into a clip already saved', async () => {
+    const { service, replayBuffer, saved, joined, alerts } = setup({ coalesceWindowMs: 60_000 });
+    service.trigger(trigger({ streamer: 'gina', chatter: 'g.fan' }));
+    await service.drain();
+    await vi.advanceTimersByTimeAsync(3_000);
+    service.trigger(trigger({ streamer: 'alice', chatter: 'a.fan', at: new Date() }));
+    await service.drain();
+    expect(replayBuffer.saves).toBe(2);
+    expect(joined).toEqual([]);
+    expect(saved.map((o) => `${o.streamer}/${o.triggers[0]!.chatter}`)).toEqual(['gina/g.fan', 'alice/a.fan']);
+    expect(alerts).toEqual(['g1/gina', 'g1/alice']);
+  });
+
+  it('alerts a second server that calls the same stream\'s moment after its save, and edits the first server\'s credits for its late caller', async () => {
+    const { service, replayBuffer, alerts, joined } = setup({ coalesceWindowMs: 30_000 });
+    service.trigger(trigger({ guildId: 'g1', chatter: 'first' }));
+    await service.drain();
+    await vi.advanceTimersByTimeAsync(2_000);
+    service.trigger(trigger({ guildId: 'g2', chatter: 'other.server', at: new Date() }));
+    service.trigger(trigger({ guildId: 'g1', chatter: 'late', at: new Date() }));
+    await vi.advanceTimersByTimeAsync(2_000);
+    await service.drain();
+    expect(replayBuffer.saves).toBe(1);
+    expect(alerts).toEqual(['g1/alice', 'g2/alice']);
+    expect(joined).toEqual([['first', 'other.server', 'late']]);
+  });
+
+  it('tells a server that joins a failed moment while OBS stays down, once', async () => {
+    const { service, replayBuffer, failed } = setup({ cooldownSeconds: 0 });
+    replayBuffer.isDown = true;
+    service.trigger(trigger({ guildId: 'g1', chatter: 'first' }));
+    await service.drain();
+    service.trigger(trigger({ guildId: 'g2', chatter: 'second', at: new Date() }));
+    service.trigger(trigger({ guildId: 'g2', chatter: 'third', at: new Date() }));
+    await service.drain();
+    expect(failed.map((f) => `${f.guildId}:${f.triggers.map((t) => t.chatter).join(',')}`)).toEqual(['g1:first', 'g2:second']);
+    expect(failed[1]!.reason).toBe('OBS is not connected');
   });
 
   it('by default coalesces for as long as OBS says its replay buffer is (5 s in the fake)', async () => {
@@ -166,10 +229,10 @@ describe('ClipService', () => {
     const at = new Date();
     service.trigger(trigger({ guildId: 'g1', at }));
     await vi.advanceTimersByTimeAsync(2_000);
-    service.trigger(trigger({ guildId: 'g2', streamer: 'carol', chatter: 'dave', at: new Date() }));
+    service.trigger(trigger({ guildId: 'g2', chatter: 'dave', at: new Date() }));
     await vi.advanceTimersByTimeAsync(5_000);
     // g1 alone would have saved at 5 s; g2 joined at 2 s and asked for 10 s.
-    service.trigger(trigger({ guildId: 'g2', streamer: 'carol', chatter: 'late', at: new Date() }));
+    service.trigger(trigger({ guildId: 'g2', chatter: 'late', at: new Date() }));
     expect(replayBuffer.saves).toBe(0);
     await vi.advanceTimersByTimeAsync(4_900);
     expect(replayBuffer.saves).toBe(0);
