@@ -50,7 +50,9 @@ export interface InteractionInput {
   options?: Record<string, string | number | boolean>;
   /** Default: the guild owner, with Administrator | ManageGuild. */
   member?: FakeMember;
-  /** Default: the general channel. */
+  /** Default: the main guild. */
+  guildId?: string;
+  /** Default: the guild's general channel. */
   channelId?: string;
   /** Default 10 MiB; Discord sends the invoking guild's limit with every interaction. */
   attachmentSizeLimit?: number;

@@ -85,6 +85,8 @@ export interface FakeDiscord {
   /** `moderator` has no Manage Server: it is the role a guild would hand to `/settings role`. */
   readonly roles: { moderator: string; everyone: string };
   readonly botUserId: string;
+  /** The other guilds the bot is in (`otherGuilds` option), each with its own general and alerts channel. */
+  readonly otherGuilds: ReadonlyArray<{ readonly id: string; readonly channels: { readonly general: string; readonly alerts: string } }>;
   /** Every bulk PUT of application commands: scope 'global' or the guild id, and the body. */
   readonly commandRegistrations: Array<{ scope: string; commands: any[] }>;
   /** Messages POSTed to /channels/:id/messages, in order. */
@@ -123,6 +125,8 @@ export interface FakeDiscordOptions {
   token?: string;
   /** HELLO's heartbeat_interval; Discord uses ~41 s, tests of heartbeats want less. */
   heartbeatIntervalMs?: number;
+  /** More guilds the bot is in besides the main one (default 0): for "several servers at once". */
+  otherGuilds?: number;
 }
 
 export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
@@ -191,6 +195,7 @@ class FakeDiscordServer implements FakeDiscord {
   readonly channels: { general: string; alerts: string; readOnly: string };
   readonly roles: { moderator: string; everyone: string };
   readonly botUserId: string;
+  readonly otherGuilds: FakeDiscord['otherGuilds'];
   readonly commandRegistrations: Array<{ scope: string; commands: any[] }> = [];
   readonly channelMessages: PostedMessage[] = [];
   readonly channelMessageEdits: PostedMessage[] = [];
@@ -202,6 +207,8 @@ class FakeDiscordServer implements FakeDiscord {
   readonly #token: string | undefined;
   readonly #ids = new SnowflakeFactory();
   readonly #guild: GuildState;
+  /** The main guild first, then the others. */
+  readonly #guilds: GuildState[];
   readonly #gateway: FakeGateway;
   readonly #feed = new ChangeFeed();
   readonly #routes: Route[];
@@ -227,13 +234,16 @@ class FakeDiscordServer implements FakeDiscord {
     if (!general || !alerts || !readOnly || !moderator) throw new Error('fake Discord: guild state lacks its channels or roles');
     this.channels = { general: general.id, alerts: alerts.id, readOnly: readOnly.id };
     this.roles = { moderator: moderator.id, everyone: this.#guild.id };
+    const others = Array.from({ length: options.otherGuilds ?? 0 }, () => createGuildState(this.#ids, this.applicationId));
+    this.#guilds = [this.#guild, ...others];
+    this.otherGuilds = others.map((g) => ({ id: g.id, channels: { general: g.channels[0]!.id, alerts: g.channels[1]!.id } }));
 
     this.#gateway = new FakeGateway({
       path: GATEWAY_PATH,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
       isTokenAccepted: (token) => this.#token === undefined || token === this.#token,
       readyPayload: () => this.#readyPayload(),
-      initialDispatches: () => [{ event: GatewayDispatchEvents.GuildCreate, data: guildCreatePayload(this.#guild) }],
+      initialDispatches: () => this.#guilds.map((g) => ({ event: GatewayDispatchEvents.GuildCreate, data: guildCreatePayload(g) })),
     });
     this.#gateway.attach(server, `ws://127.0.0.1:${port}`);
     this.#routes = this.#buildRoutes();
@@ -309,14 +319,16 @@ class FakeDiscordServer implements FakeDiscord {
   // ---- interactions ----
 
   #sendInteraction(input: InteractionInput, focused: string | undefined): Exchange {
-    const member = input.member ?? defaultMember(this.#guild);
+    const guild = this.#guildById(input.guildId ?? this.guildId);
+    if (!guild) throw new Error(`fake Discord: no guild ${input.guildId}`);
+    const member = input.member ?? defaultMember(guild);
     // Remember the member so GET /guilds/:id/members/:user and user options find them later.
-    this.#guild.members.set(member.id, member);
+    guild.members.set(member.id, member);
     const id = this.#ids.next();
     const token = `aW50ZXJhY3Rpb246${randomBytes(48).toString('base64url')}`;
-    const channelId = input.channelId ?? this.channels.general;
+    const channelId = input.channelId ?? guild.channels[0]!.id;
     const payload = interactionPayload({
-      guild: this.#guild,
+      guild,
       applicationId: this.applicationId,
       id,
       token,
@@ -481,13 +493,13 @@ class FakeDiscordServer implements FakeDiscord {
       ),
       bot('GET', '/channels/:channel', ({ params }) => this.#getChannel(params.get('channel'))),
       bot('GET', '/guilds/:guild', ({ params }) =>
-        this.#inGuild(params.get('guild'), () => ({ ...guildPayload(this.#guild), ...this.#approximateCounts() })),
+        this.#inGuild(params.get('guild'), (guild) => ({ ...guildPayload(guild), ...this.#approximateCounts(guild) })),
       ),
       bot('GET', '/guilds/:guild/channels', ({ params }) =>
-        this.#inGuild(params.get('guild'), () => this.#guild.channels.map((c) => channelPayload(this.#guild, c))),
+        this.#inGuild(params.get('guild'), (guild) => guild.channels.map((c) => channelPayload(guild, c))),
       ),
       bot('GET', '/guilds/:guild/roles', ({ params }) =>
-        this.#inGuild(params.get('guild'), () => this.#guild.roles.map(rolePayload)),
+        this.#inGuild(params.get('guild'), (guild) => guild.roles.map(rolePayload)),
       ),
       bot('GET', '/guilds/:guild/members/:user', ({ params }) =>
         this.#getMember(params.get('guild'), params.get('user')),
@@ -512,7 +524,7 @@ class FakeDiscordServer implements FakeDiscord {
       v: 10,
       user: botSelfPayload(this.#guild),
       // Guilds start unavailable; discord.js waits for their GUILD_CREATE before emitting ready.
-      guilds: [{ id: this.guildId, unavailable: true }],
+      guilds: this.#guilds.map((g) => ({ id: g.id, unavailable: true })),
       application: { id: this.applicationId, flags: 0 },
       user_settings: {},
       relationships: [],
@@ -544,27 +556,42 @@ class FakeDiscordServer implements FakeDiscord {
     };
   }
 
-  #approximateCounts() {
-    return { approximate_member_count: this.#guild.members.size + 1, approximate_presence_count: 1 };
+  #approximateCounts(guild: GuildState) {
+    return { approximate_member_count: guild.members.size + 1, approximate_presence_count: 1 };
   }
 
-  #inGuild(guildId: string, body: () => unknown): Reply {
-    if (guildId !== this.guildId) return apiError(404, 10004, 'Unknown Guild');
-    return { status: 200, body: body() };
+  #guildById(guildId: string): GuildState | undefined {
+    return this.#guilds.find((g) => g.id === guildId);
+  }
+
+  /** The channel and the guild it belongs to, in any guild the bot is in. */
+  #findChannel(channelId: string): { guild: GuildState; channel: GuildState['channels'][number] } | undefined {
+    for (const guild of this.#guilds) {
+      const channel = guild.channels.find((candidate) => candidate.id === channelId);
+      if (channel) return { guild, channel };
+    }
+    return undefined;
+  }
+
+  #inGuild(guildId: string, body: (guild: GuildState) => unknown): Reply {
+    const guild = this.#guildById(guildId);
+    if (!guild) return apiError(404, 10004, 'Unknown Guild');
+    return { status: 200, body: body(guild) };
   }
 
   #getMember(guildId: string, userId: string): Reply {
-    if (guildId !== this.guildId) return apiError(404, 10004, 'Unknown Guild');
-    if (userId === this.botUserId) return { status: 200, body: botMemberPayload(this.#guild) };
-    const member = this.#guild.members.get(userId);
+    const guild = this.#guildById(guildId);
+    if (!guild) return apiError(404, 10004, 'Unknown Guild');
+    if (userId === this.botUserId) return { status: 200, body: botMemberPayload(guild) };
+    const member = guild.members.get(userId);
     if (!member) return apiError(404, 10007, 'Unknown Member');
-    return { status: 200, body: memberPayload(this.#guild, member) };
+    return { status: 200, body: memberPayload(guild, member) };
   }
 
   #getChannel(channelId: string): Reply {
-    const channel = this.#guild.channels.find((candidate) => candidate.id === channelId);
-    if (!channel) return apiError(404, 10003, 'Unknown Channel');
-    return { status: 200, body: channelPayload(this.#guild, channel) };
+    const found = this.#findChannel(channelId);
+    if (!found) return apiError(404, 10003, 'Unknown Channel');
+    return { status: 200, body: channelPayload(found.guild, found.channel) };
   }
 
   #putCommands(applicationId: string, scope: string, body: IncomingBody): Reply {
@@ -645,11 +672,12 @@ class FakeDiscordServer implements FakeDiscord {
   }
 
   #postChannelMessage(channelId: string, body: IncomingBody): Reply {
-    const channel = this.#guild.channels.find((candidate) => candidate.id === channelId);
-    if (!channel) return apiError(404, 10003, 'Unknown Channel');
+    const found = this.#findChannel(channelId);
+    if (!found) return apiError(404, 10003, 'Unknown Channel');
+    const { channel } = found;
     const message = buildMessage(this.#ids, body, { channelId, type: 0 });
     const problem =
-      validateMessage(message, true) ?? checkUploadLimit(body, uploadLimitForTier(this.#guild.premiumTier));
+      validateMessage(message, true) ?? checkUploadLimit(body, uploadLimitForTier(found.guild.premiumTier));
     if (problem) return problem;
 
     this.#messages.set(message.id, message);

@@ -46,11 +46,13 @@ export async function startHarness(options: {
   obs?: { url: string; password: string };
   replayBuffer?: ReplayBuffer;
   overrides?: BotOverrides;
+  /** More Discord servers the bot is in besides the main one (see FakeDiscord.otherGuilds). */
+  otherGuilds?: number;
 }): Promise<Harness> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'clip-bot-e2e-'));
   const clipsDir = path.join(root, 'clips');
   const databaseUrl = `sqlite://${path.join(root, 'data', 'bot.sqlite')}`;
-  const discord = await startFakeDiscord({ token: BOT_TOKEN });
+  const discord = await startFakeDiscord({ token: BOT_TOKEN, otherGuilds: options.otherGuilds ?? 0 });
   const tiktok = await startFakeTikTok();
   const config = loadConfig({
     DISCORD_TOKEN: BOT_TOKEN,
