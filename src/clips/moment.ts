@@ -12,7 +12,13 @@ export interface Trigger {
   readonly at: Date;
   readonly isManual: boolean;
   readonly note?: string;
+  /** What fired; absent means a keyword (or `manual` when isManual). */
+  readonly kind?: TriggerKind;
+  /** For gift and hype: what happened, in words (who sent what; how fast chat ran). */
+  readonly detail?: string;
 }
+
+export type TriggerKind = 'keyword' | 'manual' | 'gift' | 'hype';
 
 /** What a moment came to: the filed clip and everyone who called it. */
 export interface ClipOutcome {

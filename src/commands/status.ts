@@ -16,9 +16,15 @@ export const statusCommand = {
       `**OBS:** ${obs.connection} since ${relativeTime(obs.since)}${obsError}`,
       `**Replay buffer:** ${buffer}`,
       `**Streams (${streams.length}):**`,
-      ...(streams.length === 0 ? ['none yet — `/stream add`'] : streams.map((s) => `• @${escapeMarkdown(s.username)} — ${describeState(monitor.state(s.username))}`)),
+      ...(streams.length === 0 ? ['none yet — `/stream add`'] : streams.map((s) => `• @${escapeMarkdown(s.username)} — ${describeState(monitor.state(s.username))}${chatRateText(monitor.chatRate(s.username))}`)),
       `**Last clip:** ${lastClip ? `\`${lastClip.fileName}\` ${relativeTime(new Date(lastClip.at))} by ${escapeMarkdown(lastClip.triggeredBy)}` : 'none yet'}`,
     ];
     await interaction.reply({ content: joinLines(lines), allowedMentions: { parse: [] } });
   },
 } satisfies Command;
+
+/** The stream's chat pace over the last 5 s, as the hype trigger sees it. */
+function chatRateText(perSecond: number | undefined): string {
+  if (perSecond === undefined) return '';
+  return ` — chat ${perSecond >= 10 ? perSecond.toFixed(0) : perSecond.toFixed(1)} msgs/s`;
+}

@@ -7,8 +7,10 @@ import { truncate } from '../util/text.js';
 import type { SettingsStore } from '../store/guild-settings.js';
 import {
   defaultSettings,
+  isHypeSensitivity,
   SETTINGS_LIMITS,
   type GuildSettings,
+  type HypeSensitivity,
   type KeywordMode,
   type StreamEntry,
 } from '../store/settings-schema.js';
@@ -158,6 +160,25 @@ export class GuildSettingsService {
 
   async setNotifyLive(guildId: string, isOn: boolean): Promise<void> {
     await this.update(guildId, (s) => ({ ...s, notifyLive: isOn }));
+  }
+
+  /** 0 turns the gift trigger off. */
+  async setGiftMinDiamonds(guildId: string, diamonds: number): Promise<void> {
+    const max = SETTINGS_LIMITS.maxGiftMinDiamonds;
+    if (!Number.isInteger(diamonds) || diamonds < 0 || diamonds > max) {
+      throw new UserError('INVALID_SETTING', `The gift threshold must be a whole number of diamonds from 0 to ${max}.`);
+    }
+    await this.update(guildId, (s) => ({ ...s, giftMinDiamonds: diamonds }));
+    const text = diamonds === 0 ? 'gift trigger off' : `gift trigger: ${diamonds} diamonds`;
+    this.deps.events.add(guildId, { kind: 'config', stream: undefined, text });
+  }
+
+  async setHypeSensitivity(guildId: string, sensitivity: HypeSensitivity): Promise<void> {
+    if (!isHypeSensitivity(sensitivity)) {
+      throw new UserError('INVALID_SETTING', 'Hype sensitivity must be off, low, medium or high.');
+    }
+    await this.update(guildId, (s) => ({ ...s, hypeSensitivity: sensitivity }));
+    this.deps.events.add(guildId, { kind: 'config', stream: undefined, text: `hype trigger: ${sensitivity}` });
   }
 
   private async update(guildId: string, change: (current: GuildSettings) => GuildSettings): Promise<GuildSettings> {

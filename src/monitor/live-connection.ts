@@ -26,12 +26,35 @@ export interface LiveConnection {
 
 export interface LiveConnectionEvents {
   chat: (message: ChatMessage) => void;
+  /** A gift; a streak sends one per repeat with its running count, the last one `isFinal`. */
+  gift: (gift: GiftEvent) => void;
   /** Any sign of life from the server (any decoded frame, chat or not): feeds the silence watchdog. */
   activity: () => void;
   /** The socket closed without a stream end (network drop, server close). */
   disconnected: (reason: string) => void;
   /** TikTok said the LIVE ended. */
   streamEnd: () => void;
+}
+
+/** A TikTok LIVE gift in the bot's own terms, independent of the library's protobuf types. */
+export interface GiftEvent {
+  /** The watched streamer's @handle, lower-case, without `@`. */
+  readonly streamer: string;
+  /** The sender's @handle (`user.displayId`), or their numeric id when TikTok sent no handle. */
+  readonly sender: string;
+  readonly senderName: string;
+  /** The gift's name as TikTok shows it (`gift.name`), e.g. `Rose`. */
+  readonly giftName: string;
+  /** Diamonds one gift is worth (`gift.diamondCount`). */
+  readonly diamondCount: number;
+  /** How many were sent (`repeatCount`; a streak's running total, final once `isStreakEnd`). */
+  readonly repeatCount: number;
+  /**
+   * False while a streak is still running (a streakable gift with `repeatEnd` 0): its value is not final.
+   * True for a streak's last message and for a gift that cannot streak.
+   */
+  readonly isFinal: boolean;
+  readonly receivedAt: Date;
 }
 
 export type LiveConnectionFactory = (username: string) => LiveConnection;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ChatMessage } from './chat-message.js';
-import type { LiveConnectionFactory } from './live-connection.js';
+import type { GiftEvent, LiveConnectionFactory } from './live-connection.js';
 import { RateBudget, type BudgetWindow } from './rate-budget.js';
 import {
   StreamSupervisor,
@@ -30,6 +30,9 @@ export const DEFAULT_BUDGETS = {
 
 export interface MonitorListener {
   chat(message: ChatMessage, guildIds: readonly string[]): void;
+  gift?(gift: GiftEvent, guildIds: readonly string[]): void;
+  /** Chats a second in the stream's last few seconds, for /status (the trigger router counts them). */
+  chatRate?(username: string): number | undefined;
   stateChange(username: string, state: StreamState, previous: StreamState, guildIds: readonly string[]): void;
 }
 
@@ -77,6 +80,7 @@ export class StreamMonitor {
       random: this.options.random,
       log: this.options.log.child({ stream: username }),
       onChat: (message) => this.options.listener.chat(message, [...guildIds]),
+      onGift: (gift) => this.options.listener.gift?.(gift, [...guildIds]),
       onStateChange: (state, previous) =>
         this.options.listener.stateChange(username, state, previous, [...guildIds]),
     });
@@ -95,6 +99,11 @@ export class StreamMonitor {
 
   state(username: string): StreamState | undefined {
     return this.watched.get(username)?.supervisor.state;
+  }
+
+  /** Chats a second lately, when the listener counts them; undefined when unknown. */
+  chatRate(username: string): number | undefined {
+    return this.options.listener.chatRate?.(username);
   }
 
   /** Attempts granted in the last minute, for /status and tests. */

@@ -3,7 +3,7 @@ import { isAppError } from '../errors.js';
 import { backoffDelay, sleep, withJitter, type BackoffOptions } from '../util/backoff.js';
 import { errorMessage } from '../util/text.js';
 import type { ChatMessage } from './chat-message.js';
-import { TikTokError, type LiveConnection } from './live-connection.js';
+import { TikTokError, type GiftEvent, type LiveConnection } from './live-connection.js';
 import type { RateBudget } from './rate-budget.js';
 import { RecentIds } from './recent-ids.js';
 
@@ -73,6 +73,7 @@ export interface SupervisorOptions {
   readonly timings?: Partial<SupervisorTimings>;
   readonly log: Logger;
   readonly onChat: (message: ChatMessage) => void;
+  readonly onGift?: (gift: GiftEvent) => void;
   readonly onStateChange: (state: StreamState, previous: StreamState) => void;
   readonly random?: () => number;
 }
@@ -170,6 +171,7 @@ export class StreamSupervisor {
         // An id-less message cannot be deduplicated; let it through rather than drop it.
         if (message.id === '' || this.seen.add(message.id)) this.options.onChat(message);
       }),
+      connection.on('gift', (gift) => this.options.onGift?.(gift)),
       connection.on('activity', armSilence),
       connection.on('disconnected', (reason) => finish({ kind: 'dropped', reason: `connection lost (${reason})` })),
       connection.on('streamEnd', () => finish({ kind: 'ended' })),

@@ -34,6 +34,7 @@ import {
   type ClientEventMap,
   type TikTokLiveConnectionOptions,
   type WebcastChatMessage,
+  type WebcastGiftMessage,
 } from 'tiktok-live-connector';
 import type { ChatMessage } from './chat-message.js';
 import {
@@ -275,6 +276,7 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
   private readonly listeners: Listeners = {
     chat: new Set(),
     activity: new Set(),
+    gift: new Set(),
     disconnected: new Set(),
     streamEnd: new Set(),
   };
@@ -367,6 +369,9 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
     listen(library, WebcastEvent.CHAT, (message) => {
       if (isCurrent()) this.onChat(message);
     });
+    listen(library, WebcastEvent.GIFT, (message) => {
+      if (isCurrent()) this.onGift(message);
+    });
     listen(library, WebcastEvent.STREAM_END, () => {
       if (!isCurrent()) return;
       // The library closes the socket itself right after; that close is not a "disconnected".
@@ -387,6 +392,27 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
       if (library.isConnected && isCurrent()) {
         this.log.warn({ err: event.exception, info: event.info, streamer: this.username }, 'tiktok library error');
       }
+    });
+  }
+
+  /**
+   * WebcastGiftMessage (tiktok-live-proto v3): value in `gift.diamondCount` and `repeatCount`, name in
+   * `gift.name`. A streakable gift (`gift.type` 1, or `gift.combo`) repeats while the viewer taps, each
+   * message carrying the running `repeatCount`; the one with `repeatEnd` 1 carries the total.
+   */
+  private onGift(message: WebcastGiftMessage): void {
+    const user = message.user;
+    const sender = user?.displayId || user?.id || 'unknown';
+    const isStreakable = message.gift?.type === 1 || message.gift?.combo === true;
+    this.emit('gift', {
+      streamer: this.username,
+      sender,
+      senderName: user?.nickname || sender,
+      giftName: message.gift?.name || `gift ${message.giftId}`,
+      diamondCount: message.gift?.diamondCount ?? 0,
+      repeatCount: Math.max(1, message.repeatCount),
+      isFinal: !isStreakable || message.repeatEnd === 1,
+      receivedAt: new Date(),
     });
   }
 

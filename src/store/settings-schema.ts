@@ -33,7 +33,14 @@ export interface GuildSettings {
   readonly cooldownSeconds: number;
   readonly delaySeconds: number;
   readonly notifyLive: boolean;
+  /** Gift trigger: clip a gift (or finished streak, or gifts adding up in 10 s) worth this many diamonds; 0 = off. */
+  readonly giftMinDiamonds: number;
+  /** Hype trigger: how eagerly a sudden burst of chat clips. */
+  readonly hypeSensitivity: HypeSensitivity;
 }
+
+export type HypeSensitivity = 'off' | 'low' | 'medium' | 'high';
+export const HYPE_SENSITIVITIES: readonly HypeSensitivity[] = ['off', 'low', 'medium', 'high'];
 
 export interface ClipRecord {
   readonly id: string;
@@ -58,6 +65,8 @@ export const SETTINGS_DEFAULTS = {
   cooldownSeconds: 30,
   delaySeconds: 0,
   notifyLive: false,
+  giftMinDiamonds: 0,
+  hypeSensitivity: 'off',
 } as const satisfies Partial<GuildSettings>;
 
 /** Bounds enforced on write; commands can use them to word their own validation. */
@@ -68,6 +77,7 @@ export const SETTINGS_LIMITS = {
   maxKeywords: 500,
   maxKeywordLength: 200,
   maxIdLength: 100,
+  maxGiftMinDiamonds: 10_000_000,
 } as const;
 
 const EPOCH_ISO = new Date(0).toISOString();
@@ -121,6 +131,8 @@ export function readSettingsRow(guildId: string, raw: unknown): Repaired<GuildSe
       cooldownSeconds: numberField(row, 'cooldownSeconds', SETTINGS_LIMITS.maxCooldownSeconds, problems),
       delaySeconds: numberField(row, 'delaySeconds', SETTINGS_LIMITS.maxDelaySeconds, problems),
       notifyLive: booleanField(row, 'notifyLive', problems),
+      giftMinDiamonds: numberField(row, 'giftMinDiamonds', SETTINGS_LIMITS.maxGiftMinDiamonds, problems),
+      hypeSensitivity: hypeField(row, problems),
     }),
     problems,
   };
@@ -262,7 +274,7 @@ function optionalIdField(raw: Record<string, unknown>, field: string, problems: 
 
 function numberField(
   raw: Record<string, unknown>,
-  field: 'cooldownSeconds' | 'delaySeconds',
+  field: 'cooldownSeconds' | 'delaySeconds' | 'giftMinDiamonds',
   max: number,
   problems: string[],
 ): number {
@@ -281,6 +293,18 @@ function booleanField(raw: Record<string, unknown>, field: 'notifyLive', problem
   return SETTINGS_DEFAULTS[field];
 }
 
+function hypeField(raw: Record<string, unknown>, problems: string[]): HypeSensitivity {
+  const value = raw['hypeSensitivity'];
+  if (value === undefined) return SETTINGS_DEFAULTS.hypeSensitivity;
+  if (isHypeSensitivity(value)) return value;
+  problems.push(`hypeSensitivity is invalid; default ${SETTINGS_DEFAULTS.hypeSensitivity} used`);
+  return SETTINGS_DEFAULTS.hypeSensitivity;
+}
+
+export function isHypeSensitivity(value: unknown): value is HypeSensitivity {
+  return HYPE_SENSITIVITIES.includes(value as HypeSensitivity);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Writing (strict)
 
@@ -294,6 +318,8 @@ export interface SettingsRow {
   readonly cooldownSeconds: number;
   readonly delaySeconds: number;
   readonly notifyLive: boolean;
+  readonly giftMinDiamonds: number;
+  readonly hypeSensitivity: HypeSensitivity;
 }
 
 /**
@@ -353,6 +379,10 @@ export function toSettingsRow(guildId: string, next: GuildSettings): { row: Sett
     problems.push(`delaySeconds must be a whole number from 0 to ${SETTINGS_LIMITS.maxDelaySeconds}`);
   }
   if (typeof next.notifyLive !== 'boolean') problems.push('notifyLive is not a boolean');
+  if (!isWholeInRange(next.giftMinDiamonds, SETTINGS_LIMITS.maxGiftMinDiamonds)) {
+    problems.push(`giftMinDiamonds must be a whole number from 0 to ${SETTINGS_LIMITS.maxGiftMinDiamonds}`);
+  }
+  if (!isHypeSensitivity(next.hypeSensitivity)) problems.push('hypeSensitivity must be off, low, medium or high');
   if (problems.length > 0) throw invalid(guildId, problems);
 
   const row: SettingsRow = {
@@ -364,6 +394,8 @@ export function toSettingsRow(guildId: string, next: GuildSettings): { row: Sett
     cooldownSeconds: next.cooldownSeconds,
     delaySeconds: next.delaySeconds,
     notifyLive: next.notifyLive,
+    giftMinDiamonds: next.giftMinDiamonds,
+    hypeSensitivity: next.hypeSensitivity,
   };
   const settings = freezeSettings({
     guildId,
@@ -374,6 +406,8 @@ export function toSettingsRow(guildId: string, next: GuildSettings): { row: Sett
     cooldownSeconds: next.cooldownSeconds,
     delaySeconds: next.delaySeconds,
     notifyLive: next.notifyLive,
+    giftMinDiamonds: next.giftMinDiamonds,
+    hypeSensitivity: next.hypeSensitivity,
   });
   return { row, settings };
 }

@@ -1,0 +1,89 @@
+import { SlashCommandBuilder } from 'discord.js';
+import { UserError } from '../errors.js';
+import { joinLines } from '../discord/format.js';
+import { isHypeSensitivity, SETTINGS_LIMITS, type GuildSettings } from '../store/settings-schema.js';
+import { GIFT_DEFAULTS } from '../triggers/gift-trigger.js';
+import { HYPE_DEFAULTS, HYPE_THRESHOLDS } from '../triggers/hype-detector.js';
+import type { Command } from './command.js';
+import { forModerators } from './permissions.js';
+
+const SENSITIVITY_CHOICES = [
+  { name: `off`, value: 'off' },
+  { name: `low (${HYPE_THRESHOLDS.low.multiple}x usual pace, at least ${HYPE_THRESHOLDS.low.minPerSecond} msgs/s)`, value: 'low' },
+  { name: `medium (${HYPE_THRESHOLDS.medium.multiple}x usual pace, at least ${HYPE_THRESHOLDS.medium.minPerSecond} msgs/s)`, value: 'medium' },
+  { name: `high (${HYPE_THRESHOLDS.high.multiple}x usual pace, at least ${HYPE_THRESHOLDS.high.minPerSecond} msgs/s)`, value: 'high' },
+] as const;
+
+export const triggerCommand = {
+  data: forModerators(
+    new SlashCommandBuilder()
+      .setName('trigger')
+      .setDescription('Triggers beyond keywords: big gifts and hype')
+      .addSubcommand((sub) =>
+        sub
+          .setName('gift')
+          .setDescription('Also clip when a gift (or a streak, once it ends) is worth at least this many diamonds')
+          .addIntegerOption((o) =>
+            o
+              .setName('min_diamonds')
+              .setDescription('diamonds, 0 for off')
+              .setRequired(true)
+              .setMinValue(0)
+              .setMaxValue(SETTINGS_LIMITS.maxGiftMinDiamonds),
+          ),
+      )
+      .addSubcommand((sub) =>
+        sub
+          .setName('hype')
+          .setDescription("Also clip when a stream's chat suddenly runs far faster than its usual pace")
+          .addStringOption((o) =>
+            o.setName('sensitivity').setDescription('how eagerly (default off)').setRequired(true).addChoices(...SENSITIVITY_CHOICES),
+          ),
+      )
+      .addSubcommand((sub) => sub.setName('list').setDescription("The server's triggers beyond keywords")),
+  ),
+
+  async execute(interaction, { settings }) {
+    const guildId = interaction.guildId;
+    switch (interaction.options.getSubcommand()) {
+      case 'gift': {
+        const diamonds = interaction.options.getInteger('min_diamonds', true);
+        await settings.setGiftMinDiamonds(guildId, diamonds);
+        await interaction.reply(diamonds === 0 ? 'Gift trigger off.' : `Gift trigger on: ${describeGift(diamonds)}.`);
+        return;
+      }
+      case 'hype': {
+        const sensitivity = interaction.options.getString('sensitivity', true);
+        if (!isHypeSensitivity(sensitivity)) throw new UserError('INVALID_SETTING', 'Sensitivity must be off, low, medium or high.');
+        await settings.setHypeSensitivity(guildId, sensitivity);
+        await interaction.reply(sensitivity === 'off' ? 'Hype trigger off.' : `Hype trigger on: ${describeHype(sensitivity)}.`);
+        return;
+      }
+      default: {
+        const current = await settings.load(guildId);
+        await interaction.reply({ content: listTriggers(current), allowedMentions: { parse: [] } });
+      }
+    }
+  },
+} satisfies Command;
+
+function describeGift(diamonds: number): string {
+  return `a gift or finished streak worth at least ${diamonds} 💎 clips the moment (smaller gifts within ${GIFT_DEFAULTS.sumWindowMs / 1000} s add up)`;
+}
+
+function describeHype(sensitivity: keyof typeof HYPE_THRESHOLDS): string {
+  const t = HYPE_THRESHOLDS[sensitivity];
+  return (
+    `${sensitivity}: chat over the last 5 s at ${t.multiple}x the stream's usual pace and at least ${t.minPerSecond} msgs/s ` +
+    `clips the moment (after ${HYPE_DEFAULTS.minHistorySeconds} s of chat history)`
+  );
+}
+
+export function listTriggers(settings: GuildSettings): string {
+  return joinLines([
+    '**Triggers beyond keywords:**',
+    `• Gift: ${settings.giftMinDiamonds === 0 ? 'off — `/trigger gift`' : describeGift(settings.giftMinDiamonds)}`,
+    `• Hype: ${settings.hypeSensitivity === 'off' ? 'off — `/trigger hype`' : describeHype(settings.hypeSensitivity)}`,
+    `Both respect the cooldown (${settings.cooldownSeconds} s per stream). Keywords: \`/keyword list\`.`,
+  ]);
+}
