@@ -7,7 +7,7 @@
  * Files, not the settings store: a write is one small file replaced atomically (write, then rename), it
  * needs no lock shared with commands, and it sits next to the clips it describes.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../util/text.js';
@@ -40,7 +40,16 @@ export class ClipJournal {
   /** The folder is made once, not before every write; a failed attempt is tried again next time. */
   private folderMade: Promise<unknown> | undefined;
 
-  constructor(clipsDir: string, private readonly log: Logger) {
+  /**
+   * `allowedRoots`: the folders a journalled clip may lie in (CLIPS_DIR, OBS's recording folder). An
+   * entry naming any other file (a planted `../.env`, say) is refused and set aside, so recovery can
+   * never be made to upload it. CLIPS_DIR is always allowed.
+   */
+  constructor(
+    private readonly clipsDir: string,
+    private readonly log: Logger,
+    private readonly options: { allowedRoots?: () => readonly string[] } = {},
+  ) {
     this.dir = path.join(clipsDir, JOURNAL_FOLDER);
   }
 
@@ -85,14 +94,39 @@ export class ClipJournal {
     const entries: JournalEntry[] = [];
     for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
       const file = path.join(this.dir, name);
+      let entry: JournalEntry;
       try {
-        entries.push(fromStored(JSON.parse(await readFile(file, 'utf8')) as StoredEntry));
+        entry = fromStored(JSON.parse(await readFile(file, 'utf8')) as StoredEntry);
       } catch (err) {
         this.log.error({ file, err: errorMessage(err) }, 'unreadable clip journal entry; renamed it to .bad');
         await rename(file, `${file}.bad`).catch(() => undefined);
+        continue;
       }
+      const outside = await this.pathOutsideRoots(entry);
+      if (outside !== undefined) {
+        this.log.error({ file, path: outside }, 'clip journal entry names a file outside the clips and OBS folders; refused, renamed it to .refused');
+        await rename(file, `${file}.refused`).catch(() => undefined);
+        continue;
+      }
+      entries.push(entry);
     }
     return entries;
+  }
+
+  /** The first path the entry names that lies outside every allowed root (symlinks followed), if any. */
+  private async pathOutsideRoots(entry: JournalEntry): Promise<string | undefined> {
+    const roots = [this.clipsDir, ...(this.options.allowedRoots?.() ?? [])].map((root) => path.resolve(root));
+    const realRoots = await Promise.all(roots.map((root) => realpath(root).catch(() => root)));
+    for (const named of [entry.obsPath, entry.filedPath]) {
+      if (named === undefined) continue;
+      const lexical = path.resolve(this.clipsDir, named);
+      // A file that exists is judged by where it really is: a link inside CLIPS_DIR to .env is refused too.
+      const real = await realpath(lexical).catch(() => undefined);
+      const isInside = (file: string, within: readonly string[]) => within.some((root) => isWithin(file, root));
+      if (!isInside(lexical, roots) && !isInside(lexical, realRoots)) return named;
+      if (real !== undefined && !isInside(real, realRoots) && !isInside(real, roots)) return named;
+    }
+    return undefined;
   }
 
   private fileOf(clipId: string): string {
@@ -112,6 +146,11 @@ export class ClipJournal {
     });
     return next;
   }
+}
+
+function isWithin(file: string, root: string): boolean {
+  const relative = path.relative(root, file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
 }
 
 function toStored({ savedAt, triggers, ...rest }: JournalEntry): StoredEntry {

@@ -67,7 +67,7 @@ describe('ClipJournal', () => {
   });
 
   it('keeps the latest state of each moment, with its times, until it is finished', async () => {
-    const journal = new ClipJournal(root, log);
+    const journal = new ClipJournal(root, log, { allowedRoots: () => ['/obs'] });
     const first = trigger();
     // Asked for back to back, not awaited in between: writes for one clip must still land in order.
     const writes = [
@@ -77,7 +77,7 @@ describe('ClipJournal', () => {
     ];
     await Promise.all(writes);
 
-    const entries = await new ClipJournal(root, log).unfinished();
+    const entries = await new ClipJournal(root, log, { allowedRoots: () => ['/obs'] }).unfinished();
     expect(entries.map((e) => e.clipId)).toEqual(['a', 'b']);
     expect(entries[0]).toEqual({
       clipId: 'a',
@@ -106,6 +106,19 @@ describe('ClipJournal', () => {
     await expect(journal.record({ clipId: '../../escape', triggers: [trigger()] })).resolves.toBeUndefined();
     expect(existsSync(path.join(root, 'escape.json'))).toBe(false);
     expect(existsSync(path.join(path.dirname(root), 'escape.json'))).toBe(false);
+  });
+
+  it('refuses and sets aside an entry naming a file outside the clips and OBS folders', async () => {
+    await writeFile(path.join(root, '..', `${path.basename(root)}.env`), 'DISCORD_TOKEN=secret');
+    const journal = new ClipJournal(root, log, { allowedRoots: () => ['/obs'] });
+    await journal.record({ clipId: 'good', triggers: [trigger()], obsPath: '/obs/Replay.mp4' });
+    await journal.record({ clipId: 'planted', triggers: [trigger()], filedPath: `../${path.basename(root)}.env` });
+    await journal.record({ clipId: 'absolute', triggers: [trigger()], obsPath: '/etc/passwd' });
+    const dir = path.join(root, JOURNAL_FOLDER);
+
+    expect((await journal.unfinished()).map((e) => e.clipId)).toEqual(['good']);
+    expect((await readdir(dir)).sort()).toEqual(['absolute.json.refused', 'good.json', 'planted.json.refused']);
+    await rm(path.join(root, '..', `${path.basename(root)}.env`), { force: true });
   });
 
   it('never fails a clip because the journal cannot be written', async () => {
@@ -139,7 +152,7 @@ describe('a crash mid-clip', () => {
       fileClip: fileClipImpl,
       clipsDir,
       reporter,
-      journal: new ClipJournal(clipsDir, log),
+      journal: new ClipJournal(clipsDir, log, { allowedRoots: () => [obsDir] }),
       events,
       log,
       policyFor: () => ({ cooldownSeconds: 0, delaySeconds: 0 }),
