@@ -13,10 +13,18 @@ export interface Config {
   readonly tiktokSignApiKey: string | undefined;
   readonly ffmpegPath: string;
   readonly logLevel: LogLevel;
+  /** `pretty` or `json`; undefined: pretty when stdout is a terminal, else JSON. */
+  readonly logFormat: LogFormat | undefined;
+  /** Also write logs (JSON) to this file, rotated. */
+  readonly logFile: string | undefined;
+  /** Serve /healthz and /metrics on 127.0.0.1 at this port (0: any free one); undefined: off. */
+  readonly httpPort: number | undefined;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['pretty', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const CONFIG_DEFAULTS = {
   obsUrl: 'ws://127.0.0.1:4455',
@@ -71,6 +79,20 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   }
 
+  const logFormat = read('LOG_FORMAT')?.toLowerCase();
+  if (logFormat !== undefined && !(LOG_FORMATS as readonly string[]).includes(logFormat)) {
+    problems.push(`LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')} (or unset: pretty in a terminal, else json)`);
+  }
+
+  const httpPortText = read('HTTP_PORT');
+  const httpPort = httpPortText === undefined ? undefined : Number(httpPortText);
+  if (httpPort !== undefined && !(/^\d+$/.test(httpPortText!) && httpPort <= 65_535)) {
+    problems.push('HTTP_PORT must be a port number up to 65535 (0: any free port; unset: no /healthz)');
+  }
+
+  const logFileText = read('LOG_FILE');
+  const logFile = logFileText === undefined ? undefined : path.resolve(logFileText);
+
   const clipsDir = path.resolve(read('CLIPS_DIR') ?? defaultClipsDir());
 
   if (problems.length > 0) {
@@ -90,6 +112,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     tiktokSignApiKey: read('TIKTOK_SIGN_API_KEY'),
     ffmpegPath: read('FFMPEG_PATH') ?? CONFIG_DEFAULTS.ffmpegPath,
     logLevel: logLevel as LogLevel,
+    logFormat: logFormat as LogFormat | undefined,
+    logFile,
+    httpPort,
   });
 }
 
@@ -108,7 +133,17 @@ function isLogLevel(value: string): value is LogLevel {
 
 /** The values that must never appear in a log line or in the store. */
 export function secretsOf(config: Config): string[] {
-  return [config.discordToken, config.obsPassword, config.tiktokSignApiKey].filter(
+  return [config.discordToken, config.obsPassword, config.tiktokSignApiKey, databasePassword(config.databaseUrl)].filter(
     (s): s is string => s !== undefined && s.length >= 4,
   );
+}
+
+/** The password inside a URL such as redis://:pw@host or postgres://user:pw@host/db, decoded. */
+function databasePassword(databaseUrl: string): string | undefined {
+  try {
+    const { password } = new URL(databaseUrl);
+    return password === '' ? undefined : decodeURIComponent(password);
+  } catch {
+    return undefined;
+  }
 }

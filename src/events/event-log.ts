@@ -1,3 +1,5 @@
+import type { Logger } from 'pino';
+
 /**
  * The bounded in-memory log behind `/logs`, like the old app's dashboard log: the last 100 events per
  * guild, each tagged with the stream it concerns (or none for bot-wide events such as OBS).
@@ -22,15 +24,39 @@ export interface LoggedEvent {
 
 export const EVENT_LOG_CAPACITY = 100;
 
+/**
+ * The console line for each kind: a constant message (the event's text goes in `detail`), and its level.
+ * OBS changes are bot-wide: app.ts logs each once, so the per-guild copies here are debug only.
+ */
+const LOG_LINES = {
+  state: { level: 'info', msg: 'stream state changed' },
+  trigger: { level: 'info', msg: 'clip triggered' },
+  merged: { level: 'info', msg: 'trigger merged into a clip' },
+  cooldown: { level: 'info', msg: 'trigger held by the cooldown' },
+  save: { level: 'info', msg: 'clip filed' },
+  failure: { level: 'warn', msg: 'failure' },
+  config: { level: 'info', msg: 'settings changed' },
+  obs: { level: 'debug', msg: 'OBS status changed' },
+} as const satisfies Record<EventKind, { level: 'debug' | 'info' | 'warn'; msg: string }>;
+
 export class EventLog {
   private readonly byGuild = new Map<string, LoggedEvent[]>();
+  private readonly log: Logger | undefined;
+  private readonly capacity: number;
+  private readonly now: () => Date;
 
-  constructor(
-    private readonly capacity: number = EVENT_LOG_CAPACITY,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  /** With a `log`, every event is also one log line with the guild, the stream and the kind as fields. */
+  constructor(options: { log?: Logger; capacity?: number; now?: () => Date } = {}) {
+    this.log = options.log;
+    this.capacity = options.capacity ?? EVENT_LOG_CAPACITY;
+    this.now = options.now ?? (() => new Date());
+  }
 
   add(guildId: string, event: Omit<LoggedEvent, 'at'>): void {
+    if (this.log) {
+      const line = LOG_LINES[event.kind];
+      this.log[line.level]({ guild: guildId, stream: event.stream, kind: event.kind, detail: event.text }, line.msg);
+    }
     let entries = this.byGuild.get(guildId);
     if (!entries) {
       entries = [];

@@ -1,0 +1,45 @@
+import type { ReplayBufferStatus } from '../obs/replay-buffer.js';
+
+/**
+ * What /healthz and /metrics read from the running bot. app.ts fills it; the HTTP side never reaches
+ * into the bot's parts itself, so it is tested with a plain object.
+ */
+export interface HealthSource {
+  isDiscordReady(): boolean;
+  obsStatus(): ReplayBufferStatus;
+  /** The state name of every watched stream, by TikTok user. */
+  streamStates(): ReadonlyMap<string, string>;
+  /** Alerts waiting to be posted to Discord. */
+  outboxSize(): number;
+}
+
+/** The state a stream waits in for the shared connect budget. */
+export const QUEUED_STATE = 'queued';
+
+export interface HealthReport {
+  readonly isHealthy: boolean;
+  readonly discord: { readonly ready: boolean };
+  readonly obs: { readonly connection: string; readonly bufferActive: boolean | null; readonly lastError: string | null };
+  /** How many streams are in each state, e.g. `{ live: 2, offline: 5 }`. */
+  readonly streams: Readonly<Record<string, number>>;
+  readonly outbox: number;
+}
+
+/** Healthy means clips can be made and posted: Discord is ready and OBS is connected. */
+export function healthReport(source: HealthSource): HealthReport {
+  const obs = source.obsStatus();
+  const discordReady = source.isDiscordReady();
+  return {
+    isHealthy: discordReady && obs.connection === 'connected',
+    discord: { ready: discordReady },
+    obs: { connection: obs.connection, bufferActive: obs.isBufferActive ?? null, lastError: obs.lastError ?? null },
+    streams: countByState(source.streamStates()),
+    outbox: source.outboxSize(),
+  };
+}
+
+export function countByState(states: ReadonlyMap<string, string>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const state of states.values()) counts[state] = (counts[state] ?? 0) + 1;
+  return counts;
+}
