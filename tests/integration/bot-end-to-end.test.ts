@@ -32,7 +32,7 @@ describeWithObs('the bot end to end on real OBS, a local TikTok and a local Disc
     const registration = h.discord.commandRegistrations.at(-1)!;
     expect(registration.scope).toBe(h.discord.guildId);
     const names = registration.commands.map((c: { name: string }) => c.name).sort();
-    expect(names).toEqual(['clip', 'clips', 'keyword', 'logs', 'settings', 'status', 'stream']);
+    expect(names).toEqual(['clip', 'clips', 'keyword', 'logs', 'settings', 'status', 'stream', 'trigger']);
     for (const command of registration.commands) expect(command.default_member_permissions).toBe(String(PermissionFlagsBits.ManageGuild));
   });
 
