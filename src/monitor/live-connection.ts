@@ -18,6 +18,12 @@ export interface LiveConnection {
    * TIKTOK_USER_NOT_FOUND, TIKTOK_RATE_LIMITED (with retryAfterMs), TIKTOK_CONNECT_FAILED or TIMEOUT.
    */
   connect(signal?: AbortSignal): Promise<void>;
+  /**
+   * TikTok's room info for the user's current room, raw (`{ status_code, data }`), fetched fresh each time:
+   * stream capture reads the LIVE's video URLs from it (src/capture/stream/stream-url.ts) and asks again when
+   * a signed URL expires. No signing-service connect. Rejects with TikTokError like isLive().
+   */
+  fetchRoomInfo(signal?: AbortSignal): Promise<unknown>;
   /** Closes the socket if open; never throws. After it, no more events until the next connect(). */
   disconnect(): Promise<void>;
   /** Subscribes; returns the unsubscribe function. */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ChatMessage } from './chat-message.js';
-import type { GiftEvent, LiveConnectionFactory } from './live-connection.js';
+import { AppError } from '../errors.js';
+import type { GiftEvent, LiveConnection, LiveConnectionFactory } from './live-connection.js';
 import { RateBudget, type BudgetWindow } from './rate-budget.js';
 import {
   StreamSupervisor,
@@ -38,6 +39,8 @@ export interface MonitorListener {
 
 interface Watched {
   readonly supervisor: StreamSupervisor;
+  /** The supervisor's connection; stream capture reads the LIVE's room info through it. */
+  readonly connection: LiveConnection;
   readonly guildIds: Set<string>;
 }
 
@@ -72,8 +75,9 @@ export class StreamMonitor {
       return;
     }
     const guildIds = new Set([guildId]);
+    const connection = this.options.connect(username);
     const supervisor = new StreamSupervisor({
-      connection: this.options.connect(username),
+      connection,
       connectBudget: this.connectBudget,
       checkBudget: this.checkBudget,
       timings: this.options.timings,
@@ -84,7 +88,7 @@ export class StreamMonitor {
       onStateChange: (state, previous) =>
         this.options.listener.stateChange(username, state, previous, [...guildIds]),
     });
-    this.watched.set(username, { supervisor, guildIds });
+    this.watched.set(username, { supervisor, connection, guildIds });
     supervisor.start();
   }
 
@@ -95,6 +99,13 @@ export class StreamMonitor {
     if (entry.guildIds.size > 0) return;
     this.watched.delete(username);
     await entry.supervisor.stop('removed');
+  }
+
+  /** TikTok's room info for a watched user, fresh (stream capture's video URLs); rejects NOT_FOUND when unwatched. */
+  async fetchRoomInfo(username: string, signal?: AbortSignal): Promise<unknown> {
+    const entry = this.watched.get(username);
+    if (!entry) throw new AppError('NOT_FOUND', `@${username} is not watched.`);
+    return entry.connection.fetchRoomInfo(signal);
   }
 
   state(username: string): StreamState | undefined {

@@ -313,6 +313,22 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
     }
   }
 
+  async fetchRoomInfo(signal?: AbortSignal): Promise<unknown> {
+    const controller = new AbortController();
+    const library = createLibraryConnection(this.username, this.transport, controller.signal);
+    const doing = `reading @${this.username}'s room info`;
+    try {
+      // The room id comes from the web page like isLive(); room info is TikTok's webcast API. Neither is a
+      // signed connect, so stream capture asking again after an expired URL costs no connect budget.
+      const work = library.fetchRoomId().then((roomId) => library.fetchRoomInfo(roomId));
+      return await this.bounded(controller, work, signal, doing);
+    } catch (err) {
+      throw this.translate(err, controller, doing);
+    } finally {
+      controller.abort(new TikTokError('ABORTED', 'Room info read.'));
+    }
+  }
+
   async connect(signal?: AbortSignal): Promise<void> {
     // A new connect() replaces whatever came before; an attempt still running rejects ABORTED.
     await this.disconnect();

@@ -5,7 +5,7 @@ import type { LiveConnection, LiveConnectionEvents } from '../../../src/monitor/
 export class FakeLiveConnection implements LiveConnection {
   isLiveAnswer: boolean | Error = false;
   connectAnswer: Error | undefined;
-  readonly calls = { isLive: 0, connect: 0, disconnect: 0 };
+  readonly calls = { isLive: 0, connect: 0, disconnect: 0, fetchRoomInfo: 0 };
   private readonly listeners = new Map<string, Set<(...args: never[]) => void>>();
 
   constructor(readonly username: string) {}
@@ -14,6 +14,15 @@ export class FakeLiveConnection implements LiveConnection {
     this.calls.isLive += 1;
     if (this.isLiveAnswer instanceof Error) throw this.isLiveAnswer;
     return this.isLiveAnswer;
+  }
+
+  /** What fetchRoomInfo() answers (an Error rejects). */
+  roomInfoAnswer: unknown = { status_code: 0, data: { status: 4 } };
+
+  async fetchRoomInfo(): Promise<unknown> {
+    this.calls.fetchRoomInfo += 1;
+    if (this.roomInfoAnswer instanceof Error) throw this.roomInfoAnswer;
+    return this.roomInfoAnswer;
   }
 
   async connect(): Promise<void> {
