@@ -29,8 +29,10 @@ import {
   ControlAction,
   ProtoMessageFetchResult,
   User,
+  Gift,
   WebcastChatMessage,
   WebcastControlMessage,
+  WebcastGiftMessage,
   WebcastPushFrame,
   WebcastRoomUserSeqMessage,
 } from 'tiktok-live-connector';
@@ -51,6 +53,23 @@ export interface FakeChat {
   /** Display name (`user.nickname`); defaults to the handle. */
   readonly nickname?: string;
   readonly text: string;
+}
+
+export interface FakeGift {
+  /** The sender's @handle (`user.displayId`). */
+  readonly handle: string;
+  /** `gift.name`, e.g. `Rose`. */
+  readonly giftName: string;
+  /** `gift.diamondCount`: what one is worth. */
+  readonly diamondCount: number;
+  /** `repeatCount`; for a streak, the running count so far. Default 1. */
+  readonly repeatCount?: number;
+  /** A streakable gift (`gift.type` 1, `gift.combo`): TikTok repeats it while the viewer taps. Default false. */
+  readonly isStreakable?: boolean;
+  /** `repeatEnd` 1: the streak's last message, carrying its total. Default true. */
+  readonly isStreakEnd?: boolean;
+  /** The same for every message of one streak (`groupId`). */
+  readonly groupId?: string;
 }
 
 export interface FakeSignRequest {
@@ -97,6 +116,8 @@ export interface FakeTikTok {
   sendChats(username: string, chats: readonly FakeChat[]): string[];
   /** Pushes a non-chat frame (WebcastRoomUserSeqMessage, the viewer count). */
   sendViewerCount(username: string, viewers: number): void;
+  /** Pushes one WebcastGiftMessage frame (a gift, or one message of a streak). Returns its msgId. */
+  sendGift(username: string, gift: FakeGift): string;
   /** Adds a chat to the initial data of every later signed connect (TikTok's recent history). */
   queueInitialChat(username: string, chat: FakeChat): string;
   /** Destroys the user's push sockets without a close frame, like a network drop (client sees 1006). */
@@ -390,6 +411,31 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       const messages = chats.map((chat) => chatMessage(user, chat));
       push(user, messages);
       return messages.map((m) => m.msgId);
+    },
+    sendGift(username, gift) {
+      const user = requireUser(username);
+      const msgId = newId(7_600_000_000_000_000_000n);
+      const isStreakable = gift.isStreakable ?? false;
+      const payload = WebcastGiftMessage.encode({
+        ...WebcastGiftMessage.decode(EMPTY),
+        common: common('WebcastGiftMessage', msgId, user.roomId),
+        giftId: '5655',
+        repeatCount: gift.repeatCount ?? 1,
+        comboCount: gift.repeatCount ?? 1,
+        repeatEnd: gift.isStreakEnd === false ? 0 : 1,
+        groupId: gift.groupId ?? newId(1_000_000_000_000n),
+        user: { ...User.decode(EMPTY), id: newId(6_800_000_000_000_000_000n), nickname: gift.handle, displayId: gift.handle },
+        gift: {
+          ...Gift.decode(EMPTY),
+          id: '5655',
+          name: gift.giftName,
+          diamondCount: gift.diamondCount,
+          type: isStreakable ? 1 : 2,
+          combo: isStreakable,
+        },
+      }).finish();
+      push(user, [baseMessage('WebcastGiftMessage', msgId, payload)]);
+      return msgId;
     },
     sendViewerCount(username, viewers) {
       const user = requireUser(username);
