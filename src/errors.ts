@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'ABORTED'
   | 'ALREADY_RUNNING'
+  | 'STORAGE_UNAVAILABLE'
+  | 'STORAGE_CONFLICT'
   | 'INTERNAL';
 
 export class AppError extends Error {

@@ -1,8 +1,9 @@
 import type Keyv from 'keyv';
 import type { Logger } from 'pino';
-import { AppError } from '../errors.js';
+import { AppError, UserError } from '../errors.js';
+import type { ConditionalWriter } from './conditional-write.js';
 import { KeyedLock } from './keyed-lock.js';
-import { openKeyv } from './keyv-backend.js';
+import { STORE_NAMESPACE, openKeyv } from './keyv-backend.js';
 import {
   SCHEMA_VERSION,
   isId,
@@ -13,6 +14,7 @@ import {
   toSettingsRow,
   type ClipRecord,
   type GuildSettings,
+  UNREADABLE,
   type Repaired,
 } from './settings-schema.js';
 
@@ -23,6 +25,12 @@ export { SETTINGS_DEFAULTS, SETTINGS_LIMITS, defaultSettings } from './settings-
 export const CLIP_ARCHIVE_LIMIT = 200;
 const DEFAULT_RECENT_CLIPS = 10;
 
+/** Conditional writes that lost to another process are retried this often before giving up. */
+const CONFLICT_RETRY = { attempts: 50, maxPauseMs: 20 } as const satisfies Record<string, number>;
+
+/** What a member is told when the database cannot be read or written; nothing was changed. */
+const STORAGE_UNAVAILABLE_TEXT = 'Storage unavailable: the settings database cannot be reached right now. Nothing was changed; try again in a moment.';
+
 /** Keys inside the store's namespace. Exported for tests that plant raw rows. */
 export const storeKeys = {
   settings: (guildId: string) => `guild:${guildId}:settings`,
@@ -30,24 +38,38 @@ export const storeKeys = {
   guildIndex: 'index:guilds',
 } as const;
 
+/** Plain rows in the store's namespace (see SettingsStore.rows). */
+export interface StoreRows {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+  locked<T>(key: string, work: () => Promise<T>): Promise<T>;
+}
+
 /**
  * Per-guild configuration and the clip archive, on Keyv.
  *
- * Keyv has no transactions, so every read-modify-write runs under an in-process lock per key: two
- * commands changing the same guild at once are applied one after the other and both are kept. This holds
- * for one bot process per database, which is how the bot is deployed (it drives one local OBS).
+ * Every read-modify-write (settings, clip archive, guild index) is a compare-and-set on the row
+ * (src/store/conditional-write.ts): it writes only if the row is still what it read, and otherwise reads
+ * again and re-applies the change. So two bots on one database (or two store instances) lose no edit.
+ * Inside one process an in-process lock per key also queues the edits, so they rarely conflict.
  * Lock order is always guild → index, never the reverse, so the two can't deadlock.
+ *
+ * A read or write the database fails rejects with UserError('STORAGE_UNAVAILABLE'): a failed read never
+ * looks like an empty guild, so no update can write defaults over the real settings.
  */
 export class SettingsStore {
   readonly #keyv: Keyv;
+  readonly #writer: ConditionalWriter;
   readonly #log: Logger;
   readonly #lock = new KeyedLock();
   /** Guilds known to be in the stored index, so most updates skip re-reading it. */
   readonly #indexed = new Set<string>();
   #isClosed = false;
 
-  private constructor(keyv: Keyv, log: Logger) {
+  private constructor(keyv: Keyv, writer: ConditionalWriter, log: Logger) {
     this.#keyv = keyv;
+    this.#writer = writer;
     this.#log = log;
   }
 
@@ -58,8 +80,8 @@ export class SettingsStore {
    */
   static async open(databaseUrl: string, log: Logger): Promise<SettingsStore> {
     const storeLog = log.child({ component: 'settings-store' });
-    const keyv = await openKeyv(databaseUrl, storeLog);
-    return new SettingsStore(keyv, storeLog);
+    const { keyv, writer } = await openKeyv(databaseUrl, storeLog);
+    return new SettingsStore(keyv, writer, storeLog);
   }
 
   /** The guild's settings; defaults when nothing is stored. */
@@ -70,19 +92,26 @@ export class SettingsStore {
 
   /**
    * Applies `change` to the current settings and stores the result, resolving once it is written.
-   * Serialized per guild. If `change` throws (a UserError for a duplicate, say) or returns invalid
-   * settings (AppError('INVALID_SETTING')), nothing is written and the error propagates.
+   * Atomic per guild, also across processes: when another writer got in between, `change` is applied
+   * again to what it wrote, so `change` must be a pure function of `current` (it may run more than once).
+   * If `change` throws (a UserError for a duplicate, say) or returns invalid settings
+   * (AppError('INVALID_SETTING')), nothing is written and the error propagates.
    */
   async update(guildId: string, change: (current: GuildSettings) => GuildSettings): Promise<GuildSettings> {
     this.#assertUsable(guildId);
     return this.#lock.run(storeKeys.settings(guildId), async () => {
-      const current = await this.#readSettings(guildId);
-      const { row, settings } = toSettingsRow(guildId, change(current));
-      // Index first: if the process dies between the two writes, the guild is listed with default
-      // settings (harmless) rather than having settings nobody resumes at start-up.
-      await this.#ensureIndexed(guildId);
-      await this.#write(storeKeys.settings(guildId), row);
-      return settings;
+      return this.#modify(
+        storeKeys.settings(guildId),
+        (raw) => {
+          const current = this.#reportRepairs(readSettingsRow(guildId, raw), { guildId, key: 'settings' });
+          const { row, settings } = toSettingsRow(guildId, change(current));
+          return { row, result: settings };
+        },
+        // Index first, once the change is known to be valid: if the process dies between the two
+        // writes, the guild is listed with default settings (harmless) rather than having settings
+        // nobody resumes at start-up.
+        () => this.#ensureIndexed(guildId),
+      );
     });
   }
 
@@ -96,27 +125,30 @@ export class SettingsStore {
   async recordClip(guildId: string, clip: ClipRecord): Promise<void> {
     this.#assertUsable(guildId);
     const record = toClipRecord(guildId, clip);
-    await this.#lock.run(storeKeys.clips(guildId), async () => {
-      const clips = await this.#readClips(guildId);
-      const next = [record, ...clips.filter((existing) => existing.id !== record.id)].slice(0, CLIP_ARCHIVE_LIMIT);
-      await this.#write(storeKeys.clips(guildId), { v: SCHEMA_VERSION, clips: next });
-    });
+    await this.#lock.run(storeKeys.clips(guildId), () =>
+      this.#modify(storeKeys.clips(guildId), (raw) => {
+        const clips = this.#reportRepairs(readClipsRow(raw), { guildId, key: 'clips' });
+        const next = [record, ...clips.filter((existing) => existing.id !== record.id)].slice(0, CLIP_ARCHIVE_LIMIT);
+        return { row: { v: SCHEMA_VERSION, clips: next }, result: undefined };
+      }),
+    );
   }
 
   /** Marks an archived clip as posted to Discord. Rejects with AppError('NOT_FOUND') if it is not archived. */
   async markClipPosted(guildId: string, clipId: string): Promise<void> {
     this.#assertUsable(guildId);
-    await this.#lock.run(storeKeys.clips(guildId), async () => {
-      const clips = await this.#readClips(guildId);
-      const index = clips.findIndex((clip) => clip.id === clipId);
-      const found = clips[index];
-      if (found === undefined) {
-        throw new AppError('NOT_FOUND', `clip ${clipId} is not in guild ${guildId}'s archive`);
-      }
-      if (found.posted) return;
-      const next = clips.with(index, { ...found, posted: true });
-      await this.#write(storeKeys.clips(guildId), { v: SCHEMA_VERSION, clips: next });
-    });
+    await this.#lock.run(storeKeys.clips(guildId), () =>
+      this.#modify(storeKeys.clips(guildId), (raw) => {
+        const clips = this.#reportRepairs(readClipsRow(raw), { guildId, key: 'clips' });
+        const index = clips.findIndex((clip) => clip.id === clipId);
+        const found = clips[index];
+        if (found === undefined) {
+          throw new AppError('NOT_FOUND', `clip ${clipId} is not in guild ${guildId}'s archive`);
+        }
+        if (found.posted) return { row: UNCHANGED, result: undefined };
+        return { row: { v: SCHEMA_VERSION, clips: clips.with(index, { ...found, posted: true }) }, result: undefined };
+      }),
+    );
   }
 
   /**
@@ -130,6 +162,29 @@ export class SettingsStore {
     const clips = await this.#readClips(guildId);
     const matching = streamer ? clips.filter((clip) => clip.streamer.toLowerCase() === streamer) : clips;
     return matching.slice(0, limit);
+  }
+
+  /**
+   * Raw rows beside the settings, for other concerns that must live in the same store (the delivery
+   * outbox, src/delivery/outbox.ts). Keys are the caller's own (never `guild:*` or `index:*`); `locked`
+   * serializes read-modify-writes per key like the settings' own updates, and close() waits for them.
+   */
+  rows(): StoreRows {
+    return {
+      get: (key) => {
+        this.#assertOpen();
+        return this.#read(key);
+      },
+      set: (key, value) => {
+        this.#assertOpen();
+        return this.#write(key, value);
+      },
+      delete: async (key) => {
+        this.#assertOpen();
+        await this.#keyv.delete(key);
+      },
+      locked: (key, work) => this.#lock.run(key, work),
+    };
   }
 
   /** Waits for writes in flight, then disconnects. Later calls reject. */
@@ -192,9 +247,53 @@ export class SettingsStore {
     await this.#lock.run(storeKeys.guildIndex, async () => {
       const ids = await this.#readIndex();
       if (ids.includes(guildId)) return;
-      await this.#write(storeKeys.guildIndex, { v: SCHEMA_VERSION, guildIds: [...ids, guildId] });
+      // Another process may add its guild at the same moment: the conditional write keeps both.
+      await this.#modify(storeKeys.guildIndex, (raw) => {
+        const stored = this.#reportRepairs(readGuildIndexRow(raw), { key: 'guild index' });
+        if (stored.includes(guildId)) return { row: UNCHANGED, result: undefined };
+        return { row: { v: SCHEMA_VERSION, guildIds: [...stored, guildId] }, result: undefined };
+      });
       this.#indexed.add(guildId);
     });
+  }
+
+  /**
+   * Compare-and-set loop on one row: read its stored text, let `decide` build the next row from the
+   * parsed value, and write it only if the row still holds what was read; otherwise start over. `decide`
+   * may throw to write nothing, or return UNCHANGED; `beforeWrite` runs before each conditional write.
+   */
+  async #modify<R>(
+    key: string,
+    decide: (raw: unknown) => { row: unknown; result: R },
+    beforeWrite?: () => Promise<void>,
+  ): Promise<R> {
+    const storedKey = `${STORE_NAMESPACE}:${key}`;
+    for (let attempt = 1; ; attempt++) {
+      const text = await this.#storage(key, () => this.#writer.readRaw(storedKey));
+      const { row, result } = decide(text === undefined ? undefined : parseStoredValue(text));
+      if (row === UNCHANGED) return result;
+      // The same shape Keyv writes (its serializer on `{ value }`), so Keyv reads it back as usual.
+      const next = JSON.stringify({ value: row });
+      await beforeWrite?.();
+      if (await this.#storage(key, () => this.#writer.compareAndSet(storedKey, text, next))) return result;
+      if (attempt >= CONFLICT_RETRY.attempts) {
+        throw new UserError(
+          'STORAGE_CONFLICT',
+          'Another bot kept changing the same settings at the same moment, so this change was not saved. Try again.',
+        );
+      }
+      this.#log.debug({ key, attempt }, 'row changed by another writer; reading it again');
+      await sleepMs(Math.random() * CONFLICT_RETRY.maxPauseMs);
+    }
+  }
+
+  async #storage<T>(key: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      this.#log.warn({ err, key }, 'settings store unreachable');
+      throw new UserError('STORAGE_UNAVAILABLE', STORAGE_UNAVAILABLE_TEXT, { cause: err });
+    }
   }
 
   #reportRepairs<T>(repaired: Repaired<T>, where: { guildId?: string; key: string }): T {
@@ -206,21 +305,15 @@ export class SettingsStore {
   }
 
   async #read(key: string): Promise<unknown> {
-    try {
-      return await this.#keyv.get<unknown>(key);
-    } catch (err) {
-      throw new AppError('INTERNAL', `settings store read failed (${key})`, { cause: err });
-    }
+    return this.#storage(key, () => this.#keyv.get<unknown>(key));
   }
 
   async #write(key: string, value: unknown): Promise<void> {
-    let isWritten: boolean;
-    try {
-      isWritten = await this.#keyv.set(key, value);
-    } catch (err) {
-      throw new AppError('INTERNAL', `settings store write failed (${key})`, { cause: err });
+    const isWritten = await this.#storage(key, () => this.#keyv.set(key, value));
+    if (!isWritten) {
+      this.#log.warn({ key }, 'settings store refused a write');
+      throw new UserError('STORAGE_UNAVAILABLE', STORAGE_UNAVAILABLE_TEXT);
     }
-    if (!isWritten) throw new AppError('INTERNAL', `settings store refused the write (${key})`);
   }
 
   #assertOpen(): void {
@@ -233,4 +326,20 @@ export class SettingsStore {
       throw new AppError('INVALID_SETTING', `not a valid guild id: ${JSON.stringify(guildId)}`);
     }
   }
+}
+
+/** Returned by a `#modify` decision when the row needs no write. */
+const UNCHANGED = Symbol('unchanged row');
+
+/** The value inside a row's stored text, parsed as the Keyv deserializer does (see keyv-backend.ts). */
+function parseStoredValue(text: string): unknown {
+  try {
+    return (JSON.parse(text) as { value?: unknown }).value;
+  } catch {
+    return UNREADABLE;
+  }
+}
+
+function sleepMs(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

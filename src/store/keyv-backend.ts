@@ -1,46 +1,71 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import Keyv, { type KeyvStoreAdapter } from 'keyv';
+import KeyvPostgres from '@keyv/postgres';
+import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
+import { postgresWriter, redisWriter, sqliteWriter, type ConditionalWriter } from './conditional-write.js';
 import { UNREADABLE } from './settings-schema.js';
 
 /** Every key the bot writes starts with this, so the bot can share a Redis or Postgres with others. */
 export const STORE_NAMESPACE = 'tiktok-clip-bot';
 
-/** Optional adapters, loaded only when DATABASE_URL asks for them. */
-const OPTIONAL_ADAPTERS = {
-  redis: { packageName: '@keyv/redis', schemes: ['redis:', 'rediss:'] },
-  postgres: { packageName: '@keyv/postgres', schemes: ['postgres:', 'postgresql:'] },
+/** The adapters behind DATABASE_URL, by URL scheme. All are dependencies of the bot, pinned. */
+const ADAPTER_SCHEMES = {
+  redis: ['redis:', 'rediss:'],
+  postgres: ['postgres:', 'postgresql:'],
 } as const;
 
-type OptionalAdapter = keyof typeof OPTIONAL_ADAPTERS;
+/** How long a Redis or Postgres connection may take before a read or write fails instead of waiting. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+type ServerKind = keyof typeof ADAPTER_SCHEMES;
+
+export interface OpenedStore {
+  readonly keyv: Keyv;
+  /** Conditional writes on the same rows, for updates that are atomic across processes. */
+  readonly writer: ConditionalWriter;
+  /** Where the store is, without any password (for logs and messages). */
+  readonly description: string;
+}
 
 /** Keyv with our serialization on the store chosen by `databaseUrl`. Verified with one read before returning. */
-export async function openKeyv(databaseUrl: string, log: Logger): Promise<Keyv> {
+export async function openKeyv(databaseUrl: string, log: Logger): Promise<OpenedStore> {
   const scheme = schemeOf(databaseUrl);
   let adapter: KeyvStoreAdapter;
+  let writer: ConditionalWriter;
   let description: string;
   if (scheme === 'sqlite:') {
     const file = sqliteFilePath(databaseUrl);
     if (file !== ':memory:') await createFolder(file);
-    adapter = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5_000 });
+    const sqlite = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5_000 });
+    adapter = sqlite;
+    writer = sqliteWriter(sqlite);
     description = `sqlite file ${file}`;
   } else {
-    const kind = (Object.keys(OPTIONAL_ADAPTERS) as OptionalAdapter[]).find((name) =>
-      (OPTIONAL_ADAPTERS[name].schemes as readonly string[]).includes(scheme),
+    const kind = (Object.keys(ADAPTER_SCHEMES) as ServerKind[]).find((name) =>
+      (ADAPTER_SCHEMES[name] as readonly string[]).includes(scheme),
     );
     if (kind === undefined) {
       throw new AppError(
         'CONFIG_INVALID',
         `DATABASE_URL has an unsupported scheme "${scheme}"; use sqlite://path/to/file.sqlite, ` +
-          'redis://… (with @keyv/redis installed) or postgres://… (with @keyv/postgres installed)',
+          'redis://host:6379 or postgresql://user:password@host/database',
       );
     }
-    adapter = await loadOptionalAdapter(kind, databaseUrl);
     // Never log the URL itself: it may carry a password.
     description = `${kind} at ${redactedHost(databaseUrl)}`;
+    if (kind === 'redis') {
+      const redis = openRedis(databaseUrl);
+      adapter = redis;
+      writer = redisWriter(redis);
+    } else {
+      const postgres = new KeyvPostgres({ uri: databaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+      adapter = postgres;
+      writer = postgresWriter(postgres);
+    }
   }
 
   const keyv = new Keyv({
@@ -71,7 +96,27 @@ export async function openKeyv(databaseUrl: string, log: Logger): Promise<Keyv> 
     });
   }
   log.info({ store: description }, 'settings store opened');
-  return keyv;
+  return { keyv, writer, description };
+}
+
+/**
+ * @keyv/redis by default swallows errors (emits 'error', answers undefined) and queues commands while
+ * disconnected; a read that looks like an empty guild would then be written over the real settings. So:
+ * errors throw, commands fail at once while the connection is down (it reconnects in the background),
+ * and connecting gives up after CONNECT_TIMEOUT_MS.
+ */
+function openRedis(databaseUrl: string): KeyvRedis<unknown> {
+  return new KeyvRedis(
+    {
+      url: databaseUrl,
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: CONNECT_TIMEOUT_MS,
+        reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 5_000),
+      },
+    },
+    { throwOnErrors: true, throwOnConnectError: true, connectionTimeout: CONNECT_TIMEOUT_MS },
+  );
 }
 
 function schemeOf(databaseUrl: string): string {
@@ -115,35 +160,6 @@ async function createFolder(file: string): Promise<void> {
       cause: err,
     });
   }
-}
-
-async function loadOptionalAdapter(kind: OptionalAdapter, databaseUrl: string): Promise<KeyvStoreAdapter> {
-  const { packageName } = OPTIONAL_ADAPTERS[kind];
-  let module: Record<string, unknown>;
-  try {
-    // A variable specifier keeps TypeScript and bundlers from requiring a package most installs lack.
-    const specifier: string = packageName;
-    module = (await import(specifier)) as Record<string, unknown>;
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new AppError(
-        'CONFIG_INVALID',
-        `DATABASE_URL is a ${kind} URL but ${packageName} is not installed; run \`npm install ${packageName}\` ` +
-          'or use sqlite://data/bot.sqlite',
-        { cause: err },
-      );
-    }
-    throw new AppError('CONFIG_INVALID', `cannot load ${packageName}: ${errorText(err)}`, { cause: err });
-  }
-  const named = kind === 'redis' ? module['KeyvRedis'] : module['KeyvPostgres'];
-  const Adapter = (module['default'] ?? named);
-  if (typeof Adapter !== 'function') {
-    throw new AppError('CONFIG_INVALID', `${packageName} has no adapter export this bot understands`);
-  }
-  const AdapterClass = Adapter as new (options: unknown) => KeyvStoreAdapter;
-  // @keyv/redis takes the URL itself, @keyv/postgres an options object with `uri`.
-  return kind === 'redis' ? new AdapterClass(databaseUrl) : new AdapterClass({ uri: databaseUrl });
 }
 
 function redactedHost(databaseUrl: string): string {
