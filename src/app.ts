@@ -1,6 +1,7 @@
 import { Client, Events, GatewayIntentBits, type ClientOptions } from 'discord.js';
 import type { Logger } from 'pino';
 import { ChatRouter } from './clips/chat-router.js';
+import { TriggerRouter } from './triggers/trigger-router.js';
 import { ClipJournal } from './clips/clip-journal.js';
 import { ClipService } from './clips/clip-service.js';
 import { fitVideo } from './clips/video-fitter.js';
@@ -22,6 +23,7 @@ import { fileClip } from './obs/clip-filer.js';
 import { ObsReplayBuffer } from './obs/obs-replay-buffer.js';
 import type { ReplayBuffer, ReplayBufferStatus } from './obs/replay-buffer.js';
 import { SettingsStore } from './store/guild-settings.js';
+import type { GuildSettings } from './store/settings-schema.js';
 
 /** Seams for tests and special set-ups; production uses none of them. */
 export interface BotOverrides {
@@ -89,8 +91,17 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     ...(overrides.budgets ? { budgets: overrides.budgets } : {}),
     ...(overrides.supervisorTimings ? { timings: overrides.supervisorTimings } : {}),
     listener: {
-      chat: (message, guildIds) => chatRouter.handle(message, guildIds),
-      stateChange: (username, state, previous, guildIds) => reportState(username, state, previous, guildIds),
+      chat: (message, guildIds) => {
+        chatRouter.handle(message, guildIds);
+        triggerRouter.chat(message, guildIds);
+      },
+      gift: (gift, guildIds) => triggerRouter.gift(gift, guildIds),
+      chatRate: (username): number | undefined => triggerRouter.chatRate(username),
+      stateChange: (username, state, previous, guildIds) => {
+        // A stopped stream (removed) starts a fresh chat baseline if it is watched again.
+        if (state.name === 'stopped') triggerRouter.forgetStream(username);
+        reportState(username, state, previous, guildIds);
+      },
     },
   });
 
@@ -117,6 +128,12 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     log: log.child({ component: 'clips' }),
     policyFor: (guildId) => settings.get(guildId),
     ...(overrides.coalesceWindowMs !== undefined ? { coalesceWindowMs: overrides.coalesceWindowMs } : {}),
+  });
+
+  // Gifts and hype take the same moment path as keywords: per-stream moments, cooldown, naming, alerts.
+  const triggerRouter: TriggerRouter = new TriggerRouter({
+    policyFor: (guildId): GuildSettings => settings.get(guildId),
+    trigger: (trigger) => clips.trigger(trigger),
   });
 
   const chatRouter = new ChatRouter({
