@@ -2,7 +2,7 @@ import './load-env.js';
 import { createBot } from './app.js';
 import { loadConfig, secretsOf } from './config.js';
 import { isAppError } from './errors.js';
-import { createLogger } from './logger.js';
+import { createLogger, openLogOutputs } from './logger.js';
 
 /** Entry point: `npm start`. Reads .env, validates it, runs the bot until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -18,7 +18,10 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const log = createLogger({ level: config.logLevel, secrets: secretsOf(config) });
+  const outputs = await openLogOutputs({ format: config.logFormat, file: config.logFile, isTerminal: process.stdout.isTTY === true });
+  const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), destination: outputs.destination });
+  // The log file is buffered: write it out before any exit.
+  const exit = (code: number) => void outputs.close().finally(() => process.exit(code));
   const bot = await createBot(config, log);
 
   let isStopping = false;
@@ -27,15 +30,16 @@ async function main(): Promise<void> {
     isStopping = true;
     log.info({ signal }, 'shutting down');
     void bot.stop().then(
-      () => process.exit(exitCode),
+      () => exit(exitCode),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // Ctrl+C, a service manager's stop, a closed terminal (SIGHUP; on Windows a closed console window),
+  // and Ctrl+Break on Windows (SIGBREAK) all stop the bot the same clean way.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const) process.on(signal, () => shutdown(signal));
   // A stray rejection somewhere must not take the show down: log it and keep serving.
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   // After an uncaught exception the process state is unknown: close what we can and stop, loudly.
@@ -50,7 +54,7 @@ async function main(): Promise<void> {
   } catch (err) {
     log.fatal({ err }, 'could not start the bot');
     await bot.stop().catch(() => undefined);
-    process.exit(1);
+    exit(1);
   }
 }
 

@@ -10,6 +10,7 @@ export type EventKind =
   | 'merged'
   | 'cooldown'
   | 'save'
+  | 'posted'
   | 'failure'
   | 'config'
   | 'obs';
@@ -34,6 +35,7 @@ const LOG_LINES = {
   merged: { level: 'info', msg: 'trigger merged into a clip' },
   cooldown: { level: 'info', msg: 'trigger held by the cooldown' },
   save: { level: 'info', msg: 'clip filed' },
+  posted: { level: 'info', msg: 'alert posted' },
   failure: { level: 'warn', msg: 'failure' },
   config: { level: 'info', msg: 'settings changed' },
   obs: { level: 'debug', msg: 'OBS status changed' },
@@ -42,17 +44,23 @@ const LOG_LINES = {
 export class EventLog {
   private readonly byGuild = new Map<string, LoggedEvent[]>();
   private readonly log: Logger | undefined;
+  private readonly onEvent: ((kind: EventKind) => void) | undefined;
   private readonly capacity: number;
   private readonly now: () => Date;
 
-  /** With a `log`, every event is also one log line with the guild, the stream and the kind as fields. */
-  constructor(options: { log?: Logger; capacity?: number; now?: () => Date } = {}) {
+  /**
+   * With a `log`, every event is also one log line with the guild, the stream and the kind as fields;
+   * `onEvent` sees every event's kind (the metrics count triggers, clips and failures from it).
+   */
+  constructor(options: { log?: Logger; onEvent?: (kind: EventKind) => void; capacity?: number; now?: () => Date } = {}) {
     this.log = options.log;
+    this.onEvent = options.onEvent;
     this.capacity = options.capacity ?? EVENT_LOG_CAPACITY;
     this.now = options.now ?? (() => new Date());
   }
 
   add(guildId: string, event: Omit<LoggedEvent, 'at'>): void {
+    this.onEvent?.(event.kind);
     if (this.log) {
       const line = LOG_LINES[event.kind];
       this.log[line.level]({ guild: guildId, stream: event.stream, kind: event.kind, detail: event.text }, line.msg);

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { createBot, type Bot, type BotOverrides } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { StreamStateName } from '../../src/monitor/stream-supervisor.js';
@@ -48,6 +48,10 @@ export async function startHarness(options: {
   overrides?: BotOverrides;
   /** More Discord servers the bot is in besides the main one (see FakeDiscord.otherGuilds). */
   otherGuilds?: number;
+  /** More environment for loadConfig (e.g. HTTP_PORT). */
+  env?: Record<string, string>;
+  /** The bot's logger, built from the config (e.g. to capture its lines); else a silent pino. */
+  log?: (config: Config) => Logger;
 }): Promise<Harness> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'clip-bot-e2e-'));
   const clipsDir = path.join(root, 'clips');
@@ -62,8 +66,9 @@ export async function startHarness(options: {
     CLIPS_DIR: clipsDir,
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...options.env,
   });
-  const log = pino({ level: config.logLevel });
+  const log = options.log?.(config) ?? pino({ level: config.logLevel });
   const build = () =>
     createBot(config, log, {
       discordApiUrl: discord.apiUrl,
