@@ -1,4 +1,5 @@
 import { benchChatToSave } from './chat-to-save.js';
+import { benchHype } from './hype.js';
 import { benchMatching } from './match.js';
 import { benchTriggerLatency } from './trigger-latency.js';
 import type { BenchResult } from './result.js';
@@ -8,7 +9,7 @@ import type { BenchResult } from './result.js';
  * asserted: these machines are shared and noisy, so goals are read against the README, not enforced.
  */
 async function main(): Promise<void> {
-  const groups: Array<() => Promise<BenchResult[]>> = [benchMatching, () => benchTriggerLatency(), () => benchChatToSave()];
+  const groups: Array<() => Promise<BenchResult[]>> = [benchMatching, () => benchTriggerLatency(), () => benchChatToSave(), () => Promise.resolve(benchHype())];
   for (const group of groups) {
     for (const { name, value, unit } of await group()) process.stdout.write(`${name}: ${value} ${unit}\n`);
   }

@@ -1,0 +1,62 @@
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, waitFor, type Harness } from '../support/bot-harness.js';
+import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
+
+const CALM = 'calm.streamer';
+const HYPED = 'hyped.streamer';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Sends `perSecond` chats a second to each stream for `seconds`, batched in frames every 250 ms as TikTok does. */
+async function chatAt(h: Harness, rates: Record<string, number>, seconds: number): Promise<void> {
+  for (let tick = 0; tick < seconds * 4; tick += 1) {
+    for (const [streamer, perSecond] of Object.entries(rates)) {
+      const due = Math.floor(((tick + 1) * perSecond) / 4) - Math.floor((tick * perSecond) / 4);
+      if (due > 0) h.tiktok.sendChats(streamer, Array.from({ length: due }, (_, i) => ({ handle: `v${tick}_${i}`, text: 'lol' })));
+    }
+    await sleep(250);
+  }
+}
+
+// Real time: the hype trigger needs 30 s of a stream's chat history before it may fire.
+describe('hype trigger through the real bot: chat at changing rates from the local TikTok', () => {
+  let h: Harness;
+  let obs: FakeReplayBuffer;
+
+  beforeAll(async () => {
+    obs = new FakeReplayBuffer(await mkdtemp(path.join(os.tmpdir(), 'hype-trigger-')));
+    h = await startHarness({ replayBuffer: obs });
+    for (const user of [CALM, HYPED]) {
+      h.tiktok.addUser(user, { live: true });
+      await h.command({ command: 'stream', subcommand: 'add', options: { username: user } });
+    }
+    await h.waitForState(CALM, 'live');
+    await h.waitForState(HYPED, 'live');
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('clips the stream whose chat jumps from 2 to 40 msgs/s, credited to `chat`, and no other', async () => {
+    const set = await h.command({ command: 'trigger', subcommand: 'hype', options: { sensitivity: 'medium' } });
+    expect(set.content).toContain('medium');
+    await chatAt(h, { [CALM]: 2, [HYPED]: 2 }, 32);
+    expect(obs.saves).toBe(0);
+    const status = await h.command({ command: 'status' });
+    expect(status.content).toMatch(/@calm\\?\.streamer — .*chat \d+(\.\d)? msgs\/s/);
+
+    await chatAt(h, { [CALM]: 2, [HYPED]: 40 }, 5);
+    const alert = await h.discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith('chat_hype_')), 10_000);
+    expect(JSON.stringify(alert.embeds)).toContain(HYPED);
+    expect(JSON.stringify(alert.embeds)).toMatch(/against a baseline of 2(\.\d)? msgs\/s/);
+    await sleep(1_000);
+    // Once per spike, and nothing for the calm stream.
+    const hypeAlerts = h.discord.channelMessages.filter((m) => m.files.some((f) => f.name.startsWith('chat_hype_')));
+    expect(hypeAlerts).toHaveLength(1);
+    expect(JSON.stringify(hypeAlerts)).not.toContain(CALM);
+    await waitFor(() => obs.saves === 1, 5_000, () => 'one save');
+  }, 90_000);
+});
