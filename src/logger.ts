@@ -3,7 +3,7 @@ import path from 'node:path';
 import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pino';
 import pretty from 'pino-pretty';
 import pinoRoll from 'pino-roll';
-import type { LogFormat, LogLevel } from './config.js';
+import { secretsOf, type Config, type LogFormat, type LogLevel } from './config.js';
 
 /**
  * Paths pino removes wherever they appear. Secrets are never meant to be logged at all; this is the
@@ -96,6 +96,19 @@ export async function openLogOutputs(options: {
       });
     },
   };
+}
+
+/**
+ * The bot's logger as `npm start` builds it from the configuration: level, format, file, secrets.
+ * `close()` writes out the log file; call it before the process exits.
+ */
+export async function openServiceLogger(
+  config: Config,
+  isTerminal: boolean = process.stdout.isTTY === true,
+): Promise<{ log: Logger; close(): Promise<void> }> {
+  const outputs = await openLogOutputs({ format: config.logFormat, file: config.logFile, isTerminal });
+  const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), destination: outputs.destination });
+  return { log, close: () => outputs.close() };
 }
 
 /**

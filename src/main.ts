@@ -1,8 +1,8 @@
 import './load-env.js';
 import { createBot } from './app.js';
-import { loadConfig, secretsOf } from './config.js';
+import { loadConfig } from './config.js';
 import { isAppError } from './errors.js';
-import { createLogger, openLogOutputs } from './logger.js';
+import { openServiceLogger } from './logger.js';
 
 /** Entry point: `npm start`. Reads .env, validates it, runs the bot until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -18,10 +18,9 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const outputs = await openLogOutputs({ format: config.logFormat, file: config.logFile, isTerminal: process.stdout.isTTY === true });
-  const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), destination: outputs.destination });
+  const { log, close: closeLog } = await openServiceLogger(config);
   // The log file is buffered: write it out before any exit.
-  const exit = (code: number) => void outputs.close().finally(() => process.exit(code));
+  const exit = (code: number) => void closeLog().finally(() => process.exit(code));
   const bot = await createBot(config, log);
 
   let isStopping = false;
