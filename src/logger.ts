@@ -105,7 +105,7 @@ export async function openLogOutputs(options: {
 export async function openServiceLogger(
   config: Config,
   isTerminal: boolean = process.stdout.isTTY === true,
-): Promise<{ log: Logger; close(): Promise<void> }> {
+): Promise<{ log: Logger; close: () => Promise<void> }> {
   const outputs = await openLogOutputs({ format: config.logFormat, file: config.logFile, isTerminal });
   const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), destination: outputs.destination });
   return { log, close: () => outputs.close() };
