@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { open, stat, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { AppError, isAppError } from '../errors.js';
@@ -25,6 +25,11 @@ export interface FitVideoOptions {
   /** Deadline for the whole fit, probes and encodes together; processes still running are killed. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Where the re-encode goes (the delivery's fit cache names it); written as `.part` and renamed when
+   * complete, so a file at this path is always a finished fit. Default: `clip.discord.mp4` beside the clip.
+   */
+  readonly outputPath?: string;
 }
 
 export interface FittedVideo {
@@ -86,7 +91,7 @@ export async function fitVideo(options: FitVideoOptions): Promise<FittedVideo> {
     if (plan.videoKbps < VIDEO_FIT_DEFAULTS.minVideoKbps) {
       throw tooLarge(inputPath, originalBytes, maxBytes, `it would need a video bitrate under ${VIDEO_FIT_DEFAULTS.minVideoKbps} kbps`);
     }
-    const outputPath = await reserveOutputPath(inputPath);
+    const outputPath = options.outputPath === undefined ? await reserveOutputPath(inputPath) : `${resolve(options.outputPath)}.part`;
     let bytes: number;
     try {
       const result = await run(ffmpegPath, encodeArgs(inputPath, outputPath, plan), 'ffmpeg');
@@ -97,7 +102,12 @@ export async function fitVideo(options: FitVideoOptions): Promise<FittedVideo> {
       throw err;
     }
     log.info({ outputPath, attempt, bytes, maxBytes, videoKbps: plan.videoKbps, shortSide: plan.shortSide }, 'clip re-encoded');
-    if (bytes <= maxBytes) return { path: outputPath, reencoded: true, bytes };
+    if (bytes <= maxBytes) {
+      if (options.outputPath === undefined) return { path: outputPath, reencoded: true, bytes };
+      const finalPath = resolve(options.outputPath);
+      await rename(outputPath, finalPath);
+      return { path: finalPath, reencoded: true, bytes };
+    }
 
     await removeQuietly(outputPath, log);
     plan = retryPlan(plan, { maxBytes, bytes, media });

@@ -2,6 +2,7 @@ import { SlashCommandBuilder } from 'discord.js';
 import { explainFailure } from '../clips/clip-service.js';
 import { parseTikTokUsername } from '../monitor/tiktok-username.js';
 import { AppError, UserError } from '../errors.js';
+import { cleanText } from '../util/text.js';
 import type { Command, GuildCommandInteraction, CommandContext } from './command.js';
 import { autocompleteStreams } from './autocomplete.js';
 import { forModerators } from './permissions.js';
@@ -21,7 +22,8 @@ export const clipCommand = {
 
   async execute(interaction, context) {
     const streamer = pickStreamer(interaction, context);
-    const note = interaction.options.getString('note')?.trim().slice(0, MAX_NOTE_LENGTH) || undefined;
+    // Controls and bidi overrides out: the note is echoed in the public reply and the alert.
+    const note = cleanText(interaction.options.getString('note') ?? '').trim().slice(0, MAX_NOTE_LENGTH) || undefined;
     const memberName = interaction.member && 'displayName' in interaction.member ? interaction.member.displayName : interaction.user.username;
     let outcome;
     try {

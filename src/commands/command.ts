@@ -11,6 +11,7 @@ import type { StreamMonitor } from '../monitor/stream-monitor.js';
 import type { ReplayBuffer } from '../obs/replay-buffer.js';
 import type { SettingsStore } from '../store/guild-settings.js';
 import type { ClipReplyBuilder } from '../discord/clip-message.js';
+import type { DeliveryWorker } from '../delivery/delivery-worker.js';
 
 /** What a command may use; built once in main.ts and passed to every command. */
 export interface CommandContext {
@@ -21,6 +22,8 @@ export interface CommandContext {
   readonly replayBuffer: ReplayBuffer;
   readonly events: EventLog;
   readonly clipReplies: ClipReplyBuilder;
+  /** The outbox's delivery: channels that cannot be posted in (/status), a retry after /settings channel. */
+  readonly delivery: Pick<DeliveryWorker, 'problems' | 'retryGuild'>;
   readonly log: Logger;
 }
 

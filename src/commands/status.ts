@@ -6,7 +6,7 @@ import { forModerators } from './permissions.js';
 export const statusCommand = {
   data: forModerators(new SlashCommandBuilder().setName('status').setDescription('OBS, replay buffer, streams and the last clip')),
 
-  async execute(interaction, { settings, monitor, replayBuffer, store }) {
+  async execute(interaction, { settings, monitor, replayBuffer, store, delivery }) {
     const obs = replayBuffer.status();
     const buffer = obs.isBufferActive === undefined ? 'unknown' : obs.isBufferActive ? 'running' : 'stopped';
     const obsError = obs.lastError ? ` — last error: ${obs.lastError}` : '';
@@ -18,6 +18,10 @@ export const statusCommand = {
       `**Streams (${streams.length}):**`,
       ...(streams.length === 0 ? ['none yet — `/stream add`'] : streams.map((s) => `• @${escapeMarkdown(s.username)} — ${describeState(monitor.state(s.username))}${chatRateText(monitor.chatRate(s.username))}`)),
       `**Last clip:** ${lastClip ? `\`${lastClip.fileName}\` ${relativeTime(new Date(lastClip.at))} by ${escapeMarkdown(lastClip.triggeredBy)}` : 'none yet'}`,
+      // Channels the outbox cannot deliver to: their posts wait (never dropped) until fixed.
+      ...delivery.problems(interaction.guildId).map(
+        (p) => `**Cannot post in <#${p.channelId}>** since ${relativeTime(p.since)}: ${p.reason}. ${p.waiting} post${p.waiting === 1 ? '' : 's'} waiting; fix the bot's permissions there or use \`/settings channel\`.`,
+      ),
     ];
     await interaction.reply({ content: joinLines(lines), allowedMentions: { parse: [] } });
   },

@@ -2,15 +2,11 @@ import path from 'node:path';
 import { AttachmentBuilder, EmbedBuilder, type BaseMessageOptions } from 'discord.js';
 import type { Logger } from 'pino';
 import type { ClipOutcome } from '../clips/moment.js';
+import { toAlertContent, type AlertContent } from '../delivery/outbox.js';
+import type { FitCache } from '../delivery/fit-cache.js';
 import { isAppError } from '../errors.js';
+import { cleanText, errorMessage } from '../util/text.js';
 import { absoluteTime, escapeMarkdown, truncate } from './format.js';
-
-export type FitVideo = (input: {
-  inputPath: string;
-  maxBytes: number;
-  ffmpegPath: string;
-  log: Logger;
-}) => Promise<{ path: string; reencoded: boolean; bytes: number }>;
 
 /** Upload limits by boost tier (discord-api-docs: 10 MiB default since 2025-01-16, 50 and 100 MiB). */
 export function uploadLimitForTier(premiumTier: number): number {
@@ -20,76 +16,113 @@ export function uploadLimitForTier(premiumTier: number): number {
   return 10 * MiB;
 }
 
-/** Leaves room for the multipart envelope and the JSON payload next to the file. */
-const UPLOAD_HEADROOM_BYTES = 64 * 1024;
 const MAX_CREDITED = 20;
+
+/** A rendered alert, with what delivery needs to know about it. */
+export interface RenderedAlert {
+  readonly message: BaseMessageOptions;
+  /** Bytes of the attached file (0 without one): the upload's timeout grows with it. */
+  readonly fileBytes: number;
+  /** The footer as posted, kept by later credit edits. */
+  readonly footer?: string;
+}
 
 /**
  * Builds the alert for a clip: an embed with streamer, chatters, keywords, the chat message and the
- * time, with the clip attached. A clip over the upload limit is re-encoded to fit; if that fails too, the
- * alert says so and where the file is.
+ * time, with the clip attached. A clip over the upload limit is re-encoded to fit (once: FitCache); if
+ * that fails too, the alert says so and where the file is.
  */
 export class ClipReplyBuilder {
-  constructor(private readonly deps: { fitVideo: FitVideo; ffmpegPath: string; log: Logger }) {}
+  constructor(private readonly deps: { fits: FitCache; log: Logger }) {}
 
+  /** The /clip reply: the limit is the interaction's attachment_size_limit. */
   async build(outcome: ClipOutcome, uploadLimitBytes: number): Promise<BaseMessageOptions> {
-    const embed = clipEmbed(outcome);
+    return (await this.render(toAlertContent(outcome, outcome.triggers), uploadLimitBytes)).message;
+  }
+
+  /** `withoutFile`: post no file and say why (Discord refused it as too large). */
+  async render(alert: AlertContent, uploadLimitBytes: number, withoutFile?: string): Promise<RenderedAlert> {
+    const embed = alertEmbed(alert);
+    const noFile = (why: string): RenderedAlert => {
+      embed.addFields({ name: 'File', value: truncate(`${why} It is saved at \`${alert.path}\``, 1024) });
+      return { message: { embeds: [embed], allowedMentions: { parse: [] } }, fileBytes: 0 };
+    };
+    if (withoutFile !== undefined) return noFile(withoutFile);
     try {
-      const fitted = await this.deps.fitVideo({
-        inputPath: outcome.path,
-        maxBytes: uploadLimitBytes - UPLOAD_HEADROOM_BYTES,
-        ffmpegPath: this.deps.ffmpegPath,
-        log: this.deps.log,
-      });
-      if (fitted.reencoded) embed.setFooter({ text: `Re-encoded to fit Discord's upload limit. Original: ${outcome.path}` });
+      const fitted = await this.deps.fits.fit(alert.path, uploadLimitBytes);
+      const footer = fitted.reencoded ? truncate(`Re-encoded to fit Discord's upload limit. Original: ${alert.path}`, 2048) : undefined;
+      if (footer) embed.setFooter({ text: footer });
       return {
-        embeds: [embed],
-        files: [new AttachmentBuilder(fitted.path, { name: outcome.fileName })],
-        allowedMentions: { parse: [] },
+        message: {
+          embeds: [embed],
+          files: [new AttachmentBuilder(fitted.path, { name: alert.fileName })],
+          allowedMentions: { parse: [] },
+        },
+        fileBytes: fitted.bytes,
+        ...(footer ? { footer } : {}),
       };
     } catch (err) {
-      const why = isAppError(err, 'CLIP_TOO_LARGE')
-        ? 'The clip is too large for this server’s upload limit even after re-encoding.'
-        : 'The clip could not be prepared for upload.';
-      this.deps.log.warn({ err, path: outcome.path }, 'clip not attached');
-      embed.addFields({ name: 'File', value: truncate(`${why} It is saved at \`${outcome.path}\``, 1024) });
-      return { embeds: [embed], allowedMentions: { parse: [] } };
+      this.deps.log.warn({ err: errorMessage(err), path: alert.path }, 'clip not attached');
+      return noFile(whyNotAttached(err));
     }
   }
 }
 
+/** In words for the alert: too large even after re-encoding, ffmpeg missing or failing, file gone. */
+function whyNotAttached(err: unknown): string {
+  if (isAppError(err, 'CLIP_TOO_LARGE')) return 'The clip is too large for this server’s upload limit even after re-encoding.';
+  if (isAppError(err, 'FFMPEG_FAILED')) {
+    return `The clip is over this server’s upload limit and could not be re-encoded: ${truncate(cleanText(err.message), 300)}.`;
+  }
+  if (isAppError(err, 'CLIP_FILE_FAILED')) return 'The clip file could not be read.';
+  return 'The clip could not be prepared for upload.';
+}
+
+/** User text for an embed: controls and bidi overrides removed, Markdown made inert. */
+function shown(text: string): string {
+  return escapeMarkdown(cleanText(text));
+}
+
 export function clipEmbed(outcome: ClipOutcome): EmbedBuilder {
-  const first = outcome.triggers[0]!;
-  const chatters = unique(outcome.triggers.map((t) => t.chatter));
-  const keywords = unique(outcome.triggers.map((t) => t.keyword));
-  const note = outcome.triggers.find((t) => t.note)?.note;
+  return alertEmbed(toAlertContent(outcome, outcome.triggers));
+}
+
+export function alertEmbed(alert: AlertContent): EmbedBuilder {
+  const first = alert.callers[0];
+  const isManual = first?.isManual ?? false;
+  const chatters = unique(alert.callers.map((t) => t.chatter));
+  const keywords = unique(alert.callers.map((t) => t.keyword));
+  const note = alert.callers.find((t) => t.note)?.note;
+  const streamer = shown(alert.streamer);
+  const total = chatters.length + alert.moreCallers;
   const embed = new EmbedBuilder()
-    .setTitle(truncate(first.isManual ? `Clip of @${outcome.streamer}` : `Clip: "${first.keyword}" on @${outcome.streamer}'s LIVE`, 256))
-    .setColor(first.isManual ? 0x5865f2 : 0xfe2c55)
+    .setTitle(truncate(isManual ? `Clip of @${cleanText(alert.streamer)}` : `Clip: "${cleanText(first?.keyword ?? '')}" on @${cleanText(alert.streamer)}'s LIVE`, 256))
+    .setColor(isManual ? 0x5865f2 : 0xfe2c55)
     .addFields(
-      { name: 'Streamer', value: `@${escapeMarkdown(outcome.streamer)}`, inline: true },
-      { name: 'Keyword', value: truncate(keywords.map(escapeMarkdown).join(', '), 1024), inline: true },
-      { name: 'Time', value: absoluteTime(first.at), inline: true },
+      { name: 'Streamer', value: `@${streamer}`, inline: true },
+      { name: 'Keyword', value: truncate(keywords.map(shown).join(', ') || '-', 1024), inline: true },
+      { name: 'Time', value: absoluteTime(new Date(first?.at ?? alert.savedAt)), inline: true },
       {
-        name: chatters.length > 1 ? `Called by ${chatters.length} chatters` : 'Chatter',
-        value: truncate(creditList(chatters), 1024),
+        name: total > 1 ? `Called by ${total} chatters` : 'Chatter',
+        value: truncate(creditList(chatters, alert.moreCallers) || '-', 1024),
       },
     );
-  if (!first.isManual) {
-    embed.setDescription(truncate(`> ${escapeMarkdown(first.message)}`, 4096));
+  if (first && !isManual) {
+    embed.setDescription(truncate(`> ${shown(first.message)}`, 4096));
   }
-  if (note) embed.addFields({ name: 'Note', value: truncate(escapeMarkdown(note), 1024) });
-  embed.addFields({ name: 'File', value: truncate(`\`${path.basename(outcome.path)}\``, 1024) });
-  if (outcome.isRecovered) {
+  if (note) embed.addFields({ name: 'Note', value: truncate(shown(note), 1024) });
+  embed.addFields({ name: 'File', value: truncate(`\`${path.basename(alert.path)}\``, 1024) });
+  if (alert.captureNote) embed.addFields({ name: 'Capture', value: truncate(cleanText(alert.captureNote), 1024) });
+  if (alert.isRecovered) {
     embed.addFields({ name: 'Late', value: 'The bot stopped before it could post this clip; it was finished at the next start.' });
   }
   return embed;
 }
 
-function creditList(chatters: readonly string[]): string {
-  const shown = chatters.slice(0, MAX_CREDITED).map((c) => escapeMarkdown(c));
-  const more = chatters.length - shown.length;
-  return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
+function creditList(chatters: readonly string[], moreCallers: number): string {
+  const shownNames = chatters.slice(0, MAX_CREDITED).map(shown);
+  const more = chatters.length - shownNames.length + moreCallers;
+  return more > 0 ? `${shownNames.join(', ')} and ${more} more` : shownNames.join(', ');
 }
 
 function unique(values: readonly string[]): string[] {

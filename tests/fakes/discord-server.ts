@@ -63,7 +63,11 @@ export type { PostedFile, PostedMessage } from './discord-messages.js';
 export type { InitialCallback, InteractionExchange, InteractionInput } from './discord-interactions.js';
 
 export interface FailureResponse {
-  status: number;
+  /**
+   * The status to answer with; `'cut'` handles the request as usual (a message is stored) and then cuts
+   * the connection before any answer: the bot cannot know whether the post landed.
+   */
+  status: number | 'cut';
   body?: unknown;
   headers?: Record<string, string>;
 }
@@ -112,6 +116,11 @@ export interface FakeDiscord {
   failNextRequests(match: { method?: string; pathIncludes: string }, responses: FailureResponse[]): void;
   /** Forgets every injected failure not yet used. */
   clearFailures(): void;
+  /**
+   * Makes matching requests fail with `response` until the returned function is called (an outage of
+   * any length, or a channel whose permission the bot lost).
+   */
+  failRequestsUntilCleared(match: { method?: string; pathIncludes: string }, response: FailureResponse): () => void;
   /** Gateway op 7 to every connected client: they drop the socket and RESUME (a Discord-side hiccup). */
   reconnectClients(): void;
   /** Seen in GUILD_CREATE by clients that log in later, and sent as GUILD_UPDATE to connected ones. */
@@ -218,6 +227,13 @@ class FakeDiscordServer implements FakeDiscord {
   readonly #attachments = new Map<string, StoredAttachment>();
   readonly #exchanges = new Map<string, Exchange>();
   readonly #failures: Array<{ match: { method?: string; pathIncludes: string }; responses: FailureResponse[] }> = [];
+  readonly #standingFailures = new Set<{ match: { method?: string; pathIncludes: string }; response: FailureResponse }>();
+  /**
+   * Nonces of messages the bot created, with when: with enforce_nonce Discord answers a repeat within a
+   * few minutes with the message it already created instead of a second one (discord-api-docs: Create
+   * Message, `enforce_nonce`).
+   */
+  readonly #nonces = new Map<string, { messageId: string; at: number }>();
   #isClosed = false;
 
   constructor(server: Server, port: number, options: FakeDiscordOptions) {
@@ -291,6 +307,12 @@ class FakeDiscordServer implements FakeDiscord {
 
   failNextRequests(match: { method?: string; pathIncludes: string }, responses: FailureResponse[]): void {
     this.#failures.push({ match, responses: [...responses] });
+  }
+
+  failRequestsUntilCleared(match: { method?: string; pathIncludes: string }, response: FailureResponse): () => void {
+    const rule = { match, response };
+    this.#standingFailures.add(rule);
+    return () => this.#standingFailures.delete(rule);
   }
 
   reconnectClients(): void {
@@ -371,10 +393,15 @@ class FakeDiscordServer implements FakeDiscord {
   async #onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const method = request.method ?? 'GET';
     const url = new URL(request.url ?? '/', this.#origin);
-    let reply: Reply;
+    let reply: Reply | typeof CUT;
     try {
       const raw = await readRaw(request);
       reply = await this.#answer(method, url, raw, request.headers);
+      if (reply === CUT) {
+        this.requests.push({ method, path: `${url.pathname}${url.search}`, status: 0 });
+        response.socket?.destroy();
+        return;
+      }
     } catch (error) {
       // A bug in the fake, not in the bot: make it loud in unhandledRequests.
       this.unhandledRequests.push(`${method} ${url.pathname} (fake threw: ${String(error)})`);
@@ -384,9 +411,17 @@ class FakeDiscordServer implements FakeDiscord {
     writeReply(response, reply);
   }
 
-  async #answer(method: string, url: URL, raw: Buffer, headers: IncomingHttpHeaders): Promise<Reply> {
+  async #answer(method: string, url: URL, raw: Buffer, headers: IncomingHttpHeaders): Promise<Reply | typeof CUT> {
     const injected = this.#takeInjectedFailure(method, url.pathname);
+    if (injected === CUT) {
+      await this.#handle(method, url, raw, headers);
+      return CUT;
+    }
     if (injected) return injected;
+    return this.#handle(method, url, raw, headers);
+  }
+
+  async #handle(method: string, url: URL, raw: Buffer, headers: IncomingHttpHeaders): Promise<Reply> {
     if (method === 'GET' && url.pathname.startsWith('/attachments/')) return this.#serveAttachment(url.pathname);
 
     const match = url.pathname.startsWith(API_PREFIX)
@@ -423,15 +458,24 @@ class FakeDiscordServer implements FakeDiscord {
     return undefined;
   }
 
-  #takeInjectedFailure(method: string, path: string): Reply | undefined {
-    const index = this.#failures.findIndex(
-      ({ match }) => (!match.method || match.method.toUpperCase() === method) && path.includes(match.pathIncludes),
-    );
+  #takeInjectedFailure(method: string, path: string): Reply | typeof CUT | undefined {
+    const matches = (match: { method?: string; pathIncludes: string }) =>
+      (!match.method || match.method.toUpperCase() === method) && path.includes(match.pathIncludes);
+    for (const standing of this.#standingFailures) {
+      if (!matches(standing.match)) continue;
+      const { response } = standing;
+      return response.status === 'cut' ? CUT : injectedReply({ ...response, status: response.status });
+    }
+    const index = this.#failures.findIndex(({ match }) => matches(match));
     const rule = this.#failures[index];
     if (!rule) return undefined;
     const next = rule.responses.shift();
     if (rule.responses.length === 0) this.#failures.splice(index, 1);
-    return next ? injectedReply(next) : undefined;
+    if (next?.status === 'cut') {
+      // Only once: the request is then handled for real (and its answer lost) by #answer's second pass.
+      return CUT;
+    }
+    return next ? injectedReply({ ...next, status: next.status }) : undefined;
   }
 
   #serveAttachment(path: string): Reply {
@@ -675,12 +719,20 @@ class FakeDiscordServer implements FakeDiscord {
     const found = this.#findChannel(channelId);
     if (!found) return apiError(404, 10003, 'Unknown Channel');
     const { channel } = found;
+    const nonce = body.json.nonce;
+    const isEnforced = body.json.enforce_nonce === true && (typeof nonce === 'string' || typeof nonce === 'number');
+    if (isEnforced) {
+      const seen = this.#nonces.get(String(nonce));
+      const earlier = seen && Date.now() - seen.at < NONCE_WINDOW_MS ? this.#messages.get(seen.messageId) : undefined;
+      if (earlier) return { status: 200, body: this.#renderMessage(earlier) };
+    }
     const message = buildMessage(this.#ids, body, { channelId, type: 0 });
     const problem =
       validateMessage(message, true) ?? checkUploadLimit(body, uploadLimitForTier(found.guild.premiumTier));
     if (problem) return problem;
 
     this.#messages.set(message.id, message);
+    if (isEnforced) this.#nonces.set(String(nonce), { messageId: message.id, at: Date.now() });
     channel.lastMessageId = message.id;
     this.channelMessages.push(toPosted(message));
     this.#feed.notify();
@@ -712,6 +764,12 @@ class FakeDiscordServer implements FakeDiscord {
   }
 }
 
+/** Discord keeps enforced nonces "for the past few minutes". */
+const NONCE_WINDOW_MS = 5 * 60_000;
+
+/** The request is handled, then the connection is cut instead of answered. */
+const CUT = Symbol('cut the connection');
+
 function matchPath(pattern: string, path: string): Record<string, string> | undefined {
   const expected = pattern.split('/');
   const actual = path.split('/');
@@ -731,7 +789,7 @@ function matchPath(pattern: string, path: string): Record<string, string> | unde
  * (seconds), not from the body, so a 429 without one gets it from body.retry_after
  * (topics/rate-limits#exceeding-a-rate-limit).
  */
-function injectedReply(failure: FailureResponse): Reply {
+function injectedReply(failure: FailureResponse & { status: number }): Reply {
   const headers: Record<string, string> = { ...failure.headers };
   const hasHeader = (name: string) => Object.keys(headers).some((key) => key.toLowerCase() === name.toLowerCase());
   if (failure.status !== 429) {

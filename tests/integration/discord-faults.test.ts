@@ -2,27 +2,42 @@ import { execFile } from 'node:child_process';
 import { copyFile, mkdtemp, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
+import { REST } from 'discord.js';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, waitFor, type Harness } from '../support/bot-harness.js';
+import { leanError } from '../../src/delivery/discord-errors.js';
+import { BOT_TOKEN, startHarness, waitFor, type Harness } from '../support/bot-harness.js';
 import { probeDuration } from '../support/media.js';
 import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
+import type { PostedMessage } from '../fakes/discord-server.js';
 
 const run = promisify(execFile);
 
 /**
- * Discord answering 429 and 5xx, and clips over the upload limit: the clip is never lost, the bot keeps
- * serving, and the alert gets through or says where the file is.
+ * Discord failing in every way a clip bot meets (429, an outage, a post stored whose answer is lost, a
+ * channel the bot lost its permission in) and clips over the upload limit: every alert arrives exactly
+ * once, in order, and what cannot be posted is said out loud.
  */
 describe('Discord faults and upload limits', () => {
   let h: Harness;
   let obs: FakeReplayBuffer;
   let bigClip: string;
 
+  const alertsOf = (handle: string): PostedMessage[] =>
+    h.discord.channelMessages.filter((m) => m.files.some((f) => f.name.startsWith(`${handle}_`)) || JSON.stringify(m.embeds).includes(handle));
+  const postsTo = (channelId: string) => h.discord.requests.filter((r) => r.method === 'POST' && r.path.endsWith(`/channels/${channelId}/messages`));
+  const delivered = () => waitFor(() => h.bot.delivery.pendingCount === 0, 15_000, () => `the outbox to empty (${h.bot.delivery.pendingCount} left)`);
+
   beforeAll(async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'faults-'));
     obs = new FakeReplayBuffer(path.join(dir, 'replays'));
-    h = await startHarness({ replayBuffer: obs });
+    h = await startHarness({
+      replayBuffer: obs,
+      // Backoff shortened so an "outage of minutes" is a few seconds of many attempts.
+      overrides: { deliveryTimings: { initialBackoffMs: 50, maxBackoffMs: 300 }, journalRoots: [path.join(dir, 'replays')] },
+    });
     h.tiktok.addUser('fault.user', { live: true });
     await h.command({ command: 'stream', subcommand: 'add', options: { username: 'fault.user' } });
     await h.command({ command: 'keyword', subcommand: 'add', options: { word: 'clip it' } });
@@ -47,31 +62,107 @@ describe('Discord faults and upload limits', () => {
     expect(alert.files).toHaveLength(1);
   });
 
-  it('retries past a run of 5xx answers that outlasts discord.js’s own retries', async () => {
-    h.discord.failNextRequests({ method: 'POST', pathIncludes: '/messages' }, Array.from({ length: 5 }, () => ({ status: 502 })));
-    h.tiktok.sendChat('fault.user', { handle: 'after.5xx', text: 'clip it' });
-    await h.discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith('after.5xx_')), 15_000);
-  });
-
-  it('keeps the clip and says so when Discord never accepts the alert, and keeps serving', async () => {
-    h.discord.failNextRequests({ method: 'POST', pathIncludes: '/messages' }, Array.from({ length: 30 }, () => ({ status: 500 })));
-    const saves = obs.saves;
-    h.tiktok.sendChat('fault.user', { handle: 'never.posted', text: 'clip it' });
-    const gaveUp = () => h.bot.events.recent(h.discord.guildId).some((e) => e.text.startsWith('could not post to Discord'));
-    await waitFor(gaveUp, 15_000, () => 'the bot to give up posting');
-    h.discord.clearFailures();
-    expect(obs.saves).toBe(saves + 1);
-
-    // Commands still answer, the log says what happened, and the archive lists the clip with its file.
-    const logs = await h.command({ command: 'logs', options: { stream: 'fault.user' } });
-    expect(logs.content).toMatch(/could not post to Discord/);
+  it('delivers every alert once, in order, after an outage far longer than any retry budget', async () => {
+    const before = postsTo(h.discord.channels.general).length;
+    const endOutage = h.discord.failRequestsUntilCleared({ method: 'POST', pathIncludes: '/messages' }, { status: 500 });
+    try {
+      h.tiktok.sendChat('fault.user', { handle: 'during.outage', text: 'clip it' });
+      // Many more attempts than discord.js's own retries and the old 45 s budget's four.
+      await waitFor(() => postsTo(h.discord.channels.general).length - before >= 20, 30_000, () => 'twenty failed attempts');
+      h.tiktok.sendChat('fault.user', { handle: 'next.one', text: 'clip it' });
+      await waitFor(() => h.bot.delivery.pendingCount === 2, 10_000, () => 'the second alert to be queued');
+      const stillQueued = await h.command({ command: 'clips', options: { stream: 'fault.user' } });
+      expect(stillQueued.content).toMatch(/during\\?\.outage.*\(alert not posted\)/);
+    } finally {
+      endOutage();
+    }
+    await delivered();
+    expect(alertsOf('during.outage')).toHaveLength(1);
+    expect(alertsOf('next.one')).toHaveLength(1);
+    const order = h.discord.channelMessages.map((m) => m.files[0]?.name ?? '');
+    expect(order.findIndex((n) => n.startsWith('during.outage_'))).toBeLessThan(order.findIndex((n) => n.startsWith('next.one_')));
     const archived = await h.command({ command: 'clips', options: { stream: 'fault.user' } });
-    expect(archived.content).toMatch(/never\\?\.posted.*\(alert not posted\)/);
-    const fileName = /`(never\.posted_[^`]+\.mp4)`/.exec(archived.content)![1]!;
-    expect((await stat(path.join(h.clipsDir, 'fault.user', fileName))).size).toBeGreaterThan(0);
+    expect(archived.content).not.toMatch(/during\\?\.outage[^\n]*\(alert not posted\)/);
+  }, 60_000);
+
+  it('posts once when Discord stored the post but the connection was cut before its answer', async () => {
+    h.discord.failNextRequests({ method: 'POST', pathIncludes: '/messages' }, [{ status: 'cut' }]);
+    h.tiktok.sendChat('fault.user', { handle: 'cut.answer', text: 'clip it' });
+    await h.discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith('cut.answer_')), 15_000);
+    await delivered();
+    // The retry carried the same nonce: Discord answered with the message it had, and created none.
+    expect(h.discord.requests.some((r) => r.status === 0)).toBe(true);
+    expect(alertsOf('cut.answer')).toHaveLength(1);
   });
 
-  it('re-encodes a clip over the upload limit to fit, keeping the original', async () => {
+  it('holds alerts for a channel it lost permission in, says so in /status and /logs, and delivers once after /settings channel', async () => {
+    const general = h.discord.channels.general;
+    const before = postsTo(general).length;
+    const restore = h.discord.failRequestsUntilCleared(
+      { method: 'POST', pathIncludes: `/channels/${general}/messages` },
+      { status: 403, body: { message: 'Missing Permissions', code: 50013 } },
+    );
+    try {
+      h.tiktok.sendChat('fault.user', { handle: 'no.permission', text: 'clip it' });
+      await waitFor(() => h.bot.delivery.problems(h.discord.guildId).length > 0, 15_000, () => 'the channel to be held');
+      const status = await h.command({ command: 'status' });
+      expect(status.content).toContain(`Cannot post in <#${general}>`);
+      expect(status.content).toContain('Missing Permissions (50013)');
+      const logs = await h.command({ command: 'logs', options: { stream: 'fault.user' } });
+      expect(logs.content).toMatch(/cannot post in channel \d+: Missing Permissions \\?\(50013\\?\)/);
+      // Held, not hammered: no more than a few attempts while the permission is missing.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(postsTo(general).length - before).toBeLessThanOrEqual(3);
+      expect(alertsOf('no.permission')).toHaveLength(0);
+
+      const answer = await h.command({ command: 'settings', subcommand: 'channel', options: { channel: h.discord.channels.alerts } });
+      expect(answer.content).toContain('will be delivered there now');
+      const alert = await h.discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith('no.permission_')), 15_000);
+      expect(alert.channelId).toBe(h.discord.channels.alerts);
+      await delivered();
+      expect(alertsOf('no.permission')).toHaveLength(1);
+      expect(h.bot.delivery.problems(h.discord.guildId)).toEqual([]);
+    } finally {
+      restore();
+    }
+  }, 60_000);
+
+  it('keeps a failed upload out of the log: method, route, status, code and message only', async () => {
+    const lines: string[] = [];
+    const log = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    );
+    const stop = h.discord.failRequestsUntilCleared({ method: 'POST', pathIncludes: '/messages' }, { status: 400, body: { message: 'Invalid Form Body', code: 50035 } });
+    try {
+      const rest = new REST({ api: h.discord.apiUrl, retries: 0 }).setToken(BOT_TOKEN);
+      const clip = Buffer.alloc(310 * 1024, 7);
+      const failure = await rest
+        .post(`/channels/${h.discord.channels.alerts}/messages`, { body: { content: 'x' }, files: [{ name: 'clip.mp4', data: clip }] })
+        .catch((err: unknown) => err);
+      log.warn({ ...leanError(failure), entry: 'alert:1:2' }, 'posting to Discord failed');
+    } finally {
+      stop();
+    }
+    expect(lines).toHaveLength(1);
+    expect(Buffer.byteLength(lines[0]!)).toBeLessThan(2 * 1024);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ method: 'POST', status: 400, code: 50035, message: 'Invalid Form Body' });
+  });
+
+  it('removes control and bidi characters from the chat in an alert, keeping right-to-left letters', async () => {
+    h.tiktok.sendChat('fault.user', { handle: 'hostile.text', text: 'clip it a\u0000b\u202ec\u2067d مرحبا' });
+    const alert = await h.discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith('hostile.text_')), 15_000);
+    const description = alert.embeds[0]?.description ?? '';
+    expect(description).toContain('abcd مرحبا');
+    expect(JSON.stringify(alert.embeds)).not.toMatch(/\\u0000|\u202e|\u2067/);
+  });
+
+  it('re-encodes a clip over the upload limit once to fit, keeping the original and no temporary file', async () => {
     const original = (await stat(bigClip)).size;
     expect(original).toBeGreaterThan(10 * 1024 * 1024);
     const save = obs.save.bind(obs);
@@ -88,6 +179,11 @@ describe('Discord faults and upload limits', () => {
       const kept = path.join(h.clipsDir, 'fault.user', uploaded.name);
       expect((await stat(kept)).size).toBe(original);
       expect(await probeDuration(kept)).toBeGreaterThan(3);
+      await delivered();
+      // The re-encode was for the upload only: gone once posted, nothing left beside the clip.
+      const { readdir } = await import('node:fs/promises');
+      expect((await readdir(path.join(h.clipsDir, '.fitted')).catch(() => [])).length).toBe(0);
+      expect((await readdir(path.join(h.clipsDir, 'fault.user'))).filter((n) => n.includes('.discord'))).toEqual([]);
     } finally {
       obs.save = save;
     }

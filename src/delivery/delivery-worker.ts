@@ -1,0 +1,332 @@
+/**
+ * Delivers the outbox to Discord: each channel's entries one at a time in the order they were queued,
+ * channels side by side. A transient failure (5xx, timeout, cut connection) waits with backoff capped at
+ * a minute and tries the same entry again, for as long as it takes; every create carries the entry's
+ * nonce with enforce_nonce, so a retry after an answer that was lost cannot post twice. A channel the
+ * bot cannot post in (10003, 50001, 50013) is held: its entries stay queued, /status and /logs say so,
+ * and it is tried again every few minutes or at once after `/settings channel`.
+ */
+import type { Client, Message } from 'discord.js';
+import type { Logger } from 'pino';
+import type { EventLog } from '../events/event-log.js';
+import type { GuildSettingsService } from '../guilds/settings-service.js';
+import type { SettingsStore } from '../store/guild-settings.js';
+import { errorMessage } from '../util/text.js';
+import { alertEmbed, uploadLimitForTier, type ClipReplyBuilder } from '../discord/clip-message.js';
+import { joinLines } from '../discord/format.js';
+import { NotSendableError, classifyFailure, describeFailure, leanError } from './discord-errors.js';
+import type { FitCache } from './fit-cache.js';
+import type { OutboxEntry, OutboxStore } from './outbox.js';
+
+export interface DeliveryTimings {
+  /** First wait after a transient failure; doubles up to maxBackoffMs. */
+  readonly initialBackoffMs: number;
+  readonly maxBackoffMs: number;
+  /** How often a held channel (no access, no permission) is tried again on its own. */
+  readonly heldRecheckMs: number;
+  /** Upload request timeout: this much plus the file at uploadBytesPerSecond (a slow line). */
+  readonly baseRequestTimeoutMs: number;
+  readonly uploadBytesPerSecond: number;
+}
+
+export const DELIVERY_DEFAULTS = {
+  initialBackoffMs: 2_000,
+  maxBackoffMs: 60_000,
+  heldRecheckMs: 5 * 60_000,
+  baseRequestTimeoutMs: 15_000,
+  // 1 Mbit/s: a 25 MB clip gets about 3.5 minutes.
+  uploadBytesPerSecond: 125_000,
+} as const satisfies DeliveryTimings;
+
+/** A channel that cannot be posted in, as /status shows it. */
+export interface ChannelProblem {
+  readonly channelId: string;
+  readonly reason: string;
+  readonly since: Date;
+  /** Entries waiting for it. */
+  readonly waiting: number;
+}
+
+interface ChannelState {
+  isBusy: boolean;
+  nextAttemptAt: number;
+  failures: number;
+  held: { reason: string; since: Date; guildId: string } | undefined;
+}
+
+type Target = { channelId: string } | { drop: string };
+
+export class DeliveryWorker {
+  private readonly timings: DeliveryTimings;
+  private entries: OutboxEntry[] = [];
+  private readonly channels = new Map<string, ChannelState>();
+  private timer: NodeJS.Timeout | undefined;
+  private isRunning = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Timeouts wanted by uploads in flight; the REST client's timeout is the largest of them. */
+  private readonly uploadTimeouts = new Map<symbol, number>();
+
+  constructor(
+    private readonly deps: {
+      readonly client: Client;
+      readonly outbox: OutboxStore;
+      readonly settings: GuildSettingsService;
+      readonly store: SettingsStore;
+      readonly replies: ClipReplyBuilder;
+      readonly fits: FitCache;
+      readonly events: EventLog;
+      readonly log: Logger;
+      readonly timings?: Partial<DeliveryTimings>;
+    },
+  ) {
+    this.timings = { ...DELIVERY_DEFAULTS, ...deps.timings };
+  }
+
+  /** Loads what a previous run left queued and starts delivering (call once the client is ready). */
+  async start(): Promise<void> {
+    const stored = await this.deps.outbox.pending();
+    const known = new Set(this.entries.map((e) => e.id));
+    this.entries = [...this.entries, ...stored.filter((e) => !known.has(e.id))].sort((a, b) => a.seq - b.seq);
+    await this.deps.fits.sweep(this.entries.flatMap((e) => (e.kind === 'alert' ? [e.alert.path] : [])));
+    if (stored.length > 0) this.deps.log.info({ pending: stored.length }, 'delivering what the last run left queued');
+    this.isRunning = true;
+    this.pump();
+  }
+
+  /** Stops starting new attempts and waits for those in flight. Queued entries stay in the store. */
+  async stop(): Promise<void> {
+    this.isRunning = false;
+    clearTimeout(this.timer);
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** A newly stored entry (or a stored one rewritten): deliver it in its turn. */
+  accept(entry: OutboxEntry): void {
+    const index = this.entries.findIndex((e) => e.id === entry.id);
+    if (index >= 0) this.entries[index] = entry;
+    else this.entries.push(entry);
+    this.pump();
+  }
+
+  pendingEntry(id: string): OutboxEntry | undefined {
+    return this.entries.find((e) => e.id === id);
+  }
+
+  /** `/settings channel`: try the guild's held channels and backed-off entries again now. */
+  retryGuild(guildId: string): void {
+    for (const [channelId, state] of this.channels) {
+      if (state.held?.guildId === guildId || state.held === undefined) {
+        state.nextAttemptAt = 0;
+        if (state.held) this.deps.log.info({ channelId }, 'trying a held channel again');
+      }
+    }
+    this.pump();
+  }
+
+  /** Channels of this guild the bot cannot post in now, and why. */
+  problems(guildId: string): ChannelProblem[] {
+    const problems: ChannelProblem[] = [];
+    for (const [channelId, state] of this.channels) {
+      if (state.held?.guildId !== guildId) continue;
+      const waiting = this.entries.filter((e) => e.guildId === guildId).length;
+      problems.push({ channelId, reason: state.held.reason, since: state.held.since, waiting });
+    }
+    return problems;
+  }
+
+  /** Entries still queued (all guilds), for tests and shutdown logs. */
+  get pendingCount(): number {
+    return this.entries.length;
+  }
+
+  // -------------------------------------------------------------------------------------------------
+
+  private pump(): void {
+    if (!this.isRunning) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const work = this.schedule().catch((err: unknown) => this.deps.log.error({ err: errorMessage(err) }, 'delivery scheduling failed'));
+    this.track(work);
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  /** Starts the head entry of every channel that is free and due; sets a timer for the next due one. */
+  private async schedule(): Promise<void> {
+    const heads = new Map<string, OutboxEntry>();
+    for (const entry of [...this.entries].sort((a, b) => a.seq - b.seq)) {
+      const target = await this.targetOf(entry);
+      if ('drop' in target) {
+        await this.drop(entry, target.drop);
+        continue;
+      }
+      if (!heads.has(target.channelId)) heads.set(target.channelId, entry);
+    }
+    if (!this.isRunning) return;
+    const now = Date.now();
+    let nextDue = Number.POSITIVE_INFINITY;
+    for (const [channelId, entry] of heads) {
+      const state = this.stateOf(channelId);
+      // A head computed before an attempt finished may be delivered already.
+      if (state.isBusy || !this.entries.includes(entry)) continue;
+      if (state.nextAttemptAt > now) {
+        nextDue = Math.min(nextDue, state.nextAttemptAt);
+        continue;
+      }
+      state.isBusy = true;
+      this.track(
+        this.attempt(channelId, entry, state)
+          .catch((err: unknown) => this.deps.log.error({ err: errorMessage(err) }, 'delivery attempt failed unexpectedly'))
+          .finally(() => {
+            state.isBusy = false;
+            this.pump();
+          }),
+      );
+    }
+    if (Number.isFinite(nextDue) && this.isRunning) {
+      this.timer = setTimeout(() => this.pump(), Math.max(0, nextDue - Date.now()));
+    }
+  }
+
+  private stateOf(channelId: string): ChannelState {
+    let state = this.channels.get(channelId);
+    if (!state) {
+      state = { isBusy: false, nextAttemptAt: 0, failures: 0, held: undefined };
+      this.channels.set(channelId, state);
+    }
+    return state;
+  }
+
+  /** Alerts and notices go to the guild's alert channel as it is set now; a credit edit to its alert's. */
+  private async targetOf(entry: OutboxEntry): Promise<Target> {
+    if (entry.kind === 'credits') {
+      const sent = await this.deps.outbox.sentAlert(entry.guildId, entry.alertId);
+      return sent ? { channelId: sent.channelId } : { drop: 'its alert was never posted' };
+    }
+    const settings = this.deps.settings.get(entry.guildId);
+    const channelId =
+      settings.alertChannelId ??
+      (entry.streamer ? settings.streams.find((s) => s.username === entry.streamer)?.addedChannelId : undefined) ??
+      settings.streams[0]?.addedChannelId;
+    return channelId ? { channelId } : { drop: 'the server has no alert channel' };
+  }
+
+  private async attempt(channelId: string, entry: OutboxEntry, state: ChannelState, withoutFile?: string): Promise<void> {
+    try {
+      await this.deliver(channelId, entry, withoutFile);
+    } catch (err) {
+      const kind = classifyFailure(err);
+      this.deps.log.warn({ ...leanError(err), entry: entry.id, channelId, kind, attempt: state.failures + 1 }, 'posting to Discord failed');
+      if (kind === 'too-large' && entry.kind === 'alert' && withoutFile === undefined) {
+        return this.attempt(channelId, entry, state, 'Discord refused the file as too large for this server.');
+      }
+      if (kind === 'rejected') {
+        await this.drop(entry, `Discord refused it: ${describeFailure(err)}`);
+        return;
+      }
+      state.failures += 1;
+      if (kind === 'channel') {
+        if (!state.held) {
+          const reason = describeFailure(err);
+          state.held = { reason, since: new Date(), guildId: entry.guildId };
+          this.deps.events.add(entry.guildId, {
+            kind: 'failure',
+            stream: entry.streamer,
+            text: `cannot post in channel ${channelId}: ${reason}; alerts wait until it works (fix the permissions or /settings channel)`,
+          });
+        }
+        state.nextAttemptAt = Date.now() + this.timings.heldRecheckMs;
+        return;
+      }
+      if (state.failures === 3) {
+        this.deps.events.add(entry.guildId, { kind: 'failure', stream: entry.streamer, text: `could not post to Discord yet (${describeFailure(err)}); retrying until it works` });
+      }
+      const backoff = Math.min(this.timings.maxBackoffMs, this.timings.initialBackoffMs * 2 ** (state.failures - 1));
+      state.nextAttemptAt = Date.now() + backoff * (0.8 + Math.random() * 0.4);
+      return;
+    }
+    if (state.held) {
+      this.deps.events.add(entry.guildId, { kind: 'config', stream: entry.streamer, text: `channel ${channelId} works again: delivering the alerts that waited` });
+    }
+    state.held = undefined;
+    state.failures = 0;
+    state.nextAttemptAt = 0;
+  }
+
+  private async deliver(channelId: string, entry: OutboxEntry, withoutFile: string | undefined): Promise<void> {
+    const channel = await this.deps.client.channels.fetch(channelId);
+    if (!channel?.isSendable()) throw new NotSendableError();
+    switch (entry.kind) {
+      case 'alert': {
+        const limit = uploadLimitForTier(('guild' in channel ? channel.guild?.premiumTier : undefined) ?? 0);
+        const rendered = await this.deps.replies.render(entry.alert, limit, withoutFile);
+        const message = await this.withUploadTimeout(rendered.fileBytes, () =>
+          channel.send({ ...rendered.message, nonce: entry.nonce, enforceNonce: true }) as Promise<Message>,
+        );
+        await this.deps.outbox.recordSent(entry.guildId, {
+          alertId: entry.id,
+          channelId,
+          messageId: message.id,
+          ...(rendered.footer ? { footer: rendered.footer } : {}),
+        });
+        await this.finished(entry);
+        await this.deps.store.markClipPosted(entry.guildId, entry.alert.clipId).catch((err: unknown) =>
+          this.deps.log.warn({ err: errorMessage(err) }, 'could not mark the clip posted'),
+        );
+        if (!this.entries.some((e) => e.kind === 'alert' && e.alert.path === entry.alert.path)) {
+          await this.deps.fits.release(entry.alert.path);
+        }
+        return;
+      }
+      case 'credits': {
+        const sent = await this.deps.outbox.sentAlert(entry.guildId, entry.alertId);
+        if (!sent) return this.drop(entry, 'its alert was never posted');
+        const embed = alertEmbed(entry.alert);
+        if (sent.footer) embed.setFooter({ text: sent.footer });
+        await channel.messages.edit(sent.messageId, { embeds: [embed] });
+        await this.finished(entry);
+        return;
+      }
+      case 'notice': {
+        await channel.send({ content: joinLines([entry.text]), allowedMentions: { parse: [] }, nonce: entry.nonce, enforceNonce: true });
+        await this.finished(entry);
+        return;
+      }
+    }
+  }
+
+  private async finished(entry: OutboxEntry): Promise<void> {
+    // Accepted by Discord: from here a crash could at worst post it again, and then the nonce holds.
+    this.entries = this.entries.filter((e) => e !== entry);
+    await this.deps.outbox.remove(entry.id);
+  }
+
+  private async drop(entry: OutboxEntry, why: string): Promise<void> {
+    this.deps.log.warn({ entry: entry.id, why }, 'outbox entry dropped');
+    if (entry.kind !== 'credits') {
+      this.deps.events.add(entry.guildId, { kind: 'failure', stream: entry.streamer, text: `could not post to Discord: ${why}` });
+    }
+    await this.finished(entry);
+  }
+
+  /**
+   * discord.js has one request timeout for the whole client (15 s), short for a large upload on a slow
+   * line: while uploads run it is raised to what the largest of them needs, then put back.
+   */
+  private async withUploadTimeout<T>(bytes: number, send: () => Promise<T>): Promise<T> {
+    const rest = this.deps.client.rest as unknown as { options: { timeout: number } };
+    const needed = Math.ceil(this.timings.baseRequestTimeoutMs + (bytes / this.timings.uploadBytesPerSecond) * 1000);
+    const upload = Symbol('upload');
+    this.uploadTimeouts.set(upload, needed);
+    rest.options.timeout = Math.max(this.timings.baseRequestTimeoutMs, ...this.uploadTimeouts.values());
+    try {
+      return await send();
+    } finally {
+      this.uploadTimeouts.delete(upload);
+      rest.options.timeout = Math.max(this.timings.baseRequestTimeoutMs, ...this.uploadTimeouts.values());
+    }
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The durable outbox: every alert, credit edit and notice is written to the store before its first
+ * attempt and removed only once Discord accepted it, so an outage, a restart or a SIGKILL loses none.
+ * It lives in the settings store (Keyv: sqlite, Redis or Postgres alike) as one row per entry plus an
+ * index row holding their order, and the message ids of posted alerts, so a credit edit still finds
+ * its alert after a restart.
+ *
+ * Entry ids are derived from what they deliver (`alert:{guild}:{clip}`), so a clip reported twice (the
+ * crash journal recovering a moment whose alert was already queued) is queued once, and its nonce, derived
+ * from the id, is the same in every process that ever tries it.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { ClipOutcome, Trigger } from '../clips/moment.js';
+import type { StoreRows } from '../store/guild-settings.js';
+
+/** A trigger as an alert shows it (the guild and streamer are the entry's). */
+export interface AlertCaller {
+  readonly chatter: string;
+  readonly keyword: string;
+  readonly message: string;
+  readonly at: string;
+  readonly isManual: boolean;
+  readonly note?: string;
+}
+
+/** What an alert says about its clip, as stored. */
+export interface AlertContent {
+  readonly clipId: string;
+  readonly path: string;
+  readonly fileName: string;
+  readonly streamer: string;
+  /** The first OUTBOX_LIMITS.callers callers; the first names the file. */
+  readonly callers: readonly AlertCaller[];
+  /** Callers beyond those kept ("and 120 more"). */
+  readonly moreCallers: number;
+  readonly savedAt: string;
+  readonly captureNote?: string;
+  readonly isRecovered?: boolean;
+}
+
+interface EntryBase {
+  readonly id: string;
+  /** Order of creation: a channel's entries are delivered in this order. */
+  readonly seq: number;
+  readonly guildId: string;
+  readonly streamer: string | undefined;
+  readonly createdAt: string;
+}
+
+export type OutboxEntry =
+  | (EntryBase & { readonly kind: 'alert'; readonly nonce: string; readonly alert: AlertContent })
+  | (EntryBase & { readonly kind: 'credits'; readonly alertId: string; readonly alert: AlertContent })
+  | (EntryBase & { readonly kind: 'notice'; readonly nonce: string; readonly text: string });
+
+/** An entry before the outbox numbers it. */
+export type OutboxDraft = OutboxEntry extends infer E ? (E extends OutboxEntry ? Omit<E, 'seq' | 'createdAt'> : never) : never;
+
+/** Where a delivered alert went, for its credit edits. */
+export interface SentAlert {
+  readonly alertId: string;
+  readonly channelId: string;
+  readonly messageId: string;
+  /** The footer as posted ("re-encoded…"), kept by credit edits. */
+  readonly footer?: string;
+}
+
+export const OUTBOX_LIMITS = {
+  /** Callers kept per alert; a burst of thousands still makes one small row. */
+  callers: 25,
+  /** Per-caller text kept (chat message, note); Discord shows less anyway. */
+  textChars: 500,
+  /** Delivered alerts remembered per guild for credit edits (late callers concern the latest few). */
+  sentPerGuild: 50,
+} as const satisfies Record<string, number>;
+
+const KEYS = {
+  index: 'outbox:index',
+  entry: (id: string) => `outbox:entry:${id}`,
+  sent: (guildId: string) => `outbox:sent:${guildId}`,
+} as const;
+
+interface IndexRow {
+  readonly v: 1;
+  readonly seq: number;
+  readonly ids: readonly string[];
+}
+
+export function alertId(guildId: string, clipId: string): string {
+  return `alert:${guildId}:${clipId}`;
+}
+
+/** Discord takes a nonce of up to 25 characters (discord-api-docs: Create Message). */
+export function nonceFor(entryId: string): string {
+  return createHash('sha256').update(entryId).digest('base64url').slice(0, 25);
+}
+
+export function toAlertContent(outcome: ClipOutcome, triggers: readonly Trigger[]): AlertContent {
+  const kept = triggers.slice(0, OUTBOX_LIMITS.callers);
+  return {
+    clipId: outcome.clipId,
+    path: outcome.path,
+    fileName: outcome.fileName,
+    streamer: outcome.streamer,
+    callers: kept.map((t) => ({
+      chatter: t.chatter.slice(0, OUTBOX_LIMITS.textChars),
+      keyword: t.keyword.slice(0, OUTBOX_LIMITS.textChars),
+      message: t.message.slice(0, OUTBOX_LIMITS.textChars),
+      at: t.at.toISOString(),
+      isManual: t.isManual,
+      ...(t.note ? { note: t.note.slice(0, OUTBOX_LIMITS.textChars) } : {}),
+    })),
+    moreCallers: Math.max(0, new Set(triggers.map((t) => t.chatter)).size - new Set(kept.map((t) => t.chatter)).size),
+    savedAt: outcome.savedAt.toISOString(),
+    ...(outcome.captureNote ? { captureNote: outcome.captureNote } : {}),
+    ...(outcome.isRecovered ? { isRecovered: true } : {}),
+  };
+}
+
+/**
+ * The outbox's rows. Every method resolves once the store holds the change. All index changes run under
+ * one lock, so concurrent enqueues keep a consistent order.
+ */
+export class OutboxStore {
+  constructor(private readonly rows: StoreRows) {}
+
+  /** Every pending entry, oldest first. Unreadable rows are skipped (and dropped from the index). */
+  async pending(): Promise<OutboxEntry[]> {
+    const index = await this.readIndex();
+    const entries: OutboxEntry[] = [];
+    for (const id of index.ids) {
+      const row = await this.rows.get(KEYS.entry(id));
+      if (isEntry(row)) entries.push(row);
+    }
+    return entries.sort((a, b) => a.seq - b.seq);
+  }
+
+  /**
+   * Adds an entry, or with `replace` rewrites the pending one of the same id in place (its position
+   * kept). Resolves with the stored entry, or the pending one untouched when `replace` says no.
+   */
+  async put(
+    draft: OutboxDraft,
+    replace: (existing: OutboxEntry) => OutboxEntry | undefined = () => undefined,
+  ): Promise<OutboxEntry> {
+    return this.rows.locked(KEYS.index, async () => {
+      const index = await this.readIndex();
+      if (index.ids.includes(draft.id)) {
+        const existing = await this.rows.get(KEYS.entry(draft.id));
+        if (isEntry(existing)) {
+          const next = replace(existing);
+          if (!next) return existing;
+          await this.rows.set(KEYS.entry(draft.id), next);
+          return next;
+        }
+      }
+      const entry = { ...draft, seq: index.seq + 1, createdAt: new Date().toISOString() } as OutboxEntry;
+      // Row first, then the index: a crash between the two leaves an orphan row, never a dangling id.
+      await this.rows.set(KEYS.entry(entry.id), entry);
+      const ids = index.ids.includes(entry.id) ? index.ids : [...index.ids, entry.id];
+      await this.rows.set(KEYS.index, { v: 1, seq: entry.seq, ids } satisfies IndexRow);
+      return entry;
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.rows.locked(KEYS.index, async () => {
+      const index = await this.readIndex();
+      await this.rows.set(KEYS.index, { ...index, ids: index.ids.filter((i) => i !== id) } satisfies IndexRow);
+    });
+    await this.rows.delete(KEYS.entry(id));
+  }
+
+  async sentAlert(guildId: string, id: string): Promise<SentAlert | undefined> {
+    return (await this.readSent(guildId)).find((s) => s.alertId === id);
+  }
+
+  async recordSent(guildId: string, sent: SentAlert): Promise<void> {
+    await this.rows.locked(KEYS.sent(guildId), async () => {
+      const previous = (await this.readSent(guildId)).filter((s) => s.alertId !== sent.alertId);
+      await this.rows.set(KEYS.sent(guildId), { v: 1, sent: [sent, ...previous].slice(0, OUTBOX_LIMITS.sentPerGuild) });
+    });
+  }
+
+  private async readIndex(): Promise<IndexRow> {
+    const row = (await this.rows.get(KEYS.index)) as Partial<IndexRow> | undefined;
+    const ids = Array.isArray(row?.ids) ? row.ids.filter((id): id is string => typeof id === 'string') : [];
+    return { v: 1, seq: typeof row?.seq === 'number' ? row.seq : 0, ids };
+  }
+
+  private async readSent(guildId: string): Promise<SentAlert[]> {
+    const row = (await this.rows.get(KEYS.sent(guildId))) as { sent?: unknown } | undefined;
+    return Array.isArray(row?.sent) ? (row.sent as SentAlert[]) : [];
+  }
+}
+
+export function noticeId(): string {
+  return `notice:${randomUUID()}`;
+}
+
+function isEntry(row: unknown): row is OutboxEntry {
+  if (typeof row !== 'object' || row === null) return false;
+  const r = row as Record<string, unknown>;
+  return typeof r.id === 'string' && typeof r.seq === 'number' && typeof r.guildId === 'string' && ['alert', 'credits', 'notice'].includes(r.kind as string);
+}
