@@ -1,0 +1,125 @@
+/**
+ * `stream` capture: a clip cut from the moment's own LIVE, [at - before, at + after], out of that stream's
+ * rolling buffer (stream-buffer.ts). It waits out the `after` window (until a segment reaching past it is
+ * complete, or a little longer at most), cuts without re-encoding (stream-cut.ts) and files the result.
+ * A window reaching past what is buffered gives a shorter clip whose note says so, not a failure.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFile, link, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { AppError } from '../../errors.js';
+import type { CaptureRequest, CapturedClip, ClipCapture, Footage } from '../clip-capture.js';
+import { describeBufferState, type Segment } from './stream-buffer.js';
+import type { StreamBuffers } from './stream-buffers.js';
+import { cutSegments } from './stream-cut.js';
+
+const run = promisify(execFile);
+
+export const STREAM_CAPTURE_DEFAULTS = {
+  /** How long past `at + after` a cut waits for the segment that covers it (segments are >= one GOP). */
+  maxExtraWaitMs: 8_000,
+  pollMs: 250,
+  /** Triggers within this long after a moment are in its clip already (the default `after` window). */
+  mergeWindowMs: 5_000,
+} as const satisfies Record<string, number>;
+
+/** Whether ffmpeg and ffprobe run at all; stream capture is refused without them. */
+export async function isFfmpegAvailable(ffmpegPath: string, ffprobePath: string): Promise<boolean> {
+  try {
+    await run(ffmpegPath, ['-version']);
+    await run(ffprobePath, ['-version']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const FFMPEG_MISSING_MESSAGE =
+  'Stream capture needs ffmpeg and ffprobe (install ffmpeg, or set FFMPEG_PATH); OBS capture still works.';
+
+export class StreamCapture implements ClipCapture {
+  readonly mode = 'stream' as const;
+  private readonly settings: { readonly [K in keyof typeof STREAM_CAPTURE_DEFAULTS]: number };
+
+  constructor(
+    private readonly options: {
+      readonly buffers: StreamBuffers;
+      readonly dir: string;
+      readonly ffmpegPath: string;
+      readonly ffprobePath: string;
+      /** Resolved once at start-up (isFfmpegAvailable). */
+      readonly hasFfmpeg: boolean;
+      readonly timings?: { readonly [K in keyof typeof STREAM_CAPTURE_DEFAULTS]?: number };
+    },
+  ) {
+    this.settings = { ...STREAM_CAPTURE_DEFAULTS, ...options.timings };
+  }
+
+  async capture(request: CaptureRequest, file: (footage: Footage) => Promise<string>, signal?: AbortSignal): Promise<CapturedClip> {
+    if (!this.options.hasFfmpeg) throw new AppError('FFMPEG_MISSING', FFMPEG_MISSING_MESSAGE);
+    const buffer = this.options.buffers.get(request.streamer);
+    if (!buffer) {
+      const state = this.options.buffers.state(request.streamer);
+      const why = state ? describeBufferState(state) : 'no buffer is running (is the user live?)';
+      throw new AppError('STREAM_NOT_BUFFERED', `No video of @${request.streamer} to cut: ${why}.`);
+    }
+    const from = request.at.getTime() - request.beforeSeconds * 1000;
+    const to = request.at.getTime() + request.afterSeconds * 1000;
+    const segments = await this.waitForSegments(() => buffer.segments(), to, signal);
+    const chosen = segments.filter((s) => s.start.getTime() < to && end(s) > from);
+    if (chosen.length === 0) {
+      throw new AppError('STREAM_NOT_BUFFERED', `No video of @${request.streamer} was buffered around that moment (${describeBufferState(buffer.state())}).`);
+    }
+    const workDir = join(this.options.dir, '.cuts', `${request.streamer}-${Date.now()}-${randomBytes(3).toString('hex')}`);
+    try {
+      const cut = await cutSegments({ segments: chosen, workDir, ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath });
+      const asked = request.beforeSeconds + request.afterSeconds;
+      const coveredFrom = Math.max(from, chosen[0]?.start.getTime() ?? from);
+      const coveredTo = Math.min(to, end(chosen.at(-1) ?? chosen[0]!));
+      const covered = Math.max(0, (coveredTo - coveredFrom) / 1000);
+      // Segments snap to keyframes, so a full window is often a little longer; only a real gap is worth saying.
+      const isShort = covered < asked - 1;
+      const note = [
+        isShort ? `${Math.round(covered)} s of the ${asked} s asked were buffered` : undefined,
+        cut.originalPath ? 'HEVC live re-encoded to h264; the original cut is kept beside it' : undefined,
+      ].filter(Boolean).join('; ');
+      const savedAt = new Date();
+      const filed = await file({ path: cut.path, savedAt, isShared: false, ...(note ? { note } : {}) });
+      if (cut.originalPath) await keepBeside(cut.originalPath, filed.replace(/\.mp4$/i, '') + '.original.mp4');
+      return { path: filed, savedAt, ...(note ? { note } : {}) };
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
+  mergeWindowMs(): number {
+    return this.settings.mergeWindowMs;
+  }
+
+  isFailing(streamer: string): boolean {
+    const state = this.options.buffers.state(streamer);
+    return state === undefined || state.kind === 'failed';
+  }
+
+  /** Waits until a complete segment reaches `to` (the after window is over), or gives up a little later. */
+  private async waitForSegments(read: () => Promise<Segment[]>, to: number, signal?: AbortSignal): Promise<Segment[]> {
+    const deadline = to + this.settings.maxExtraWaitMs;
+    for (;;) {
+      if (signal?.aborted) throw new AppError('ABORTED', 'The cut was cancelled.', { cause: signal.reason });
+      const segments = await read();
+      const last = segments.at(-1);
+      if ((last && end(last) >= to) || Date.now() >= deadline) return segments;
+      await new Promise((resolve) => setTimeout(resolve, this.settings.pollMs));
+    }
+  }
+}
+
+function end(segment: Segment): number {
+  return segment.start.getTime() + segment.durationSeconds * 1000;
+}
+
+async function keepBeside(source: string, target: string): Promise<void> {
+  await link(source, target).catch(() => copyFile(source, target));
+}
