@@ -11,6 +11,9 @@ export interface Config {
   readonly clipsDir: string;
   readonly databaseUrl: string;
   readonly tiktokSignApiKey: string | undefined;
+  /** TIKTOK_CONNECTS_PER_MINUTE / _PER_HOUR: override the connect budget the signing service reports. */
+  readonly tiktokConnectsPerMinute: number | undefined;
+  readonly tiktokConnectsPerHour: number | undefined;
   readonly ffmpegPath: string;
   readonly logLevel: LogLevel;
   /** `pretty` or `json`; undefined: pretty when stdout is a terminal, else JSON. */
@@ -90,6 +93,18 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     problems.push('HTTP_PORT must be a port number up to 65535 (0: any free port; unset: no /healthz)');
   }
 
+  const connectsPer = (key: string): number | undefined => {
+    const text = read(key);
+    if (text === undefined) return undefined;
+    if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 1_000_000) {
+      problems.push(`${key} must be a whole number of connects, at least 1 (unset: what the signing service allows)`);
+      return undefined;
+    }
+    return Number(text);
+  };
+  const tiktokConnectsPerMinute = connectsPer('TIKTOK_CONNECTS_PER_MINUTE');
+  const tiktokConnectsPerHour = connectsPer('TIKTOK_CONNECTS_PER_HOUR');
+
   const logFileText = read('LOG_FILE');
   const logFile = logFileText === undefined ? undefined : path.resolve(logFileText);
 
@@ -110,6 +125,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     clipsDir,
     databaseUrl,
     tiktokSignApiKey: read('TIKTOK_SIGN_API_KEY'),
+    tiktokConnectsPerMinute,
+    tiktokConnectsPerHour,
     ffmpegPath: read('FFMPEG_PATH') ?? CONFIG_DEFAULTS.ffmpegPath,
     logLevel: logLevel as LogLevel,
     logFormat: logFormat as LogFormat | undefined,

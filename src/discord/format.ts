@@ -4,6 +4,7 @@ const STATE_LABEL: Record<StreamStateName, string> = {
   idle: '⚪ starting',
   checking: '🔎 checking',
   offline: '⚫ offline',
+  queued: '⏸️ queued',
   connecting: '🟡 connecting',
   live: '🔴 live',
   reconnecting: '🟠 reconnecting',

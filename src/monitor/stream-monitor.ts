@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { ChatMessage } from './chat-message.js';
 import { AppError } from '../errors.js';
 import type { GiftEvent, LiveConnection, LiveConnectionFactory } from './live-connection.js';
-import { RateBudget, type BudgetWindow } from './rate-budget.js';
+import { RateBudget, type BudgetPriority, type BudgetWindow } from './rate-budget.js';
+import { ConnectBudgetSizer, connectWindows, type BudgetSource, type ConnectOverrides, type SignLimits } from './sign-limits.js';
 import {
   StreamSupervisor,
   type StreamState,
@@ -17,16 +18,18 @@ export interface MonitorBudgets {
 }
 
 /**
- * Without a key the signing service allowed about 5 connects a minute and 30 an hour per IP: stay under
- * both with room for a manual restart. Live checks go to TikTok's web API, which has no published limit;
- * one a second keeps a 50-stream restart from bursting.
+ * Used only when budgets are fixed by hand (tests, special set-ups): the bot itself sizes its connect
+ * budget from the signing service (sign-limits.ts). Connects: about the keyless limits (5 a minute and
+ * 30 an hour per IP) with room for a manual restart. Live checks go to TikTok's web page, which has no
+ * published limit; ten a second still spreads a 50-stream restart over five seconds, where one a second
+ * would hold fifty lives back for most of a minute whatever the connect budget allows.
  */
 export const DEFAULT_BUDGETS = {
   connects: [
     { limit: 4, windowMs: 60_000 },
     { limit: 25, windowMs: 3_600_000 },
   ],
-  checks: [{ limit: 1, windowMs: 1_000 }],
+  checks: [{ limit: 10, windowMs: 1_000 }],
 } as const satisfies MonitorBudgets;
 
 export interface MonitorListener {
@@ -52,20 +55,36 @@ export class StreamMonitor {
   private readonly watched = new Map<string, Watched>();
   private readonly connectBudget: RateBudget;
   private readonly checkBudget: RateBudget;
+  /** Keeps the connect budget sized to the signing service's limits; absent when budgets are fixed. */
+  private readonly sizer: ConnectBudgetSizer | undefined;
 
   constructor(
     private readonly options: {
       readonly connect: LiveConnectionFactory;
       readonly listener: MonitorListener;
       readonly log: Logger;
+      /** Fixed budgets (tests); without them the connect budget follows the signing service's limits. */
       readonly budgets?: MonitorBudgets;
+      /** The signing service's limits for the key (fetchSignLimits); absent: the keyless fallback budget. */
+      readonly signLimits?: () => Promise<SignLimits>;
+      /** TIKTOK_CONNECTS_PER_MINUTE / _PER_HOUR. */
+      readonly connectOverrides?: ConnectOverrides;
       readonly timings?: Partial<SupervisorTimings>;
       readonly random?: () => number;
     },
   ) {
-    const budgets = options.budgets ?? DEFAULT_BUDGETS;
-    this.connectBudget = new RateBudget(budgets.connects);
-    this.checkBudget = new RateBudget(budgets.checks);
+    const overrides = options.connectOverrides ?? {};
+    this.connectBudget = new RateBudget(options.budgets?.connects ?? connectWindows(undefined, overrides, Date.now()));
+    this.checkBudget = new RateBudget(options.budgets?.checks ?? DEFAULT_BUDGETS.checks);
+    if (!options.budgets && options.signLimits) {
+      this.sizer = new ConnectBudgetSizer({
+        budget: this.connectBudget,
+        fetchLimits: options.signLimits,
+        overrides,
+        log: options.log.child({ component: 'connect-budget' }),
+      });
+      this.sizer.start();
+    }
   }
 
   watch(guildId: string, username: string): void {
@@ -87,6 +106,7 @@ export class StreamMonitor {
       onGift: (gift) => this.options.listener.gift?.(gift, [...guildIds]),
       onStateChange: (state, previous) =>
         this.options.listener.stateChange(username, state, previous, [...guildIds]),
+      onRateLimited: (untilMs) => this.rateLimited(untilMs),
     });
     this.watched.set(username, { supervisor, connection, guildIds });
     supervisor.start();
@@ -117,6 +137,25 @@ export class StreamMonitor {
     return this.options.listener.chatRate?.(username);
   }
 
+  /**
+   * Roughly how long a stream that wants to connect now would wait for the connect budget (ms; 0: at once;
+   * undefined: not known yet). `/stream add` tells the moderator.
+   */
+  connectWaitMs(priority: BudgetPriority = 'foreground'): number | undefined {
+    return this.connectBudget.estimateWaitMs(priority);
+  }
+
+  /** The connect budget in force and where it came from, for /status. */
+  connectBudgetInfo(): { readonly windows: ReadonlyArray<{ readonly limit: number; readonly windowMs: number }>; readonly source: BudgetSource | 'fixed'; readonly queued: number } {
+    return { windows: this.connectBudget.limits(), source: this.sizer?.source ?? 'fixed', queued: this.connectBudget.queued };
+  }
+
+  /** A 429 from the signing service: nobody connects before its reset, and its limits are read again. */
+  private rateLimited(untilMs: number): void {
+    this.connectBudget.holdUntil(untilMs);
+    if (this.sizer) void this.sizer.refresh().catch((err: unknown) => this.options.log.error({ err }, 'could not re-read the signing service limits'));
+  }
+
   /** Attempts granted in the last minute, for /status and tests. */
   connectsInLastMinute(): number {
     return this.connectBudget.grantedWithin(60_000);
@@ -126,6 +165,7 @@ export class StreamMonitor {
     const entries = [...this.watched.values()];
     this.watched.clear();
     await Promise.all(entries.map((e) => e.supervisor.stop('shutting down')));
+    this.sizer?.close();
     this.connectBudget.close();
     this.checkBudget.close();
   }

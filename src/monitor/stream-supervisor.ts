@@ -11,7 +11,8 @@ import { RecentIds } from './recent-ids.js';
  * The life of one watched TikTok user:
  *
  *   idle -> checking -> offline (poll again after the interval)
- *                    -> connecting -> live -> (drop or silence) reconnecting -> checking ...
+ *                    -> queued (waiting for the shared connect budget) -> connecting -> live
+ *                       live -> (drop or silence) reconnecting -> checking ...
  *                                          -> (stream end) offline
  *                    -> rate-limited (wait retryAfter) -> connecting
  *                    -> error (user unknown: retry rarely)
@@ -21,6 +22,7 @@ export type StreamStateName =
   | 'idle'
   | 'checking'
   | 'offline'
+  | 'queued'
   | 'connecting'
   | 'live'
   | 'reconnecting'
@@ -75,6 +77,11 @@ export interface SupervisorOptions {
   readonly onChat: (message: ChatMessage) => void;
   readonly onGift?: (gift: GiftEvent) => void;
   readonly onStateChange: (state: StreamState, previous: StreamState) => void;
+  /**
+   * The signing service said 429: every stream must hold its connects until `untilMs` (epoch ms), and the
+   * budget should be read again from the service.
+   */
+  readonly onRateLimited?: (untilMs: number) => void;
   readonly random?: () => number;
 }
 
@@ -88,6 +95,8 @@ export class StreamSupervisor {
   private readonly seen = new RecentIds(5_000);
   private loop: Promise<void> | undefined;
   private failures = 0;
+  /** True after a drop or a failed connect: the next connect is a background reconnect, not a join. */
+  private isReconnect = false;
 
   constructor(private readonly options: SupervisorOptions) {
     this.username = options.connection.username;
@@ -128,17 +137,19 @@ export class StreamSupervisor {
           const isLive = await this.options.connection.isLive(signal);
           if (!isLive) {
             this.failures = 0;
+            this.isReconnect = false;
             this.setState('offline', 'not live', undefined, { keepError: false });
             await sleep(withJitter(this.timings.offlinePollMs, this.timings.pollJitterRatio, this.options.random), signal);
             continue;
           }
         }
+        await this.acquireConnect(signal);
         this.setState('connecting', 'live now; connecting to the chat');
-        await this.options.connectBudget.acquire(signal);
         const end = await this.stayConnected(signal);
         // Removed or shutting down: the LIVE did not end, so say nothing about it.
         if (signal.aborted) return;
         next = 'check';
+        this.isReconnect = end.kind === 'dropped';
         if (end.kind === 'ended') {
           this.setState('offline', 'the LIVE ended');
           // TikTok's live check can still say "live" for a moment after the end: wait a poll interval.
@@ -151,6 +162,17 @@ export class StreamSupervisor {
         next = await this.handleFailure(err, signal);
       }
     }
+  }
+
+  /**
+   * Waits for the shared connect budget, visibly `queued` with roughly when it joins if it cannot go at
+   * once. A stream just added or just gone live goes before background reconnects.
+   */
+  private async acquireConnect(signal: AbortSignal): Promise<void> {
+    await this.options.connectBudget.acquire(signal, {
+      priority: this.isReconnect ? 'background' : 'foreground',
+      onQueued: (estimateMs) => this.setState('queued', queuedReason(estimateMs)),
+    });
   }
 
   /** Connects and resolves when the connection ends, however it ends. */
@@ -198,6 +220,7 @@ export class StreamSupervisor {
   private async handleFailure(err: unknown, signal: AbortSignal): Promise<'check' | 'connect'> {
     const message = errorMessage(err);
     if (isAppError(err, 'TIKTOK_OFFLINE')) {
+      this.isReconnect = false;
       this.setState('offline', 'not live');
       await sleep(withJitter(this.timings.offlinePollMs, this.timings.pollJitterRatio, this.options.random), signal);
       return 'check';
@@ -211,11 +234,15 @@ export class StreamSupervisor {
       const retryAfter = err instanceof TikTokError ? err.retryAfterMs : undefined;
       const wait = Math.max(retryAfter ?? this.timings.rateLimitFallbackMs, backoffDelay(this.failures, this.timings.reconnect, this.options.random));
       this.failures += 1;
+      // The whole budget waits for the service's reset (x-ratelimit-reset), else for its retry-after.
+      const resetAt = rateLimitResetAt(err);
+      this.options.onRateLimited?.(resetAt !== undefined && resetAt > Date.now() ? resetAt : Date.now() + (retryAfter ?? this.timings.rateLimitFallbackMs));
       this.setState('rate-limited', `the signing service asked us to wait ${Math.ceil(wait / 1000)} s`, message);
       await sleep(wait, signal);
       return 'connect';
     }
     this.options.log.warn({ err, stream: this.username }, 'stream check or connect failed');
+    this.isReconnect = true;
     await this.retryLater('reconnecting', 'connect failed', message, signal);
     return 'check';
   }
@@ -239,4 +266,19 @@ export class StreamSupervisor {
     };
     this.options.onStateChange(this.current, previous);
   }
+}
+
+/** "queued for the connect budget, joins in ~40 s" (or "~3 min"; unknown while the limits are being read). */
+export function queuedReason(estimateMs: number | undefined): string {
+  if (estimateMs === undefined) return 'queued for the connect budget (reading the signing service limits)';
+  const seconds = Math.max(1, Math.ceil(estimateMs / 1000));
+  const when = seconds < 120 ? `~${seconds} s` : seconds < 7_200 ? `~${Math.round(seconds / 60)} min` : `~${Math.round(seconds / 3_600)} h`;
+  return `queued for the connect budget, joins in ${when}`;
+}
+
+/** The epoch ms the signing service's window resets at, from a 429's `x-ratelimit-reset` (SignatureRateLimitError.resetTime). */
+function rateLimitResetAt(err: unknown): number | undefined {
+  const cause = err instanceof Error ? (err as { cause?: unknown }).cause : undefined;
+  const resetTime = (cause as { resetTime?: unknown } | undefined)?.resetTime;
+  return typeof resetTime === 'number' && Number.isFinite(resetTime) ? resetTime : undefined;
 }

@@ -43,6 +43,7 @@ import {
   type LiveConnectionEvents,
   type LiveConnectionFactory,
 } from './live-connection.js';
+import type { SignLimits, SignLimitWindow } from './sign-limits.js';
 
 /**
  * Where tiktok-live-connector 2.5 sends its traffic, and how long it may wait. Production passes only
@@ -607,4 +608,47 @@ function isTimeoutError(err: unknown): boolean {
 /** axios's timeout, which reaches us only as text inside a SignAPIError ("timeout of 500ms exceeded"). */
 function isTimeoutMessage(message: string): boolean {
   return /timeout of \d+ms exceeded|ETIMEDOUT|ECONNABORTED/i.test(message);
+}
+
+/**
+ * What the signing service allows this transport's key (anonymous limits without one) for connects:
+ * `GET /accounts/me/rate_limits` through the library's own Euler Stream client, built like a connection's
+ * (buildSignClient: no trace left in SignConfig). The key goes only in the `x-api-key` header, never in
+ * the URL (the SDK would put it in both), so it cannot end up in a logged URL. Rejects with TikTokError
+ * (TIMEOUT, TIKTOK_CONNECT_FAILED) when the service cannot be reached or answers anything but limits.
+ */
+export async function fetchSignLimits(transport: TikTokTransport): Promise<SignLimits> {
+  const resolved = resolveTransport(transport);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), resolved.requestTimeoutMs);
+  try {
+    const client = buildSignClient({ ...resolved, signApiKey: undefined }, controller.signal);
+    const headers = resolved.signApiKey === undefined ? {} : { 'x-api-key': resolved.signApiKey };
+    const response = await client.accounts.getRateLimits(undefined, {
+      headers: { 'User-Agent': `tiktok-live-connector/${VERSION} ${process.platform}`, ...headers },
+    });
+    const body: unknown = response.data;
+    if (response.status !== 200 || typeof body !== 'object' || body === null) {
+      throw new TikTokError('TIKTOK_CONNECT_FAILED', `The TikTok signing service answered ${response.status} when asked for its limits.`);
+    }
+    const answer = body as Record<string, unknown>;
+    return { minute: signLimitWindow(answer.minute), hour: signLimitWindow(answer.hour), day: signLimitWindow(answer.day) };
+  } catch (err) {
+    if (err instanceof TikTokError) throw err;
+    if (controller.signal.aborted) {
+      throw new TikTokError('TIMEOUT', `The TikTok signing service did not tell its limits within ${resolved.requestTimeoutMs} ms.`, { cause: err });
+    }
+    throw new TikTokError('TIKTOK_CONNECT_FAILED', 'Could not ask the TikTok signing service for its limits.', { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `{ max, remaining, reset_at }`, reset_at an ISO string or null; anything malformed counts as not reported. */
+function signLimitWindow(value: unknown): SignLimitWindow | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { max, remaining, reset_at: resetAt } = value as Record<string, unknown>;
+  if (typeof max !== 'number' || !Number.isFinite(max) || typeof remaining !== 'number' || !Number.isFinite(remaining)) return undefined;
+  const resetAtMs = typeof resetAt === 'string' ? Date.parse(resetAt) : NaN;
+  return { max, remaining: Math.max(0, Math.min(max, remaining)), resetAtMs: Number.isFinite(resetAtMs) ? resetAtMs : undefined };
 }

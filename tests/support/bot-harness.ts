@@ -48,6 +48,11 @@ export async function startHarness(options: {
   overrides?: BotOverrides;
   /** More Discord servers the bot is in besides the main one (see FakeDiscord.otherGuilds). */
   otherGuilds?: number;
+  /**
+   * Run with the budgets a user gets: no fixed test budgets, so the connect budget is sized from what the
+   * local signing service advertises (FAST_OVERRIDES' other timings still apply).
+   */
+  userBudgets?: boolean;
   /** More environment for loadConfig (e.g. HTTP_PORT). */
   env?: Record<string, string>;
   /** The bot's logger, built from the config (e.g. to capture its lines); else a silent pino. */
@@ -69,13 +74,15 @@ export async function startHarness(options: {
     ...options.env,
   });
   const log = options.log?.(config) ?? pino({ level: config.logLevel });
+  const { budgets: _fixedBudgets, ...fastWithoutBudgets } = FAST_OVERRIDES;
+  const fast: BotOverrides = options.userBudgets ? fastWithoutBudgets : FAST_OVERRIDES;
   const build = () =>
     createBot(config, log, {
       discordApiUrl: discord.apiUrl,
       // Heartbeats every second keep `activity` flowing well inside the 3 s silence timeout.
       tiktokTransport: { ...tiktok.transport, requestTimeoutMs: 2_000, operationTimeoutMs: 5_000, heartbeatIntervalMs: 1_000 },
       ...(options.replayBuffer ? { replayBuffer: options.replayBuffer } : {}),
-      ...FAST_OVERRIDES,
+      ...fast,
       ...options.overrides,
     });
 
