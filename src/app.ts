@@ -17,7 +17,7 @@ import { acquireInstanceLock } from './instance-lock.js';
 import type { LiveConnectionFactory } from './monitor/live-connection.js';
 import { StreamMonitor, type MonitorBudgets } from './monitor/stream-monitor.js';
 import type { StreamState, SupervisorTimings } from './monitor/stream-supervisor.js';
-import { createTikTokConnectionFactory, type TikTokTransport } from './monitor/tiktok-live-connection.js';
+import { createTikTokConnectionFactory, fetchSignLimits, type TikTokTransport } from './monitor/tiktok-live-connection.js';
 import { ObsCapture } from './capture/obs-capture.js';
 import { fileClip } from './obs/clip-filer.js';
 import { ObsReplayBuffer } from './obs/obs-replay-buffer.js';
@@ -115,6 +115,11 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     replies,
     events,
     log: log.child({ component: 'alerts' }),
+    // The connect budget follows what the signing service allows this key (fixed budgets above win).
+    ...(overrides.connectLive
+      ? {}
+      : { signLimits: () => fetchSignLimits({ ...overrides.tiktokTransport, signApiKey: config.tiktokSignApiKey }) }),
+    connectOverrides: { perMinute: config.tiktokConnectsPerMinute, perHour: config.tiktokConnectsPerHour },
     ...(overrides.postRetryDelaysMs ? { retryDelaysMs: overrides.postRetryDelaysMs } : {}),
   });
 

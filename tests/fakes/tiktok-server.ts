@@ -6,7 +6,9 @@
  *   `/api-live/user/room/` (same data as JSON; unknown user -> statusCode 19881007 user_not_found)
  * - webcast API `/webcast/room/info/` (status 2 live, 4 offline)
  * - the signing service: `/webcast/anchors/{user}/room_id` and `/webcast/rooms/{roomId}/connect`,
- *   the latter answering a ProtoMessageFetchResult (initial data, cursor, internalExt, pushServer)
+ *   the latter answering a ProtoMessageFetchResult (initial data, cursor, internalExt, pushServer);
+ *   `/accounts/me/rate_limits` tells the limits it advertises and both routes enforce them (429 with
+ *   retry-after and x-ratelimit-* headers beyond them, counted per fixed minute/hour/day window)
  * - the push WebSocket: WebcastPushFrame holding gzipped ProtoMessageFetchResult, answering the
  *   client's room-enter and heartbeat frames and counting its acks
  *
@@ -89,6 +91,10 @@ export interface FakeTikTokStats {
   readonly signRoomIdRequests: number;
   /** Signing-service `/webcast/rooms/{id}/connect`: the budget users get rate-limited on. */
   readonly signConnectRequests: number;
+  /** `GET /accounts/me/rate_limits` asked. */
+  readonly rateLimitRequests: number;
+  /** Signing requests answered 429 (advertised limits exceeded, or rateLimitSign). */
+  readonly signRateLimited: number;
   /** Push sockets accepted, ever. */
   readonly pushConnections: number;
   readonly heartbeats: number;
@@ -128,6 +134,14 @@ export interface FakeTikTok {
   silence(username: string, on: boolean): void;
   /** The next `times` signing requests answer 429 with `retry-after: retryAfterSeconds`. */
   rateLimitSign(times: number, retryAfterSeconds: number): void;
+  /**
+   * What `/accounts/me/rate_limits` advertises and the signing routes enforce from now on (each window
+   * fixed, starting at its first request). Windows left out are unlimited. Default: generous (1,000 a
+   * minute, 20,000 an hour, 200,000 a day), so tests that do not care never see a 429 from it.
+   */
+  advertiseLimits(limits: FakeSignLimits): void;
+  /** While set, `/accounts/me/rate_limits` answers 500 (`'error'`) or never answers (`'hang'`). */
+  limitsUnreachable(mode: 'error' | 'hang' | false): void;
   /** While on, signing requests are held open and never answered. */
   hangSign(on: boolean): void;
   /** While on, TikTok's own web page, web API and webcast API requests are never answered. */
@@ -144,6 +158,19 @@ interface FakeUser {
   readonly userId: string;
   live: boolean;
   roomId: string;
+/** Signing-service limits in connects per window. */
+export interface FakeSignLimits {
+  readonly minute?: number;
+  readonly hour?: number;
+  readonly day?: number;
+}
+
+/** Where a fake LIVE's video is (tests/fakes/flv-server.ts) and what codec room info says it is. */
+export interface FakeRoomVideo {
+  readonly url: () => string;
+  readonly codec: 'h264' | 'hevc';
+}
+
   silenced: boolean;
   readonly initialChats: BaseProtoMessage[];
   readonly sockets: Set<WebSocket>;
@@ -166,12 +193,31 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
     enterRooms: 0,
   };
   let rateLimited = 0;
+    rateLimitRequests: 0,
+    signRateLimited: 0,
   let retryAfterSeconds = 0;
   let isSignHung = false;
   let isWebHung = false;
   let isPushRefused = false;
   let isPushHung = false;
   const hungSockets = new Set<Duplex>();
+  const signWindows = new Map<SignWindowLabel, { max: number; count: number; startedAt: number }>();
+  const advertise = (limits: FakeSignLimits) => {
+    signWindows.clear();
+    for (const label of SIGN_WINDOW_LABELS) {
+      const max = limits[label];
+      if (max !== undefined) signWindows.set(label, { max, count: 0, startedAt: 0 });
+    }
+  };
+  advertise({ minute: 1_000, hour: 20_000, day: 200_000 });
+  /** Rolls each fixed window over when it has run out; returns the first exceeded window, if any. */
+  const exceededWindow = (now: number) => {
+    for (const [label, window] of signWindows) {
+      if (now >= window.startedAt + SIGN_WINDOW_MS[label]) Object.assign(window, { count: 0, startedAt: now });
+    }
+    return [...signWindows].find(([, window]) => window.count >= window.max);
+  };
+  let limitsMode: 'error' | 'hang' | false = false;
   const hold = (res: ServerResponse) => {
     hungResponses.add(res);
     res.on('close', () => hungResponses.delete(res));
@@ -227,6 +273,23 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       if (anchor) counters.signRoomIdRequests++;
       else counters.signConnectRequests++;
       const apiKeyHeader = req.headers['x-api-key'];
+    if (path === '/accounts/me/rate_limits') {
+      counters.rateLimitRequests++;
+      if (limitsMode === 'hang') return hold(res);
+      if (limitsMode === 'error') return sendJson(res, 500, { code: 500, message: 'rate limits unavailable (fake)' });
+      const now = Date.now();
+      exceededWindow(now);
+      const body: Record<string, unknown> = { code: 200 };
+      for (const [label, window] of signWindows) {
+        body[label] = {
+          max: window.max,
+          remaining: Math.max(0, window.max - window.count),
+          reset_at: window.count === 0 ? null : new Date(window.startedAt + SIGN_WINDOW_MS[label]).toISOString(),
+        };
+      }
+      return sendJson(res, 200, body);
+    }
+
       signRequests.push({
         path,
         apiKeyHeader: typeof apiKeyHeader === 'string' ? apiKeyHeader : undefined,
@@ -241,9 +304,24 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       if (anchor?.[1]) {
         const user = users.get(normalize(decodeURIComponent(anchor[1])));
         return user
+        counters.signRateLimited++;
           ? sendJson(res, 200, { code: 200, ok: true, message: '', room_id: user.roomId, is_live: user.live })
           : sendJson(res, 404, { code: 404, ok: false, message: 'User not found' });
       }
+      // Room-id lookups and connects both count against the key's limits, as on the real service.
+      const now = Date.now();
+      const exceeded = exceededWindow(now);
+      if (exceeded) {
+        const [label, window] = exceeded;
+        const resetAt = window.startedAt + SIGN_WINDOW_MS[label];
+        counters.signRateLimited++;
+        res.setHeader('retry-after', String(Math.max(1, Math.ceil((resetAt - now) / 1000))));
+        res.setHeader('x-ratelimit-limit', String(window.max));
+        res.setHeader('x-ratelimit-remaining', '0');
+        res.setHeader('x-ratelimit-reset', String(Math.ceil(resetAt / 1000)));
+        return sendJson(res, 429, { message: `Too many connections this ${label} (fake)`, limit_label: label });
+      }
+      for (const window of signWindows.values()) window.count++;
       const roomId = decodeURIComponent(connect?.[1] ?? '');
       const user = userByRoom(roomId);
       if (!user) return sendJson(res, 404, { code: 404, message: 'Room not found' });
@@ -483,6 +561,11 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       if (!on) for (const res of hungResponses) res.destroy();
     },
     refusePush(on) {
+    advertiseLimits: advertise,
+    limitsUnreachable(mode) {
+      limitsMode = mode;
+      if (mode !== 'hang') for (const res of hungResponses) res.destroy();
+    },
       isPushRefused = on;
     },
     hangPush(on) {
@@ -508,6 +591,10 @@ function countOpen(user: FakeUser | undefined): number {
   if (!user) return 0;
   return [...user.sockets].filter((ws) => ws.readyState === WebSocket.OPEN).length;
 }
+
+const SIGN_WINDOW_LABELS = ['minute', 'hour', 'day'] as const;
+type SignWindowLabel = (typeof SIGN_WINDOW_LABELS)[number];
+const SIGN_WINDOW_MS: Record<SignWindowLabel, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 
 function liveRoomUserInfo(user: FakeUser) {
   return {
