@@ -1,6 +1,6 @@
-import os from 'node:os';
 import path from 'node:path';
 import { AppError } from './errors.js';
+import { videosFolder, type VideosFolderSystem } from './videos-folder.js';
 
 /** The bot's settings from the environment, validated once at start-up and frozen. */
 export interface Config {
@@ -36,9 +36,12 @@ export const CONFIG_DEFAULTS = {
   logLevel: 'info',
 } as const satisfies Partial<Config>;
 
-/** `~/Videos/tiktok-clips`, the folder a Windows or Linux desktop user expects clips in. */
-export function defaultClipsDir(home: string = os.homedir()): string {
-  return path.join(home, 'Videos', 'tiktok-clips');
+/**
+ * `tiktok-clips` in the user's Videos folder (where Explorer shows it on Windows, also when OneDrive moved
+ * it; `~/Movies` on macOS; `~/Videos` elsewhere).
+ */
+export function defaultClipsDir(system?: VideosFolderSystem): string {
+  return path.join(videosFolder(system), 'tiktok-clips');
 }
 
 // Discord snowflakes are 17-20 digit integers.
