@@ -1,10 +1,14 @@
 import { Client, Events, GatewayIntentBits, type ClientOptions } from 'discord.js';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { ChatRouter } from './clips/chat-router.js';
 import { TriggerRouter } from './triggers/trigger-router.js';
 import { ClipJournal } from './clips/clip-journal.js';
 import { ClipService } from './clips/clip-service.js';
 import { fitVideo } from './clips/video-fitter.js';
+import { DeliveryWorker, type DeliveryTimings } from './delivery/delivery-worker.js';
+import { FitCache } from './delivery/fit-cache.js';
+import { OutboxStore } from './delivery/outbox.js';
 import { commands } from './commands/index.js';
 import type { CommandContext } from './commands/command.js';
 import type { Config } from './config.js';
@@ -12,6 +16,9 @@ import { ClipReplyBuilder } from './discord/clip-message.js';
 import { ClipPublisher } from './discord/clip-publisher.js';
 import { InteractionRouter } from './discord/router.js';
 import { EventLog } from './events/event-log.js';
+import { HealthServer } from './http/health-server.js';
+import type { HealthSource } from './http/health-source.js';
+import { BotMetrics } from './http/metrics.js';
 import { GuildSettingsService } from './guilds/settings-service.js';
 import { acquireInstanceLock } from './instance-lock.js';
 import type { LiveConnectionFactory } from './monitor/live-connection.js';
@@ -36,7 +43,11 @@ export interface BotOverrides {
   readonly supervisorTimings?: Partial<SupervisorTimings>;
   readonly budgets?: MonitorBudgets;
   readonly coalesceWindowMs?: number;
+  /** The first wait after a failed post (tests: short); see deliveryTimings for the rest. */
   readonly postRetryDelaysMs?: readonly number[];
+  readonly deliveryTimings?: Partial<DeliveryTimings>;
+  /** Folders besides CLIPS_DIR where journalled clips may lie (OBS's recording folder, a test's replays). */
+  readonly journalRoots?: readonly string[];
 }
 
 export interface Bot {
@@ -46,6 +57,10 @@ export interface Bot {
   readonly clips: ClipService;
   readonly events: EventLog;
   readonly replayBuffer: ReplayBuffer;
+  /** `http://127.0.0.1:PORT` while /healthz and /metrics are served (HTTP_PORT set), else undefined. */
+  httpUrl(): string | undefined;
+  /** The durable outbox's delivery: held channels, pending posts. */
+  readonly delivery: DeliveryWorker;
   /** Logs in, registers the commands, resumes every stored stream. */
   start(): Promise<void>;
   /** Closes every connection (TikTok, OBS, Discord, the store) and waits for saves in flight. */
@@ -59,11 +74,22 @@ export interface Bot {
 export async function createBot(config: Config, log: Logger, overrides: BotOverrides = {}): Promise<Bot> {
   // First, before anything connects: a second copy must change nothing.
   const lock = await acquireInstanceLock(config.clipsDir, log.child({ component: 'instance-lock' }));
-  const store = await SettingsStore.open(config.databaseUrl, log.child({ component: 'store' })).catch(async (err: unknown) => {
+  const store = await SettingsStore.open(config.databaseUrl, log).catch(async (err: unknown) => {
     await lock.release();
     throw err;
   });
-  const events = new EventLog();
+  // What /healthz and /metrics read. Stream states are tracked here from the monitor's listener.
+  const streamStates = new Map<string, string>();
+  const health: HealthSource = {
+    isDiscordReady: () => client.isReady(),
+    obsStatus: () => replayBuffer.status(),
+    streamStates: () => streamStates,
+    // TODO(lead): the outbox's real size (posts waiting for Discord) once the outbox offers a count.
+    outboxSize: () => 0,
+  };
+  const metrics = new BotMetrics(health);
+  // Every event behind /logs is also a log line (with guild and stream) and feeds the counters.
+  const events = new EventLog({ log: log.child({ component: 'events' }), onEvent: (kind) => metrics.countEvent(kind) });
 
   const clientOptions: ClientOptions = {
     intents: [GatewayIntentBits.Guilds],
@@ -73,7 +99,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
 
   const replayBuffer =
     overrides.replayBuffer ??
-    new ObsReplayBuffer({ url: config.obsUrl, password: config.obsPassword, log: log.child({ component: 'obs' }) });
+    new ObsReplayBuffer({ url: config.obsUrl, password: config.obsPassword, log });
 
   const connectLive =
     overrides.connectLive ??
@@ -89,15 +115,23 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     connect: connectLive,
     log: log.child({ component: 'monitor' }),
     ...(overrides.budgets ? { budgets: overrides.budgets } : {}),
+    // The connect budget follows what the signing service allows this key (fixed budgets above win).
+    ...(overrides.connectLive
+      ? {}
+      : { signLimits: () => fetchSignLimits({ ...overrides.tiktokTransport, signApiKey: config.tiktokSignApiKey }) }),
+    connectOverrides: { perMinute: config.tiktokConnectsPerMinute, perHour: config.tiktokConnectsPerHour },
     ...(overrides.supervisorTimings ? { timings: overrides.supervisorTimings } : {}),
     listener: {
       chat: (message, guildIds) => {
+        metrics.countChat();
         chatRouter.handle(message, guildIds);
         triggerRouter.chat(message, guildIds);
       },
       gift: (gift, guildIds) => triggerRouter.gift(gift, guildIds),
       chatRate: (username): number | undefined => triggerRouter.chatRate(username),
       stateChange: (username, state, previous, guildIds) => {
+        if (state.name === 'stopped') streamStates.delete(username);
+        else streamStates.set(username, state.name);
         // A stopped stream (removed) starts a fresh chat baseline if it is watched again.
         if (state.name === 'stopped') triggerRouter.forgetStream(username);
         reportState(username, state, previous, guildIds);
@@ -107,28 +141,32 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
 
   const settings = new GuildSettingsService({ store, watcher: monitor, events, log: log.child({ component: 'settings' }) });
 
-  const replies = new ClipReplyBuilder({ fitVideo, ffmpegPath: config.ffmpegPath, log: log.child({ component: 'ffmpeg' }) });
-  const publisher = new ClipPublisher({
+  // Re-encodes for Discord's upload limit live in a folder of their own and go once posted.
+  const fits = new FitCache({ dir: path.join(config.clipsDir, '.fitted'), fitVideo, ffmpegPath: config.ffmpegPath, log: log.child({ component: 'ffmpeg' }) });
+  const replies = new ClipReplyBuilder({ fits, log: log.child({ component: 'ffmpeg' }) });
+  const outbox = new OutboxStore(store.rows());
+  const firstRetryMs = overrides.postRetryDelaysMs?.[0];
+  const delivery = new DeliveryWorker({
     client,
+    outbox,
     settings,
     store,
     replies,
+    fits,
     events,
-    log: log.child({ component: 'alerts' }),
-    // The connect budget follows what the signing service allows this key (fixed budgets above win).
-    ...(overrides.connectLive
-      ? {}
-      : { signLimits: () => fetchSignLimits({ ...overrides.tiktokTransport, signApiKey: config.tiktokSignApiKey }) }),
-    connectOverrides: { perMinute: config.tiktokConnectsPerMinute, perHour: config.tiktokConnectsPerHour },
-    ...(overrides.postRetryDelaysMs ? { retryDelaysMs: overrides.postRetryDelaysMs } : {}),
+    log: log.child({ component: 'delivery' }),
+    timings: { ...(firstRetryMs !== undefined ? { initialBackoffMs: firstRetryMs } : {}), ...overrides.deliveryTimings },
   });
+  const publisher = new ClipPublisher({ store, outbox, worker: delivery, events, log: log.child({ component: 'alerts' }) });
 
   const clips = new ClipService({
     captures: { obs: new ObsCapture({ replayBuffer }) },
     fileClip,
     clipsDir: config.clipsDir,
     reporter: publisher,
-    journal: new ClipJournal(config.clipsDir, log.child({ component: 'clip-journal' })),
+    journal: new ClipJournal(config.clipsDir, log.child({ component: 'clip-journal' }), {
+      allowedRoots: () => [config.clipsDir, ...(overrides.journalRoots ?? [])],
+    }),
     events,
     log: log.child({ component: 'clips' }),
     policyFor: (guildId) => settings.get(guildId),
@@ -168,7 +206,6 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     if (lostConnection) hasAnnouncedLoss = true;
     if (regained) hasAnnouncedLoss = false;
     previousObs = status;
-    log.info({ obs: status.connection, buffer: status.isBufferActive, reason }, 'OBS status changed');
     for (const guildId of settings.knownGuildIds()) {
       events.add(guildId, { kind: 'obs', stream: undefined, text: `OBS ${status.connection}: ${reason}` });
       if (lostConnection) void publisher.notice(guildId, undefined, `⚠️ Lost the connection to OBS (${reason}). Reconnecting; keywords cannot be clipped until then.`);
@@ -184,6 +221,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     replayBuffer,
     events,
     clipReplies: replies,
+    delivery,
     log: log.child({ component: 'commands' }),
   };
   const router = new InteractionRouter(commands, context, log.child({ component: 'router' }));
@@ -192,6 +230,9 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
   });
   client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
   client.on(Events.ShardDisconnect, (event) => log.warn({ code: event.code }, 'discord gateway disconnected'));
+
+  const httpServer = config.httpPort === undefined ? undefined : new HealthServer({ source: health, metrics, log: log.child({ component: 'http' }) });
+  let httpUrl: string | undefined;
 
   let isStopped = false;
 
@@ -202,8 +243,13 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     clips,
     events,
     replayBuffer,
+    delivery,
+
+    httpUrl: () => httpUrl,
 
     async start() {
+      // First, so a supervisor sees 503 (not a refused connection) while the bot is still starting.
+      if (httpServer) httpUrl = `http://127.0.0.1:${(await httpServer.listen(config.httpPort!)).port}`;
       await replayBuffer.start();
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
       await client.login(config.discordToken);
@@ -220,6 +266,8 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
         // Commands registered by an earlier start keep working; clips must not wait on this.
         log.error({ err, scope: config.discordGuildId ?? 'global' }, 'could not register the slash commands; will try at the next start');
       }
+      // Posts a previous run left queued go out first, in their order.
+      await delivery.start();
       // Clips a crash or kill left unposted; in the background, so a slow Discord cannot hold up the streams.
       void clips.recoverInterrupted();
       const resumed = await settings.resumeAll();
@@ -229,9 +277,11 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     async stop() {
       if (isStopped) return;
       isStopped = true;
+      await httpServer?.close();
       stopObsListener();
       await monitor.close();
       await clips.close();
+      await delivery.stop();
       await replayBuffer.close();
       await client.destroy();
       await store.close();
