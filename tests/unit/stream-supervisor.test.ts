@@ -230,4 +230,69 @@ describe('StreamMonitor', () => {
     expect(monitor.state('shared')).toBeUndefined();
     await monitor.close();
   });
+
+  it('shows a stream waiting for the connect budget as queued, with when it joins, and lets a new join go before a reconnect', async () => {
+    const connections = new Map<string, FakeLiveConnection>();
+    const monitor = new StreamMonitor({
+      connect: (username) => {
+        const connection = new FakeLiveConnection(username);
+        connection.isLiveAnswer = true;
+        connections.set(username, connection);
+        return connection;
+      },
+      listener: { chat: () => undefined, stateChange: () => undefined },
+      log,
+      budgets: { connects: [{ limit: 1, windowMs: 60_000 }], checks: [{ limit: 10, windowMs: 1_000 }] },
+      timings,
+      random: () => 0.5,
+    });
+    monitor.watch('guild', 'first');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(monitor.state('first')?.name).toBe('live');
+    // first drops: its reconnect waits for the budget in the background...
+    connections.get('first')!.emit('disconnected', 'network');
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(monitor.state('first')?.name).toBe('queued');
+    // ...and a stream added now goes before it.
+    monitor.watch('guild', 'added');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(monitor.state('added')?.name).toBe('queued');
+    expect(monitor.state('added')?.reason).toMatch(/^queued for the connect budget, joins in ~\d+ s$/);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(monitor.state('added')?.name).toBe('live');
+    expect(monitor.state('first')?.name).toBe('queued');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(monitor.state('first')?.name).toBe('live');
+    await monitor.close();
+  });
+
+  it('holds every stream after a 429 until the service resets', async () => {
+    const connections = new Map<string, FakeLiveConnection>();
+    const monitor = new StreamMonitor({
+      connect: (username) => {
+        const connection = new FakeLiveConnection(username);
+        connection.isLiveAnswer = true;
+        connections.set(username, connection);
+        return connection;
+      },
+      listener: { chat: () => undefined, stateChange: () => undefined },
+      log,
+      budgets: { connects: [{ limit: 100, windowMs: 60_000 }], checks: [{ limit: 10, windowMs: 1_000 }] },
+      timings,
+      random: () => 0.5,
+    });
+    monitor.watch('guild', 'refused');
+    const refused = () => connections.get('refused')!;
+    refused().connectAnswer = new TikTokError('TIKTOK_RATE_LIMITED', 'Too many requests', { retryAfterMs: 30_000 });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(monitor.state('refused')?.name).toBe('rate-limited');
+    refused().connectAnswer = undefined;
+    monitor.watch('guild', 'other');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(monitor.state('other')?.name).toBe('queued');
+    expect(connections.get('other')!.calls.connect).toBe(0);
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(monitor.state('other')?.name).toBe('live');
+    await monitor.close();
+  });
 });
