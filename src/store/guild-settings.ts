@@ -44,6 +44,12 @@ export interface StoreRows {
   set(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
   locked<T>(key: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Read-modify-write that is atomic also across processes sharing the database (a compare-and-set,
+   * `change` re-applied when another writer got in between, so it must be a pure function of `current`).
+   * Resolves with what was written.
+   */
+  modify<T>(key: string, change: (current: unknown) => T): Promise<T>;
 }
 
 /**
@@ -184,6 +190,15 @@ export class SettingsStore {
         await this.#keyv.delete(key);
       },
       locked: (key, work) => this.#lock.run(key, work),
+      modify: (key, change) => {
+        this.#assertOpen();
+        return this.#lock.run(key, () =>
+          this.#modify(key, (raw) => {
+            const row = change(raw);
+            return { row, result: row };
+          }),
+        );
+      },
     };
   }
 

@@ -291,6 +291,18 @@ describe('SettingsStore', () => {
     }
   });
 
+  it('gives other concerns raw rows whose modify loses nothing between two bots on one database', async () => {
+    const [a, b] = [await open(), await open()];
+    const append = (item: string) => (current: unknown): string[] => [...(Array.isArray(current) ? (current as string[]) : []), item];
+    await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => a.rows().modify('outbox:test', append(`a${i}`))),
+      ...Array.from({ length: 10 }, (_, i) => b.rows().modify('outbox:test', append(`b${i}`))),
+    ]);
+    const stored = (await (await open()).rows().get('outbox:test')) as string[];
+    expect(stored).toHaveLength(20);
+    expect(new Set(stored).size).toBe(20);
+  });
+
   it('keeps the last 200 clips per guild, newest first, filtered by streamer', async () => {
     const store = await open();
     for (let i = 0; i < CLIP_ARCHIVE_LIMIT + 10; i += 1) {
