@@ -1,5 +1,6 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { describeState, escapeMarkdown, joinLines, relativeTime } from '../discord/format.js';
+import type { StreamMonitor } from '../monitor/stream-monitor.js';
 import type { Command } from './command.js';
 import { forModerators } from './permissions.js';
 
@@ -15,6 +16,7 @@ export const statusCommand = {
     const lines = [
       `**OBS:** ${obs.connection} since ${relativeTime(obs.since)}${obsError}`,
       `**Replay buffer:** ${buffer}`,
+      connectBudgetText(monitor.connectBudgetInfo()),
       `**Streams (${streams.length}):**`,
       ...(streams.length === 0 ? ['none yet — `/stream add`'] : streams.map((s) => `• @${escapeMarkdown(s.username)} — ${describeState(monitor.state(s.username))}${chatRateText(monitor.chatRate(s.username))}`)),
       `**Last clip:** ${lastClip ? `\`${lastClip.fileName}\` ${relativeTime(new Date(lastClip.at))} by ${escapeMarkdown(lastClip.triggeredBy)}` : 'none yet'}`,
@@ -26,6 +28,14 @@ export const statusCommand = {
     await interaction.reply({ content: joinLines(lines), allowedMentions: { parse: [] } });
   },
 } satisfies Command;
+
+/** "**TikTok connects:** 120/min, 1000/h (from the signing service); 2 queued". */
+function connectBudgetText(info: ReturnType<StreamMonitor['connectBudgetInfo']>): string {
+  const unit = (ms: number) => (ms === 60_000 ? 'min' : ms === 3_600_000 ? 'h' : ms === 86_400_000 ? 'day' : `${Math.round(ms / 1000)} s`);
+  const windows = info.windows.map((w) => `${w.limit}/${unit(w.windowMs)}`).join(', ');
+  const queued = info.queued > 0 ? `; ${info.queued} queued` : '';
+  return `**TikTok connects:** ${windows} (${info.source === 'fixed' ? 'set by hand' : info.source})${queued}`;
+}
 
 /** The stream's chat pace over the last 5 s, as the hype trigger sees it. */
 function chatRateText(perSecond: number | undefined): string {

@@ -1,5 +1,6 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { describeState, escapeMarkdown, joinLines } from '../discord/format.js';
+import { queuedReason } from '../monitor/stream-supervisor.js';
 import type { Command } from './command.js';
 import { autocompleteStreams } from './autocomplete.js';
 import { forModerators } from './permissions.js';
@@ -32,7 +33,7 @@ export const streamCommand = {
       case 'add': {
         const username = await settings.addStream(guildId, interaction.options.getString('username', true), interaction.channelId, interaction.user.id);
         const alertChannel = settings.get(guildId).alertChannelId ?? interaction.channelId;
-        await interaction.reply(`Watching **@${escapeMarkdown(username)}**. Alerts go to <#${alertChannel}>.`);
+        await interaction.reply(`Watching **@${escapeMarkdown(username)}**. Alerts go to <#${alertChannel}>.${budgetNote(username, monitor.connectWaitMs('foreground'))}`);
         return;
       }
       case 'remove': {
@@ -53,3 +54,13 @@ export const streamCommand = {
 
   autocomplete: autocompleteStreams,
 } satisfies Command;
+
+/**
+ * When the shared connect budget cannot let a stream in at once, the moderator hears it in the reply
+ * instead of wondering why a live user is not joined yet.
+ */
+function budgetNote(username: string, waitMs: number | undefined): string {
+  if (waitMs !== undefined && waitMs < 5_000) return '';
+  const when = waitMs === undefined ? 'once the signing service has told its limits' : `in ${queuedReason(waitMs).replace(/^.*joins in /, '')}`;
+  return ` TikTok connects are rationed by the signing service: if @${escapeMarkdown(username)} is live, it is queued for the connect budget and joins the chat ${when} (\`/stream list\` shows it).`;
+}
