@@ -1,5 +1,7 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { isAppError } from '../../src/errors.js';
 import { RateBudget } from '../../src/monitor/rate-budget.js';
 import { ConnectBudgetSizer, connectWindows, type SignLimits } from '../../src/monitor/sign-limits.js';
 
@@ -83,5 +85,26 @@ describe('ConnectBudgetSizer', () => {
     expect(sizer.source).toBe('fallback (signing service unreachable)');
     sizer.close();
     budget.close();
+  });
+});
+
+describe('TIKTOK_CONNECTS_PER_MINUTE / TIKTOK_CONNECTS_PER_HOUR', () => {
+  const base = { DISCORD_TOKEN: 'token' };
+
+  it('reads whole numbers of connects and leaves them unset by default', () => {
+    expect(loadConfig({ ...base, TIKTOK_CONNECTS_PER_MINUTE: '30', TIKTOK_CONNECTS_PER_HOUR: '500' })).toMatchObject({ tiktokConnectsPerMinute: 30, tiktokConnectsPerHour: 500 });
+    expect(loadConfig(base)).toMatchObject({ tiktokConnectsPerMinute: undefined, tiktokConnectsPerHour: undefined });
+  });
+
+  it('refuses anything but a positive whole number, naming both keys', () => {
+    let error: unknown;
+    try {
+      loadConfig({ ...base, TIKTOK_CONNECTS_PER_MINUTE: '0', TIKTOK_CONNECTS_PER_HOUR: '2.5' });
+    } catch (err) {
+      error = err;
+    }
+    expect(isAppError(error, 'CONFIG_INVALID')).toBe(true);
+    expect((error as Error).message).toContain('TIKTOK_CONNECTS_PER_MINUTE must be a whole number');
+    expect((error as Error).message).toContain('TIKTOK_CONNECTS_PER_HOUR must be a whole number');
   });
 });
