@@ -26,6 +26,11 @@ import { StreamMonitor, type MonitorBudgets } from './monitor/stream-monitor.js'
 import type { StreamState, SupervisorTimings } from './monitor/stream-supervisor.js';
 import { createTikTokConnectionFactory, fetchSignLimits, type TikTokTransport } from './monitor/tiktok-live-connection.js';
 import { ObsCapture } from './capture/obs-capture.js';
+import { StreamBuffers } from './capture/stream/stream-buffers.js';
+import type { StreamBufferOptions } from './capture/stream/stream-buffer.js';
+import { FFMPEG_MISSING_MESSAGE, isFfmpegAvailable, StreamCapture } from './capture/stream/stream-capture.js';
+import { pickStreamSource } from './capture/stream/stream-url.js';
+import { deriveFfprobePath } from './clips/video-fitter.js';
 import { fileClip } from './obs/clip-filer.js';
 import { ObsReplayBuffer } from './obs/obs-replay-buffer.js';
 import type { ReplayBuffer, ReplayBufferStatus } from './obs/replay-buffer.js';
@@ -43,6 +48,8 @@ export interface BotOverrides {
   readonly supervisorTimings?: Partial<SupervisorTimings>;
   readonly budgets?: MonitorBudgets;
   readonly coalesceWindowMs?: number;
+  /** Stream capture buffer timings (tests: a short buffer and 1 s segments). */
+  readonly streamBuffer?: StreamBufferOptions;
   /** The first wait after a failed post (tests: short); see deliveryTimings for the rest. */
   readonly postRetryDelaysMs?: readonly number[];
   readonly deliveryTimings?: Partial<DeliveryTimings>;
@@ -130,6 +137,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
       gift: (gift, guildIds) => triggerRouter.gift(gift, guildIds),
       chatRate: (username): number | undefined => triggerRouter.chatRate(username),
       stateChange: (username, state, previous, guildIds) => {
+        syncStreamBuffer(username, state.name, guildIds);
         if (state.name === 'stopped') streamStates.delete(username);
         else streamStates.set(username, state.name);
         // A stopped stream (removed) starts a fresh chat baseline if it is watched again.
@@ -139,7 +147,50 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     },
   });
 
-  const settings = new GuildSettingsService({ store, watcher: monitor, events, log: log.child({ component: 'settings' }) });
+  const settings = new GuildSettingsService({
+    store,
+    watcher: monitor,
+    events,
+    log: log.child({ component: 'settings' }),
+    streamCaptureRefusal: () => (hasFfmpeg ? undefined : FFMPEG_MISSING_MESSAGE),
+    onCaptureChanged: (guildId) => {
+      for (const stream of settings.get(guildId).streams) {
+        const known = bufferWatchers.get(stream.username);
+        syncStreamBuffer(stream.username, monitor.state(stream.username)?.name ?? 'stopped', known?.guildIds ?? [guildId]);
+      }
+    },
+  });
+
+  // Stream capture: a rolling buffer of each live's own video while it is live and some server watching
+  // it uses `stream` capture (src/capture/stream/). Without ffmpeg it is refused and OBS capture goes on.
+  const ffprobePath = deriveFfprobePath(config.ffmpegPath);
+  const hasFfmpeg = await isFfmpegAvailable(config.ffmpegPath, ffprobePath);
+  const streamBuffers = new StreamBuffers({
+    dir: config.streamBufferDir,
+    ffmpegPath: config.ffmpegPath,
+    maxBuffers: config.maxStreamBuffers,
+    log: log.child({ component: 'stream-buffer' }),
+    resolveSource: async (streamer, signal) => pickStreamSource(await monitor.fetchRoomInfo(streamer, signal), streamer),
+    ...(overrides.streamBuffer ? { buffer: overrides.streamBuffer } : {}),
+  });
+  const streamCapture = new StreamCapture({
+    buffers: streamBuffers,
+    dir: config.streamBufferDir,
+    ffmpegPath: config.ffmpegPath,
+    ffprobePath,
+    hasFfmpeg,
+  });
+  /** The guilds watching each stream, as the monitor last said (capture changes re-check them). */
+  const bufferWatchers = new Map<string, { guildIds: readonly string[] }>();
+  function syncStreamBuffer(username: string, stateName: string, guildIds: readonly string[]): void {
+    if (stateName === 'stopped') bufferWatchers.delete(username);
+    else bufferWatchers.set(username, { guildIds });
+    // A reconnecting chat socket does not stop the video: the buffer keeps its own connection.
+    const isOn = stateName === 'live' || stateName === 'reconnecting';
+    const wantsBuffer = hasFfmpeg && isOn && guildIds.some((g) => settings.captureOf(g, username) === 'stream');
+    if (wantsBuffer) streamBuffers.start(username);
+    else void streamBuffers.stop(username).catch((err: unknown) => log.error({ err, stream: username }, 'stream buffer stop failed'));
+  }
 
   // Re-encodes for Discord's upload limit live in a folder of their own and go once posted.
   const fits = new FitCache({ dir: path.join(config.clipsDir, '.fitted'), fitVideo, ffmpegPath: config.ffmpegPath, log: log.child({ component: 'ffmpeg' }) });
@@ -160,7 +211,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
   const publisher = new ClipPublisher({ store, outbox, worker: delivery, events, log: log.child({ component: 'alerts' }) });
 
   const clips = new ClipService({
-    captures: { obs: new ObsCapture({ replayBuffer }) },
+    captures: { obs: new ObsCapture({ replayBuffer }), stream: hasFfmpeg ? streamCapture : undefined },
     fileClip,
     clipsDir: config.clipsDir,
     reporter: publisher,
@@ -169,7 +220,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     }),
     events,
     log: log.child({ component: 'clips' }),
-    policyFor: (guildId) => settings.get(guildId),
+    policyFor: (guildId, streamer) => ({ ...settings.get(guildId), capture: settings.captureOf(guildId, streamer) }),
     ...(overrides.coalesceWindowMs !== undefined ? { coalesceWindowMs: overrides.coalesceWindowMs } : {}),
   });
 
@@ -222,6 +273,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     events,
     clipReplies: replies,
     delivery,
+    streamBuffers,
     log: log.child({ component: 'commands' }),
   };
   const router = new InteractionRouter(commands, context, log.child({ component: 'router' }));
@@ -270,6 +322,8 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
       await delivery.start();
       // Clips a crash or kill left unposted; in the background, so a slow Discord cannot hold up the streams.
       void clips.recoverInterrupted();
+      // Ffmpegs a killed run left behind end before any new buffer starts (by recorded pid, checked in /proc).
+      await streamBuffers.endLeftovers();
       const resumed = await settings.resumeAll();
       log.info({ streams: resumed }, 'streams resumed');
     },
@@ -280,6 +334,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
       await httpServer?.close();
       stopObsListener();
       await monitor.close();
+      await streamBuffers.stopAll();
       await clips.close();
       await delivery.stop();
       await replayBuffer.close();

@@ -1,4 +1,6 @@
+import os from 'node:os';
 import path from 'node:path';
+import { defaultMaxStreamBuffers } from './capture/stream/stream-buffers.js';
 import { AppError } from './errors.js';
 import { videosFolder, type VideosFolderSystem } from './videos-folder.js';
 
@@ -15,6 +17,10 @@ export interface Config {
   readonly tiktokConnectsPerMinute: number | undefined;
   readonly tiktokConnectsPerHour: number | undefined;
   readonly ffmpegPath: string;
+  /** STREAM_BUFFER_DIR: where stream capture keeps each live's rolling segments (a RAM disk is ideal). */
+  readonly streamBufferDir: string;
+  /** MAX_STREAM_BUFFERS: at most this many lives buffered at once (default from cores and memory). */
+  readonly maxStreamBuffers: number;
   readonly logLevel: LogLevel;
   /** `pretty` or `json`; undefined: pretty when stdout is a terminal, else JSON. */
   readonly logFormat: LogFormat | undefined;
@@ -112,6 +118,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const logFile = logFileText === undefined ? undefined : path.resolve(logFileText);
 
   const clipsDir = path.resolve(read('CLIPS_DIR') ?? defaultClipsDir());
+  const streamBufferDir = path.resolve(read('STREAM_BUFFER_DIR') ?? path.join(os.tmpdir(), 'tiktok-clip-bot-buffers'));
+  const maxBuffersText = read('MAX_STREAM_BUFFERS');
+  let maxStreamBuffers = defaultMaxStreamBuffers();
+  if (maxBuffersText !== undefined) {
+    if (/^\d+$/.test(maxBuffersText) && Number(maxBuffersText) >= 1 && Number(maxBuffersText) <= 1000) maxStreamBuffers = Number(maxBuffersText);
+    else problems.push('MAX_STREAM_BUFFERS must be a whole number from 1 to 1000 (unset: chosen from the machine)');
+  }
 
   if (problems.length > 0) {
     throw new AppError(
@@ -131,6 +144,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     tiktokConnectsPerMinute,
     tiktokConnectsPerHour,
     ffmpegPath: read('FFMPEG_PATH') ?? CONFIG_DEFAULTS.ffmpegPath,
+    streamBufferDir,
+    maxStreamBuffers,
     logLevel: logLevel as LogLevel,
     logFormat: logFormat as LogFormat | undefined,
     logFile,

@@ -12,6 +12,7 @@ import type { ReplayBuffer } from '../obs/replay-buffer.js';
 import type { SettingsStore } from '../store/guild-settings.js';
 import type { ClipReplyBuilder } from '../discord/clip-message.js';
 import type { DeliveryWorker } from '../delivery/delivery-worker.js';
+import type { StreamBuffers } from '../capture/stream/stream-buffers.js';
 
 /** What a command may use; built once in main.ts and passed to every command. */
 export interface CommandContext {
@@ -24,6 +25,8 @@ export interface CommandContext {
   readonly clipReplies: ClipReplyBuilder;
   /** The outbox's delivery: channels that cannot be posted in (/status), a retry after /settings channel. */
   readonly delivery: Pick<DeliveryWorker, 'problems' | 'retryGuild'>;
+  /** Stream capture's buffers (/stream list, /status); absent when the bot has none. */
+  readonly streamBuffers?: Pick<StreamBuffers, 'state'>;
   readonly log: Logger;
 }
 

@@ -1,6 +1,6 @@
 import { ChannelType, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
 import { UserError } from '../errors.js';
-import { SETTINGS_DEFAULTS, SETTINGS_LIMITS } from '../store/settings-schema.js';
+import { isCaptureMode, SETTINGS_DEFAULTS, SETTINGS_LIMITS } from '../store/settings-schema.js';
 import type { Command } from './command.js';
 import { forModerators } from './permissions.js';
 
@@ -44,6 +44,25 @@ export const settingsCommand = {
           .setDescription('Wait this long after a trigger before saving, to catch the reaction (default 0)')
           .addIntegerOption((o) =>
             o.setName('seconds').setDescription('seconds').setRequired(true).setMinValue(0).setMaxValue(SETTINGS_LIMITS.maxDelaySeconds),
+          ),
+      )
+      .addSubcommand((sub) =>
+        sub
+          .setName('capture')
+          .setDescription(`The default capture: obs (OBS's replay buffer) or stream (the LIVE's own video; default ${SETTINGS_DEFAULTS.captureMode})`)
+          .addStringOption((o) =>
+            o.setName('mode').setDescription('obs or stream').setRequired(true).addChoices({ name: 'obs', value: 'obs' }, { name: 'stream', value: 'stream' }),
+          ),
+      )
+      .addSubcommand((sub) =>
+        sub
+          .setName('window')
+          .setDescription(`Stream capture: seconds kept before and after the trigger (default ${SETTINGS_DEFAULTS.windowBeforeSeconds} and ${SETTINGS_DEFAULTS.windowAfterSeconds})`)
+          .addIntegerOption((o) =>
+            o.setName('before').setDescription('seconds before').setRequired(true).setMinValue(0).setMaxValue(SETTINGS_LIMITS.maxWindowBeforeSeconds),
+          )
+          .addIntegerOption((o) =>
+            o.setName('after').setDescription('seconds after').setRequired(true).setMinValue(0).setMaxValue(SETTINGS_LIMITS.maxWindowAfterSeconds),
           ),
       )
       .addSubcommand((sub) =>
@@ -92,6 +111,22 @@ export const settingsCommand = {
         const seconds = interaction.options.getInteger('seconds', true);
         await settings.setDelay(guildId, seconds);
         await interaction.reply(seconds === 0 ? 'Clips are saved as soon as a keyword fires.' : `Clips are saved ${seconds} s after a keyword fires.`);
+        return;
+      }
+      case 'capture': {
+        const mode = interaction.options.getString('mode', true);
+        if (!isCaptureMode(mode)) throw new UserError('INVALID_SETTING', 'The capture must be `obs` or `stream`.');
+        await settings.setCaptureMode(guildId, mode);
+        await interaction.reply(mode === 'stream'
+          ? "Streams without their own choice are now clipped from the LIVE's own video (OBS is not needed for them)."
+          : "Streams without their own choice are now clipped from OBS's replay buffer.");
+        return;
+      }
+      case 'window': {
+        const before = interaction.options.getInteger('before', true);
+        const after = interaction.options.getInteger('after', true);
+        await settings.setWindow(guildId, before, after);
+        await interaction.reply(`Stream capture clips keep ${before} s before and ${after} s after the trigger.`);
         return;
       }
       default: {

@@ -2,12 +2,13 @@ import { SlashCommandBuilder } from 'discord.js';
 import { describeState, escapeMarkdown, joinLines, relativeTime } from '../discord/format.js';
 import type { StreamMonitor } from '../monitor/stream-monitor.js';
 import type { Command } from './command.js';
+import { describeCapture } from './stream.js';
 import { forModerators } from './permissions.js';
 
 export const statusCommand = {
   data: forModerators(new SlashCommandBuilder().setName('status').setDescription('OBS, replay buffer, streams and the last clip')),
 
-  async execute(interaction, { settings, monitor, replayBuffer, store, delivery }) {
+  async execute(interaction, { settings, monitor, replayBuffer, store, delivery, streamBuffers }) {
     const obs = replayBuffer.status();
     const buffer = obs.isBufferActive === undefined ? 'unknown' : obs.isBufferActive ? 'running' : 'stopped';
     const obsError = obs.lastError ? ` — last error: ${obs.lastError}` : '';
@@ -18,7 +19,7 @@ export const statusCommand = {
       `**Replay buffer:** ${buffer}`,
       connectBudgetText(monitor.connectBudgetInfo()),
       `**Streams (${streams.length}):**`,
-      ...(streams.length === 0 ? ['none yet — `/stream add`'] : streams.map((s) => `• @${escapeMarkdown(s.username)} — ${describeState(monitor.state(s.username))}${chatRateText(monitor.chatRate(s.username))}`)),
+      ...(streams.length === 0 ? ['none yet — `/stream add`'] : streams.map((s) => `• @${escapeMarkdown(s.username)} — ${describeState(monitor.state(s.username))}${chatRateText(monitor.chatRate(s.username))}${describeCapture(settings.captureOf(interaction.guildId, s.username), streamBuffers?.state(s.username))}`)),
       `**Last clip:** ${lastClip ? `\`${lastClip.fileName}\` ${relativeTime(new Date(lastClip.at))} by ${escapeMarkdown(lastClip.triggeredBy)}` : 'none yet'}`,
       // Channels the outbox cannot deliver to: their posts wait (never dropped) until fixed.
       ...delivery.problems(interaction.guildId).map(

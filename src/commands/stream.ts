@@ -1,6 +1,10 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { describeState, escapeMarkdown, joinLines } from '../discord/format.js';
 import { queuedReason } from '../monitor/stream-supervisor.js';
+import { describeBufferState, type BufferState } from '../capture/stream/stream-buffer.js';
+import type { CaptureMode } from '../capture/clip-capture.js';
+import { UserError } from '../errors.js';
+import { isCaptureMode } from '../store/settings-schema.js';
 import type { Command } from './command.js';
 import { autocompleteStreams } from './autocomplete.js';
 import { forModerators } from './permissions.js';
@@ -16,6 +20,10 @@ export const streamCommand = {
           .setDescription('Watch a TikTok user’s LIVE')
           .addStringOption((o) =>
             o.setName('username').setDescription('name, @name or a tiktok.com/@name/live link').setRequired(true).setMaxLength(200),
+          )
+          .addStringOption((o) =>
+            o.setName('capture').setDescription("obs or stream (the LIVE's own video); else the server's default")
+              .addChoices({ name: 'obs', value: 'obs' }, { name: 'stream', value: 'stream' }),
           ),
       )
       .addSubcommand((sub) =>
@@ -27,11 +35,13 @@ export const streamCommand = {
       .addSubcommand((sub) => sub.setName('list').setDescription('The watched streams and their state')),
   ),
 
-  async execute(interaction, { settings, monitor }) {
+  async execute(interaction, { settings, monitor, streamBuffers }) {
     const guildId = interaction.guildId;
     switch (interaction.options.getSubcommand()) {
       case 'add': {
-        const username = await settings.addStream(guildId, interaction.options.getString('username', true), interaction.channelId, interaction.user.id);
+        const capture = interaction.options.getString('capture') ?? undefined;
+        if (capture !== undefined && !isCaptureMode(capture)) throw new UserError('INVALID_SETTING', 'The capture must be `obs` or `stream`.');
+        const username = await settings.addStream(guildId, interaction.options.getString('username', true), interaction.channelId, interaction.user.id, capture);
         const alertChannel = settings.get(guildId).alertChannelId ?? interaction.channelId;
         await interaction.reply(`Watching **@${escapeMarkdown(username)}**. Alerts go to <#${alertChannel}>.${budgetNote(username, monitor.connectWaitMs('foreground'))}`);
         return;
@@ -43,7 +53,7 @@ export const streamCommand = {
       }
       default: {
         const streams = settings.get(guildId).streams;
-        const lines = streams.map((s) => `**@${escapeMarkdown(s.username)}** — ${describeState(monitor.state(s.username))}`);
+        const lines = streams.map((s) => `**@${escapeMarkdown(s.username)}** — ${describeState(monitor.state(s.username))}${describeCapture(settings.captureOf(guildId, s.username), streamBuffers?.state(s.username))}`);
         await interaction.reply({
           content: lines.length > 0 ? joinLines(lines) : 'No streams yet. Add one with `/stream add`.',
           allowedMentions: { parse: [] },
@@ -63,4 +73,10 @@ function budgetNote(username: string, waitMs: number | undefined): string {
   if (waitMs !== undefined && waitMs < 5_000) return '';
   const when = waitMs === undefined ? 'once the signing service has told its limits' : `in ${queuedReason(waitMs).replace(/^.*joins in /, '')}`;
   return ` TikTok connects are rationed by the signing service: if @${escapeMarkdown(username)} is live, it is queued for the connect budget and joins the chat ${when} (\`/stream list\` shows it).`;
+}
+
+/** ` · capture stream, buffer ready (58 s)`: which capture a stream uses and, for stream capture, its buffer. */
+export function describeCapture(mode: CaptureMode, buffer: BufferState | undefined): string {
+  if (mode === 'obs') return ' · capture obs';
+  return ` · capture stream, ${buffer ? describeBufferState(buffer) : 'no buffer (not live)'}`;
 }

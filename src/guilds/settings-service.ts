@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { CaptureMode } from '../capture/clip-capture.js';
 import { UserError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { compileMatcher, normalizeText, validateKeyword, type KeywordMatcher } from '../monitor/keyword-matcher.js';
@@ -7,6 +8,7 @@ import { truncate } from '../util/text.js';
 import type { SettingsStore } from '../store/guild-settings.js';
 import {
   defaultSettings,
+  isCaptureMode,
   isHypeSensitivity,
   SETTINGS_LIMITS,
   type GuildSettings,
@@ -36,8 +38,18 @@ export class GuildSettingsService {
       readonly watcher: StreamWatcher;
       readonly events: EventLog;
       readonly log: Logger;
+      /** Why stream capture cannot be chosen (no ffmpeg), or undefined when it can. */
+      readonly streamCaptureRefusal?: () => string | undefined;
+      /** A stream's effective capture may have changed (its buffer starts or stops accordingly). */
+      readonly onCaptureChanged?: (guildId: string) => void;
     },
   ) {}
+
+  /** The capture a stream uses in this guild: its own choice, else the guild's default. */
+  captureOf(guildId: string, username: string): CaptureMode {
+    const settings = this.get(guildId);
+    return settings.streams.find((s) => s.username === username)?.capture ?? settings.captureMode;
+  }
 
   /** Loads every stored guild and starts watching its streams (a restart resumes everything). */
   async resumeAll(): Promise<number> {
@@ -81,8 +93,15 @@ export class GuildSettingsService {
     return this.get(guildId).streams.find((s) => s.username === username);
   }
 
-  async addStream(guildId: string, rawUsername: string, addedChannelId: string, addedBy: string): Promise<string> {
+  async addStream(
+    guildId: string,
+    rawUsername: string,
+    addedChannelId: string,
+    addedBy: string,
+    capture?: CaptureMode,
+  ): Promise<string> {
     const username = parseTikTokUsername(rawUsername);
+    if (capture === 'stream') this.refuseStreamCaptureIfUnavailable();
     await this.update(guildId, (s) => {
       if (s.streams.some((e) => e.username === username)) {
         throw new UserError('DUPLICATE', `@${username} is already watched.`);
@@ -90,7 +109,13 @@ export class GuildSettingsService {
       if (s.streams.length >= SETTINGS_LIMITS.maxStreams) {
         throw new UserError('INVALID_SETTING', `A server can watch at most ${SETTINGS_LIMITS.maxStreams} streams.`);
       }
-      const entry: StreamEntry = { username, addedChannelId, addedBy, addedAt: new Date().toISOString() };
+      const entry: StreamEntry = {
+        username,
+        addedChannelId,
+        addedBy,
+        addedAt: new Date().toISOString(),
+        ...(capture === undefined ? {} : { capture }),
+      };
       return { ...s, streams: [...s.streams, entry] };
     });
     this.deps.watcher.watch(guildId, username);
@@ -156,6 +181,26 @@ export class GuildSettingsService {
   async setDelay(guildId: string, seconds: number): Promise<void> {
     checkRange('delay', seconds, SETTINGS_LIMITS.maxDelaySeconds);
     await this.update(guildId, (s) => ({ ...s, delaySeconds: seconds }));
+  }
+
+  async setCaptureMode(guildId: string, mode: CaptureMode): Promise<void> {
+    if (!isCaptureMode(mode)) throw new UserError('INVALID_SETTING', 'The capture must be `obs` or `stream`.');
+    if (mode === 'stream') this.refuseStreamCaptureIfUnavailable();
+    await this.update(guildId, (s) => ({ ...s, captureMode: mode }));
+    this.deps.events.add(guildId, { kind: 'config', stream: undefined, text: `capture: ${mode}` });
+    this.deps.onCaptureChanged?.(guildId);
+  }
+
+  async setWindow(guildId: string, beforeSeconds: number, afterSeconds: number): Promise<void> {
+    checkRange('window before', beforeSeconds, SETTINGS_LIMITS.maxWindowBeforeSeconds);
+    checkRange('window after', afterSeconds, SETTINGS_LIMITS.maxWindowAfterSeconds);
+    if (beforeSeconds + afterSeconds === 0) throw new UserError('INVALID_SETTING', 'The window must hold at least one second.');
+    await this.update(guildId, (s) => ({ ...s, windowBeforeSeconds: beforeSeconds, windowAfterSeconds: afterSeconds }));
+  }
+
+  private refuseStreamCaptureIfUnavailable(): void {
+    const refusal = this.deps.streamCaptureRefusal?.();
+    if (refusal !== undefined) throw new UserError('FFMPEG_MISSING', refusal);
   }
 
   async setNotifyLive(guildId: string, isOn: boolean): Promise<void> {

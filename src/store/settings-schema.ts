@@ -1,3 +1,4 @@
+import type { CaptureMode } from '../capture/clip-capture.js';
 import { AppError } from '../errors.js';
 
 /**
@@ -22,6 +23,8 @@ export interface StreamEntry {
   readonly addedBy: string;
   /** ISO 8601. */
   readonly addedAt: string;
+  /** This stream's capture; unset: the guild's `captureMode`. */
+  readonly capture?: CaptureMode;
 }
 
 export interface GuildSettings {
@@ -37,6 +40,11 @@ export interface GuildSettings {
   readonly giftMinDiamonds: number;
   /** Hype trigger: how eagerly a sudden burst of chat clips. */
   readonly hypeSensitivity: HypeSensitivity;
+  /** The default capture of the guild's streams: OBS's replay buffer or the LIVE's own video. */
+  readonly captureMode: CaptureMode;
+  /** Stream capture: seconds kept before and after the trigger. */
+  readonly windowBeforeSeconds: number;
+  readonly windowAfterSeconds: number;
 }
 
 export type HypeSensitivity = 'off' | 'low' | 'medium' | 'high';
@@ -67,6 +75,9 @@ export const SETTINGS_DEFAULTS = {
   notifyLive: false,
   giftMinDiamonds: 0,
   hypeSensitivity: 'off',
+  captureMode: 'obs',
+  windowBeforeSeconds: 20,
+  windowAfterSeconds: 5,
 } as const satisfies Partial<GuildSettings>;
 
 /** Bounds enforced on write; commands can use them to word their own validation. */
@@ -78,6 +89,9 @@ export const SETTINGS_LIMITS = {
   maxKeywordLength: 200,
   maxIdLength: 100,
   maxGiftMinDiamonds: 10_000_000,
+  /** A stream buffer holds 60 s by default; a window longer than that would always come out short. */
+  maxWindowBeforeSeconds: 55,
+  maxWindowAfterSeconds: 30,
 } as const;
 
 const EPOCH_ISO = new Date(0).toISOString();
@@ -133,6 +147,9 @@ export function readSettingsRow(guildId: string, raw: unknown): Repaired<GuildSe
       notifyLive: booleanField(row, 'notifyLive', problems),
       giftMinDiamonds: numberField(row, 'giftMinDiamonds', SETTINGS_LIMITS.maxGiftMinDiamonds, problems),
       hypeSensitivity: hypeField(row, problems),
+      captureMode: captureModeField(row, problems),
+      windowBeforeSeconds: numberField(row, 'windowBeforeSeconds', SETTINGS_LIMITS.maxWindowBeforeSeconds, problems),
+      windowAfterSeconds: numberField(row, 'windowAfterSeconds', SETTINGS_LIMITS.maxWindowAfterSeconds, problems),
     }),
     problems,
   };
@@ -161,7 +178,7 @@ export function readGuildIndexRow(raw: unknown): Repaired<string[]> {
 
 function readStream(entry: unknown): StreamEntry | undefined {
   if (!isRecord(entry)) return undefined;
-  const { username, addedChannelId, addedBy, addedAt } = entry;
+  const { username, addedChannelId, addedBy, addedAt, capture } = entry;
   if (!isId(username) || !isId(addedChannelId)) return undefined;
   return {
     username,
@@ -169,6 +186,8 @@ function readStream(entry: unknown): StreamEntry | undefined {
     // Who and when are informational: a row missing them is still a stream worth watching.
     addedBy: isId(addedBy) ? addedBy : 'unknown',
     addedAt: isIsoDate(addedAt) ? addedAt : EPOCH_ISO,
+    // Rows from before stream capture have none: the guild's default applies. A bad value is dropped too.
+    ...(isCaptureMode(capture) ? { capture } : {}),
   };
 }
 
@@ -274,7 +293,7 @@ function optionalIdField(raw: Record<string, unknown>, field: string, problems: 
 
 function numberField(
   raw: Record<string, unknown>,
-  field: 'cooldownSeconds' | 'delaySeconds' | 'giftMinDiamonds',
+  field: 'cooldownSeconds' | 'delaySeconds' | 'giftMinDiamonds' | 'windowBeforeSeconds' | 'windowAfterSeconds',
   max: number,
   problems: string[],
 ): number {
@@ -301,6 +320,18 @@ function hypeField(raw: Record<string, unknown>, problems: string[]): HypeSensit
   return SETTINGS_DEFAULTS.hypeSensitivity;
 }
 
+function captureModeField(raw: Record<string, unknown>, problems: string[]): CaptureMode {
+  const value = raw['captureMode'];
+  if (value === undefined) return SETTINGS_DEFAULTS.captureMode;
+  if (isCaptureMode(value)) return value;
+  problems.push(`captureMode is invalid; default ${SETTINGS_DEFAULTS.captureMode} used`);
+  return SETTINGS_DEFAULTS.captureMode;
+}
+
+export function isCaptureMode(value: unknown): value is CaptureMode {
+  return value === 'obs' || value === 'stream';
+}
+
 export function isHypeSensitivity(value: unknown): value is HypeSensitivity {
   return HYPE_SENSITIVITIES.includes(value as HypeSensitivity);
 }
@@ -320,6 +351,9 @@ export interface SettingsRow {
   readonly notifyLive: boolean;
   readonly giftMinDiamonds: number;
   readonly hypeSensitivity: HypeSensitivity;
+  readonly captureMode: CaptureMode;
+  readonly windowBeforeSeconds: number;
+  readonly windowAfterSeconds: number;
 }
 
 /**
@@ -340,7 +374,8 @@ export function toSettingsRow(guildId: string, next: GuildSettings): { row: Sett
     for (const [index, entry] of (next.streams as readonly unknown[]).entries()) {
       const stream = readStream(entry);
       // Strict: readStream would fill in addedBy/addedAt, but a fresh write must carry them.
-      const isComplete = isRecord(entry) && stream?.addedBy === entry['addedBy'] && stream?.addedAt === entry['addedAt'];
+      const isComplete = isRecord(entry) && stream?.addedBy === entry['addedBy'] && stream?.addedAt === entry['addedAt']
+        && stream?.capture === entry['capture'];
       if (stream === undefined || !isComplete) {
         problems.push(`streams[${index}] is not a valid stream`);
         continue;
@@ -383,6 +418,13 @@ export function toSettingsRow(guildId: string, next: GuildSettings): { row: Sett
     problems.push(`giftMinDiamonds must be a whole number from 0 to ${SETTINGS_LIMITS.maxGiftMinDiamonds}`);
   }
   if (!isHypeSensitivity(next.hypeSensitivity)) problems.push('hypeSensitivity must be off, low, medium or high');
+  if (!isCaptureMode(next.captureMode)) problems.push('captureMode must be obs or stream');
+  if (!isWholeInRange(next.windowBeforeSeconds, SETTINGS_LIMITS.maxWindowBeforeSeconds)) {
+    problems.push(`windowBeforeSeconds must be a whole number from 0 to ${SETTINGS_LIMITS.maxWindowBeforeSeconds}`);
+  }
+  if (!isWholeInRange(next.windowAfterSeconds, SETTINGS_LIMITS.maxWindowAfterSeconds)) {
+    problems.push(`windowAfterSeconds must be a whole number from 0 to ${SETTINGS_LIMITS.maxWindowAfterSeconds}`);
+  }
   if (problems.length > 0) throw invalid(guildId, problems);
 
   const row: SettingsRow = {
@@ -396,6 +438,9 @@ export function toSettingsRow(guildId: string, next: GuildSettings): { row: Sett
     notifyLive: next.notifyLive,
     giftMinDiamonds: next.giftMinDiamonds,
     hypeSensitivity: next.hypeSensitivity,
+    captureMode: next.captureMode,
+    windowBeforeSeconds: next.windowBeforeSeconds,
+    windowAfterSeconds: next.windowAfterSeconds,
   };
   const settings = freezeSettings({
     guildId,
@@ -408,6 +453,9 @@ export function toSettingsRow(guildId: string, next: GuildSettings): { row: Sett
     notifyLive: next.notifyLive,
     giftMinDiamonds: next.giftMinDiamonds,
     hypeSensitivity: next.hypeSensitivity,
+    captureMode: next.captureMode,
+    windowBeforeSeconds: next.windowBeforeSeconds,
+    windowAfterSeconds: next.windowAfterSeconds,
   });
   return { row, settings };
 }
