@@ -150,7 +150,25 @@ export interface FakeTikTok {
   refusePush(on: boolean): void;
   /** While on, push socket upgrades are never answered (the TLS connection stays open). */
   hangPush(on: boolean): void;
+  /**
+   * The LIVE's own video as room info lists it (stream capture): every quality's FLV URL comes from `video.url()`
+   * at each room-info request, so a URL expired by the video server is replaced by asking again. Unset: no video.
+   */
+  setVideo(username: string, video: FakeRoomVideo | undefined): void;
   close(): Promise<void>;
+}
+
+/** Signing-service limits in connects per window. */
+export interface FakeSignLimits {
+  readonly minute?: number;
+  readonly hour?: number;
+  readonly day?: number;
+}
+
+/** Where a fake LIVE's video is (tests/fakes/flv-server.ts) and what codec room info says it is. */
+export interface FakeRoomVideo {
+  readonly url: () => string;
+  readonly codec: 'h264' | 'hevc';
 }
 
 interface FakeUser {
@@ -172,6 +190,7 @@ export interface FakeRoomVideo {
 }
 
   silenced: boolean;
+  video?: FakeRoomVideo | undefined;
   readonly initialChats: BaseProtoMessage[];
   readonly sockets: Set<WebSocket>;
 }
@@ -262,7 +281,7 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       counters.roomInfoRequests++;
       const user = userByRoom(url.searchParams.get('room_id') ?? '');
       const body = user
-        ? { status_code: 0, data: { id_str: user.roomId, status: user.live ? 2 : 4 } }
+        ? { status_code: 0, data: { id_str: user.roomId, status: user.live ? 2 : 4, ...roomVideo(user) } }
         : { status_code: 4003110, data: { prompts: '' } };
       return sendJson(res, 200, body);
     }
@@ -478,6 +497,9 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       if (options.live) setLive(name, true);
     },
     setLive,
+    setVideo(username, video) {
+      requireUser(username).video = video;
+    },
     sendChat(username, chat) {
       const user = requireUser(username);
       const message = chatMessage(user, chat);
@@ -595,6 +617,49 @@ function countOpen(user: FakeUser | undefined): number {
 const SIGN_WINDOW_LABELS = ['minute', 'hour', 'day'] as const;
 type SignWindowLabel = (typeof SIGN_WINDOW_LABELS)[number];
 const SIGN_WINDOW_MS: Record<SignWindowLabel, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+/** Quality name -> [sdk key, level, resolution] as TikTok's room info lists them. */
+const VIDEO_QUALITIES = [
+  ['FULL_HD1', 'origin', 4, '1920x1080'],
+  ['HD1', 'hd', 3, '1280x720'],
+  ['SD1', 'ld', 2, '854x480'],
+  ['SD2', 'sd', 1, '640x360'],
+] as const;
+
+/**
+ * `stream_url` the way TikTok's room info carries it (see notes/tiktok.md): `flv_pull_url` by quality, and
+ * `live_core_sdk_data.pull_data` with the qualities and a JSON string of stream data whose `sdk_params` is
+ * itself a JSON string. Only for a live user with a video.
+ */
+function roomVideo(user: FakeUser): { stream_url?: unknown } {
+  if (!user.live || !user.video) return {};
+  const video = user.video;
+  const urls = Object.fromEntries(VIDEO_QUALITIES.map(([name]) => [name, video.url()]));
+  const streamData = Object.fromEntries(
+    VIDEO_QUALITIES.map(([name, sdkKey, , resolution]) => [
+      sdkKey,
+      {
+        main: {
+          flv: urls[name],
+          hls: '',
+          sdk_params: JSON.stringify({ VCodec: video.codec === 'hevc' ? 'h265' : 'h264', resolution, vbitrate: 1_000_000, gop: 1 }),
+        },
+      },
+    ]),
+  );
+  return {
+    stream_url: {
+      flv_pull_url: urls,
+      hls_pull_url: '',
+      live_core_sdk_data: {
+        pull_data: {
+          options: { qualities: VIDEO_QUALITIES.map(([name, sdkKey, level]) => ({ name, sdk_key: sdkKey, level })) },
+          stream_data: JSON.stringify({ common: {}, data: streamData }),
+        },
+      },
+    },
+  };
+}
 
 function liveRoomUserInfo(user: FakeUser) {
   return {
