@@ -1,4 +1,5 @@
 import { benchChatToSave } from './chat-to-save.js';
+import { benchFit } from './fit.js';
 import { benchFlood } from './flood.js';
 import { benchHype } from './hype.js';
 import { benchJoin } from './join.js';
@@ -12,7 +13,7 @@ import type { BenchResult } from './result.js';
  * asserted: these machines are shared and noisy, so goals are read against the README, not enforced.
  */
 async function main(): Promise<void> {
-  const groups: Array<() => Promise<BenchResult[]>> = [benchMatching, () => benchTriggerLatency(), () => benchChatToSave(), () => Promise.resolve(benchHype()), () => benchRss(), () => benchFlood(), () => benchJoin()];
+  const groups: Array<() => Promise<BenchResult[]>> = [benchMatching, () => benchTriggerLatency(), () => benchChatToSave(), () => Promise.resolve(benchHype()), () => benchRss(), () => benchFlood(), () => benchFit(), () => benchJoin()];
   for (const group of groups) {
     for (const { name, value, unit } of await group()) process.stdout.write(`${name}: ${value} ${unit}\n`);
   }

@@ -52,6 +52,8 @@ interface ChannelState {
   nextAttemptAt: number;
   failures: number;
   held: { reason: string; since: Date; guildId: string } | undefined;
+  /** Entries whose target is this channel, as of the last scheduling pass. */
+  waiting: number;
 }
 
 type Target = { channelId: string } | { drop: string };
@@ -128,8 +130,7 @@ export class DeliveryWorker {
     const problems: ChannelProblem[] = [];
     for (const [channelId, state] of this.channels) {
       if (state.held?.guildId !== guildId) continue;
-      const waiting = this.entries.filter((e) => e.guildId === guildId).length;
-      problems.push({ channelId, reason: state.held.reason, since: state.held.since, waiting });
+      problems.push({ channelId, reason: state.held.reason, since: state.held.since, waiting: state.waiting });
     }
     return problems;
   }
@@ -157,6 +158,7 @@ export class DeliveryWorker {
   /** Starts the head entry of every channel that is free and due; sets a timer for the next due one. */
   private async schedule(): Promise<void> {
     const heads = new Map<string, OutboxEntry>();
+    const waiting = new Map<string, number>();
     for (const entry of [...this.entries].sort((a, b) => a.seq - b.seq)) {
       const target = await this.targetOf(entry);
       if ('drop' in target) {
@@ -164,6 +166,13 @@ export class DeliveryWorker {
         continue;
       }
       if (!heads.has(target.channelId)) heads.set(target.channelId, entry);
+      waiting.set(target.channelId, (waiting.get(target.channelId) ?? 0) + 1);
+    }
+    // A channel nothing waits for any more (its alerts moved with /settings channel) is forgotten: held
+    // or backed off, it no longer concerns anyone. The next post to it is tried afresh.
+    for (const [channelId, state] of this.channels) {
+      state.waiting = waiting.get(channelId) ?? 0;
+      if (state.waiting === 0 && !state.isBusy) this.channels.delete(channelId);
     }
     if (!this.isRunning) return;
     const now = Date.now();
@@ -194,7 +203,7 @@ export class DeliveryWorker {
   private stateOf(channelId: string): ChannelState {
     let state = this.channels.get(channelId);
     if (!state) {
-      state = { isBusy: false, nextAttemptAt: 0, failures: 0, held: undefined };
+      state = { isBusy: false, nextAttemptAt: 0, failures: 0, held: undefined, waiting: 0 };
       this.channels.set(channelId, state);
     }
     return state;
@@ -272,10 +281,10 @@ export class DeliveryWorker {
           messageId: message.id,
           ...(rendered.footer ? { footer: rendered.footer } : {}),
         });
-        await this.finished(entry);
         await this.deps.store.markClipPosted(entry.guildId, entry.alert.clipId).catch((err: unknown) =>
           this.deps.log.warn({ err: errorMessage(err) }, 'could not mark the clip posted'),
         );
+        await this.finished(entry);
         if (!this.entries.some((e) => e.kind === 'alert' && e.alert.path === entry.alert.path)) {
           await this.deps.fits.release(entry.alert.path);
         }

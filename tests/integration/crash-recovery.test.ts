@@ -1,10 +1,10 @@
 import { ObsCapture } from '../../src/capture/obs-capture.js';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClipJournal } from '../../src/clips/clip-journal.js';
+import { ClipJournal, JOURNAL_FOLDER } from '../../src/clips/clip-journal.js';
 import { ClipService } from '../../src/clips/clip-service.js';
 import type { Trigger } from '../../src/clips/moment.js';
 import { EventLog } from '../../src/events/event-log.js';
@@ -25,7 +25,8 @@ describe('a clip interrupted by a crash', () => {
 
   beforeAll(async () => {
     replays = await mkdtemp(path.join(os.tmpdir(), 'crash-replays-'));
-    h = await startHarness({ replayBuffer: new FakeReplayBuffer(replays) });
+    // OBS's recording folder is the one place besides CLIPS_DIR a journalled clip may lie.
+    h = await startHarness({ replayBuffer: new FakeReplayBuffer(replays), overrides: { journalRoots: [replays] } });
     h.tiktok.addUser('crash.user', { live: false });
     await h.command({ command: 'stream', subcommand: 'add', options: { username: 'crash.user' } });
   }, 60_000);
@@ -75,11 +76,35 @@ describe('a clip interrupted by a crash', () => {
     expect(alert.files[0]!.data.toString()).toBe(await readFile(path.join(h.clipsDir, 'crash.user', fileName), 'utf8'));
 
     await waitFor(() => h.bot.events.recent(h.discord.guildId).some((e) => e.text === `recovered ${fileName} after a restart`), 5_000, () => 'the recovery in /logs');
+    await waitFor(() => h.bot.delivery.pendingCount === 0, 5_000, () => 'the outbox to be empty');
     const archived = await h.command({ command: 'clips', options: { stream: 'crash.user' } });
     expect(archived.content).toContain(`\`${fileName}\``);
     expect(archived.content).not.toContain('alert not posted');
-    // Told, so forgotten: a third start would post nothing.
+    // Told, so forgotten: a third start posts nothing, and the alert stays the only one of its clip.
     await h.bot.clips.drain();
     expect(await storedJournalEntries(h.clipsDir)).toEqual([]);
+    await h.restartBot();
+    await waitFor(() => h.bot.delivery.pendingCount === 0, 5_000, () => 'the outbox to be empty');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(h.discord.channelMessages.filter((m) => m.files.some((f) => f.name === fileName))).toHaveLength(1);
+  });
+
+  it('refuses a planted journal entry that names a file outside the clips folder, and uploads nothing', async () => {
+    const secret = path.join(h.clipsDir, '..', '.env');
+    await writeFile(secret, 'DISCORD_TOKEN=planted-secret-value');
+    const journalDir = path.join(h.clipsDir, JOURNAL_FOLDER);
+    await mkdir(journalDir, { recursive: true });
+    const at = new Date().toISOString();
+    const trigger = { guildId: h.discord.guildId, streamer: 'crash.user', chatter: 'mallory', keyword: 'clip it', message: 'x', at, isManual: false };
+    await writeFile(path.join(journalDir, 'planted.json'), JSON.stringify({ clipId: 'planted', triggers: [trigger], filedPath: '../.env', obsPath: '../.env' }));
+    const postsBefore = h.discord.channelMessages.length;
+
+    await h.restartBot();
+    await h.bot.clips.drain();
+    expect(await readdir(journalDir)).toContain('planted.json.refused');
+    await waitFor(() => h.bot.delivery.pendingCount === 0, 5_000, () => 'the outbox to be empty');
+    const uploaded = h.discord.channelMessages.slice(postsBefore);
+    expect(uploaded.flatMap((m) => m.files).filter((f) => f.data.toString().includes('planted-secret-value'))).toEqual([]);
+    expect(uploaded.filter((m) => JSON.stringify(m).includes('mallory'))).toEqual([]);
   });
 });

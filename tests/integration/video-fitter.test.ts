@@ -14,6 +14,9 @@ import {
   parseFfmpegBanner,
   planEncode,
 } from '../../src/clips/video-fitter.js';
+import { FitCache, fitTargetBytes } from '../../src/delivery/fit-cache.js';
+import { toAlertContent } from '../../src/delivery/outbox.js';
+import { ClipReplyBuilder } from '../../src/discord/clip-message.js';
 
 const run = promisify(execFile);
 const log = pino({ level: 'silent' });
@@ -227,6 +230,74 @@ describe('fitVideo with real ffmpeg', () => {
   it('reports CLIP_FILE_FAILED for a missing input', async () => {
     const attempt = fitVideo({ inputPath: join(dir, 'missing.mp4'), maxBytes: 1_000, ffmpegPath: 'ffmpeg', log });
     await expect(attempt).rejects.toSatisfy((err) => isAppError(err, 'CLIP_FILE_FAILED'));
+  });
+});
+
+describe('fitting once for Discord (FitCache)', () => {
+  const limit = 100 * 1024;
+  let shortClip: string;
+  let fitDir: string;
+
+  beforeAll(async () => {
+    fitDir = join(dir, '.fitted');
+    shortClip = join(dir, 'short.mp4');
+    // 5 s that do not compress: about 1 MB, ten times the limit, yet a 140 kbps re-encode fits.
+    await run('ffmpeg', [
+      '-hide_banner', '-loglevel', 'error', '-y',
+      '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=5', '-f', 'lavfi', '-i', 'sine=duration=5',
+      '-vf', 'noise=alls=20:allf=t', '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '1500k', '-c:a', 'aac', '-shortest', shortClip,
+    ]);
+  }, 60_000);
+
+  it('re-encodes a clip over a 100 KiB limit once for every retry and server, and it fits', async () => {
+    const before = await sha256(shortClip);
+    expect((await stat(shortClip)).size).toBeGreaterThan(limit * 5);
+    let encodes = 0;
+    const fits = new FitCache({
+      dir: fitDir,
+      ffmpegPath: 'ffmpeg',
+      log,
+      fitVideo: (options) => {
+        encodes += 1;
+        return fitVideo(options);
+      },
+    });
+    // Two servers at once, then a retry of one of them.
+    const [a, b] = await Promise.all([fits.fit(shortClip, limit), fits.fit(shortClip, limit)]);
+    const retry = await fits.fit(shortClip, limit);
+    expect(encodes).toBe(1);
+    expect(a).toEqual(b);
+    expect(retry.path).toBe(a.path);
+    expect(a.reencoded).toBe(true);
+    expect(a.bytes).toBeLessThanOrEqual(fitTargetBytes(limit));
+    expect(Math.abs((await durationOf(a.path)) - 5)).toBeLessThan(0.5);
+    // A restarted bot finds the finished fit instead of encoding again.
+    const restarted = new FitCache({ dir: fitDir, ffmpegPath: 'ffmpeg', log, fitVideo: () => Promise.reject(new Error('encoded again')) });
+    expect((await restarted.fit(shortClip, limit)).path).toBe(a.path);
+
+    await fits.release(shortClip);
+    expect(await readdir(fitDir)).toEqual([]);
+    expect(await sha256(shortClip)).toBe(before);
+  }, 120_000);
+
+  it('posts the alert without the file, saying why and where it is, when ffmpeg is missing', async () => {
+    const fits = new FitCache({ dir: fitDir, ffmpegPath: join(dir, 'no-such-ffmpeg'), log, fitVideo });
+    const replies = new ClipReplyBuilder({ fits, log });
+    const at = new Date('2026-11-24T18:30:05Z');
+    const outcome = {
+      clipId: 'c1',
+      path: shortClip,
+      fileName: 'short.mp4',
+      streamer: 'alice',
+      triggers: [{ guildId: 'g', streamer: 'alice', chatter: 'bob', keyword: 'wow', message: 'wow', at, isManual: false }],
+      savedAt: at,
+    };
+    const rendered = await replies.render(toAlertContent(outcome, outcome.triggers), limit);
+    expect(rendered.message.files ?? []).toHaveLength(0);
+    const fileField = JSON.stringify(rendered.message.embeds);
+    expect(fileField).toContain('could not be re-encoded');
+    expect(fileField).toContain('ffmpeg was not found');
+    expect(fileField).toContain(shortClip);
   });
 });
 
