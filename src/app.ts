@@ -91,8 +91,8 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     isDiscordReady: () => client.isReady(),
     obsStatus: () => replayBuffer.status(),
     streamStates: () => streamStates,
-    // TODO(lead): the outbox's real size (posts waiting for Discord) once the outbox offers a count.
-    outboxSize: () => 0,
+    // Posts waiting for Discord; read only once the bot runs, when the delivery worker below exists.
+    outboxSize: () => delivery.pendingCount,
   };
   const metrics = new BotMetrics(health);
   // Every event behind /logs is also a log line (with guild and stream) and feeds the counters.
@@ -216,7 +216,12 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     clipsDir: config.clipsDir,
     reporter: publisher,
     journal: new ClipJournal(config.clipsDir, log.child({ component: 'clip-journal' }), {
-      allowedRoots: () => [config.clipsDir, ...(overrides.journalRoots ?? [])],
+      allowedRoots: () => [
+        config.clipsDir,
+        config.streamBufferDir,
+        ...(replayBuffer.recordDirectory?.() ? [replayBuffer.recordDirectory()!] : []),
+        ...(overrides.journalRoots ?? []),
+      ],
     }),
     events,
     log: log.child({ component: 'clips' }),

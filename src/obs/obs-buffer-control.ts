@@ -76,6 +76,17 @@ async function askToStart(connection: Connection, requestTimeoutMs: number, conf
  * under different sections). Best effort: `undefined` when OBS will not say (the caller keeps the last
  * known value).
  */
+/** The folder OBS writes recordings and replays to (GetRecordDirectory), or undefined if it will not say. */
+export async function readRecordDirectory(connection: Connection, requestTimeoutMs: number, log: Logger): Promise<string | undefined> {
+  try {
+    const { recordDirectory } = await requestWithTimeout(connection, requestTimeoutMs, 'GetRecordDirectory');
+    return typeof recordDirectory === 'string' && recordDirectory !== '' ? recordDirectory : undefined;
+  } catch (err) {
+    log.debug({ err }, 'could not read the recording folder');
+    return undefined;
+  }
+}
+
 export async function readBufferSeconds(
   connection: Connection,
   requestTimeoutMs: number,

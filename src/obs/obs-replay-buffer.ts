@@ -27,7 +27,7 @@ import { OBSWebSocketError, type OBSRequestTypes, type OBSResponseTypes } from '
 import type { Logger } from 'pino';
 import { AppError, withTimeout } from '../errors.js';
 import type { ReplayBuffer, ReplayBufferStatus, SavedReplay } from './replay-buffer.js';
-import { readBufferSeconds, startBufferAndConfirm } from './obs-buffer-control.js';
+import { readBufferSeconds, readRecordDirectory, startBufferAndConfirm } from './obs-buffer-control.js';
 import { attachConnection, type Connection } from './obs-connection.js';
 import { describeClose, describeConnectFailure, messageOf, OUTPUT_NOT_RUNNING } from './obs-errors.js';
 import {
@@ -69,6 +69,7 @@ export class ObsReplayBuffer implements ReplayBuffer {
   private isClosed = false;
   private lastAutoRestartAt = Number.NEGATIVE_INFINITY;
   private knownBufferSeconds: number | undefined;
+  private knownRecordDirectory: string | undefined;
 
   constructor(options: ObsReplayBufferOptions) {
     this.log = options.log.child({ component: 'obs' });
@@ -95,6 +96,10 @@ export class ObsReplayBuffer implements ReplayBuffer {
 
   bufferSeconds(): number | undefined {
     return this.knownBufferSeconds;
+  }
+
+  recordDirectory(): string | undefined {
+    return this.knownRecordDirectory;
   }
 
   /**
@@ -285,6 +290,7 @@ export class ObsReplayBuffer implements ReplayBuffer {
     const seconds = await readBufferSeconds(connection, this.settings.requestTimeoutMs, this.log);
     // An OBS that will not say keeps the last known value.
     if (seconds !== undefined) this.knownBufferSeconds = seconds;
+    this.knownRecordDirectory = (await readRecordDirectory(connection, this.settings.requestTimeoutMs, this.log)) ?? this.knownRecordDirectory;
     let reason: string;
     let isBufferActive: boolean;
     let lastError: string | undefined;

@@ -31,6 +31,11 @@ export interface ReplayBuffer {
   status(): ReplayBufferStatus;
   /** The replay buffer's length in seconds as OBS is configured, once known (read at connect). */
   bufferSeconds(): number | undefined;
+  /**
+   * The folder OBS saves replays to, once known (read at connect). Crash recovery accepts journalled
+   * replays only from here and the clips folder.
+   */
+  recordDirectory?(): string | undefined;
   /** Fires on every change of connection or buffer state, with a plain-words reason. */
   onStatusChange(listener: (status: ReplayBufferStatus, reason: string) => void): () => void;
   /** Connects and keeps the connection alive (reconnecting with backoff) until `close()`. */

@@ -15,7 +15,6 @@ export function errorMessage(err: unknown): string {
  */
 // eslint-disable-next-line no-control-regex
 const UNSAFE_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g;
-// eslint-disable-next-line no-control-regex
 const LINE_BREAKS = /[\t\n\r]/g;
 
 /** User text (chats, notes, names, echoed options) made safe to show in Discord: see UNSAFE_CHARACTERS. */

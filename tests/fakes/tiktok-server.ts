@@ -176,19 +176,6 @@ interface FakeUser {
   readonly userId: string;
   live: boolean;
   roomId: string;
-/** Signing-service limits in connects per window. */
-export interface FakeSignLimits {
-  readonly minute?: number;
-  readonly hour?: number;
-  readonly day?: number;
-}
-
-/** Where a fake LIVE's video is (tests/fakes/flv-server.ts) and what codec room info says it is. */
-export interface FakeRoomVideo {
-  readonly url: () => string;
-  readonly codec: 'h264' | 'hevc';
-}
-
   silenced: boolean;
   video?: FakeRoomVideo | undefined;
   readonly initialChats: BaseProtoMessage[];
@@ -206,20 +193,14 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
     roomInfoRequests: 0,
     signRoomIdRequests: 0,
     signConnectRequests: 0,
+    rateLimitRequests: 0,
+    signRateLimited: 0,
     pushConnections: 0,
     heartbeats: 0,
     acks: 0,
     enterRooms: 0,
   };
   let rateLimited = 0;
-    rateLimitRequests: 0,
-    signRateLimited: 0,
-  let retryAfterSeconds = 0;
-  let isSignHung = false;
-  let isWebHung = false;
-  let isPushRefused = false;
-  let isPushHung = false;
-  const hungSockets = new Set<Duplex>();
   const signWindows = new Map<SignWindowLabel, { max: number; count: number; startedAt: number }>();
   const advertise = (limits: FakeSignLimits) => {
     signWindows.clear();
@@ -237,6 +218,12 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
     return [...signWindows].find(([, window]) => window.count >= window.max);
   };
   let limitsMode: 'error' | 'hang' | false = false;
+  let retryAfterSeconds = 0;
+  let isSignHung = false;
+  let isWebHung = false;
+  let isPushRefused = false;
+  let isPushHung = false;
+  const hungSockets = new Set<Duplex>();
   const hold = (res: ServerResponse) => {
     hungResponses.add(res);
     res.on('close', () => hungResponses.delete(res));
@@ -286,12 +273,6 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       return sendJson(res, 200, body);
     }
 
-    const anchor = /^\/webcast\/anchors\/([^/]+)\/room_id$/.exec(path);
-    const connect = /^\/webcast\/rooms\/([^/]+)\/connect$/.exec(path);
-    if (anchor?.[1] || connect?.[1]) {
-      if (anchor) counters.signRoomIdRequests++;
-      else counters.signConnectRequests++;
-      const apiKeyHeader = req.headers['x-api-key'];
     if (path === '/accounts/me/rate_limits') {
       counters.rateLimitRequests++;
       if (limitsMode === 'hang') return hold(res);
@@ -309,6 +290,12 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       return sendJson(res, 200, body);
     }
 
+    const anchor = /^\/webcast\/anchors\/([^/]+)\/room_id$/.exec(path);
+    const connect = /^\/webcast\/rooms\/([^/]+)\/connect$/.exec(path);
+    if (anchor?.[1] || connect?.[1]) {
+      if (anchor) counters.signRoomIdRequests++;
+      else counters.signConnectRequests++;
+      const apiKeyHeader = req.headers['x-api-key'];
       signRequests.push({
         path,
         apiKeyHeader: typeof apiKeyHeader === 'string' ? apiKeyHeader : undefined,
@@ -317,15 +304,9 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       if (isSignHung) return hold(res);
       if (rateLimited > 0) {
         rateLimited--;
+        counters.signRateLimited++;
         res.setHeader('retry-after', String(retryAfterSeconds));
         return sendJson(res, 429, { message: 'Too many connections (fake)', limit_label: 'minute' });
-      }
-      if (anchor?.[1]) {
-        const user = users.get(normalize(decodeURIComponent(anchor[1])));
-        return user
-        counters.signRateLimited++;
-          ? sendJson(res, 200, { code: 200, ok: true, message: '', room_id: user.roomId, is_live: user.live })
-          : sendJson(res, 404, { code: 404, ok: false, message: 'User not found' });
       }
       // Room-id lookups and connects both count against the key's limits, as on the real service.
       const now = Date.now();
@@ -341,6 +322,12 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
         return sendJson(res, 429, { message: `Too many connections this ${label} (fake)`, limit_label: label });
       }
       for (const window of signWindows.values()) window.count++;
+      if (anchor?.[1]) {
+        const user = users.get(normalize(decodeURIComponent(anchor[1])));
+        return user
+          ? sendJson(res, 200, { code: 200, ok: true, message: '', room_id: user.roomId, is_live: user.live })
+          : sendJson(res, 404, { code: 404, ok: false, message: 'User not found' });
+      }
       const roomId = decodeURIComponent(connect?.[1] ?? '');
       const user = userByRoom(roomId);
       if (!user) return sendJson(res, 404, { code: 404, message: 'Room not found' });
@@ -574,6 +561,11 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       rateLimited = times;
       retryAfterSeconds = seconds;
     },
+    advertiseLimits: advertise,
+    limitsUnreachable(mode) {
+      limitsMode = mode;
+      if (mode !== 'hang') for (const res of hungResponses) res.destroy();
+    },
     hangSign(on) {
       isSignHung = on;
       if (!on) for (const res of hungResponses) res.destroy();
@@ -583,11 +575,6 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       if (!on) for (const res of hungResponses) res.destroy();
     },
     refusePush(on) {
-    advertiseLimits: advertise,
-    limitsUnreachable(mode) {
-      limitsMode = mode;
-      if (mode !== 'hang') for (const res of hungResponses) res.destroy();
-    },
       isPushRefused = on;
     },
     hangPush(on) {
@@ -605,6 +592,10 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
   };
 }
 
+const SIGN_WINDOW_LABELS = ['minute', 'hour', 'day'] as const;
+type SignWindowLabel = (typeof SIGN_WINDOW_LABELS)[number];
+const SIGN_WINDOW_MS: Record<SignWindowLabel, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
 function normalize(username: string): string {
   return username.trim().replace(/^@/, '').toLowerCase();
 }
@@ -613,10 +604,6 @@ function countOpen(user: FakeUser | undefined): number {
   if (!user) return 0;
   return [...user.sockets].filter((ws) => ws.readyState === WebSocket.OPEN).length;
 }
-
-const SIGN_WINDOW_LABELS = ['minute', 'hour', 'day'] as const;
-type SignWindowLabel = (typeof SIGN_WINDOW_LABELS)[number];
-const SIGN_WINDOW_MS: Record<SignWindowLabel, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 
 /** Quality name -> [sdk key, level, resolution] as TikTok's room info lists them. */
 const VIDEO_QUALITIES = [
