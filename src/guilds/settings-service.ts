@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { compileMatcher, normalizeText, validateKeyword, type KeywordMatcher } from '../monitor/keyword-matcher.js';
 import { parseTikTokUsername } from '../monitor/tiktok-username.js';
-import { truncate } from '../util/text.js';
+import { cleanText, truncate } from '../util/text.js';
 import type { SettingsStore } from '../store/guild-settings.js';
 import {
   defaultSettings,
@@ -157,7 +157,7 @@ export class GuildSettingsService {
     let removed = rawWord.trim();
     await this.update(guildId, (s) => {
       const match = s.keywords.find((k) => normalizeText(k.word) === folded);
-      if (!match) throw new UserError('NOT_FOUND', `\`${truncate(removed, 100)}\` is not a keyword here.`);
+      if (!match) throw new UserError('NOT_FOUND', `\`${truncate(cleanText(removed), 100)}\` is not a keyword here.`);
       removed = match.word;
       return { ...s, keywords: s.keywords.filter((k) => k !== match) };
     });

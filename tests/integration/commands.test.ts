@@ -44,6 +44,15 @@ describe('slash commands', () => {
     expect(obs.saves).toBe(0);
   });
 
+  it('echoes a hostile option without control or bidi characters, and changes nothing', async () => {
+    const before = h.bot.settings.get(h.discord.guildId).keywords.length;
+    const reply = await h.command({ command: 'keyword', subcommand: 'remove', options: { word: 'a\u0000b\u202ec\u2067d' } });
+    expect(reply.ephemeral).toBe(true);
+    expect(reply.content).toContain('abcd');
+    expect(reply.content).not.toMatch(/[\u0000\u202e\u2067]/);
+    expect(h.bot.settings.get(h.discord.guildId).keywords).toHaveLength(before);
+  });
+
   it('matches full-width and differently cased chat text', async () => {
     const hit = await h.command({ command: 'keyword', subcommand: 'test', options: { message: 'ＷＯＲＤ７ lol' } });
     expect(hit.content).toContain('`word7`');

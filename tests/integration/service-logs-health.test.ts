@@ -79,7 +79,18 @@ describe('logs, /healthz and /metrics of a running bot', () => {
     }
   });
 
+  /** The outbox empties once Discord has accepted every post (a credit edit may still be on its way). */
+  async function outboxDrained(): Promise<void> {
+    for (let i = 0; i < 50; i += 1) {
+      const { outbox } = (await (await get('/healthz')).json()) as { outbox: number };
+      if (outbox === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error('the outbox never emptied');
+  }
+
   it('answers /healthz with 200 and what it is made of while Discord and OBS are up', async () => {
+    await outboxDrained();
     const response = await get('/healthz');
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json');
@@ -93,6 +104,7 @@ describe('logs, /healthz and /metrics of a running bot', () => {
   });
 
   it('serves the counters, the gauges and the default process metrics on /metrics', async () => {
+    await outboxDrained();
     const response = await get('/metrics');
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/plain');

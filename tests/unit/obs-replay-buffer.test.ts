@@ -215,6 +215,7 @@ describe('ObsReplayBuffer', () => {
       expect(obs.timeline).toEqual([
         'request GetProfileParameter',
         'request GetProfileParameter',
+        'request GetRecordDirectory',
         'request GetReplayBufferStatus',
         'request StartReplayBuffer',
       ]);
