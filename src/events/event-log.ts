@@ -83,8 +83,4 @@ export class EventLog {
       : entries.filter((e) => e.stream === stream || e.stream === undefined);
     return matching.slice(-limit).reverse();
   }
-
-  forget(guildId: string): void {
-    this.byGuild.delete(guildId);
-  }
 }

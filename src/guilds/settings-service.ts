@@ -88,11 +88,6 @@ export class GuildSettingsService {
     return this.matchers.get(guildId);
   }
 
-  /** Guilds watching `username` according to settings. */
-  streamEntry(guildId: string, username: string): StreamEntry | undefined {
-    return this.get(guildId).streams.find((s) => s.username === username);
-  }
-
   async addStream(
     guildId: string,
     rawUsername: string,

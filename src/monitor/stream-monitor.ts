@@ -156,11 +156,6 @@ export class StreamMonitor {
     if (this.sizer) void this.sizer.refresh().catch((err: unknown) => this.options.log.error({ err }, 'could not re-read the signing service limits'));
   }
 
-  /** Attempts granted in the last minute, for /status and tests. */
-  connectsInLastMinute(): number {
-    return this.connectBudget.grantedWithin(60_000);
-  }
-
   async close(): Promise<void> {
     const entries = [...this.watched.values()];
     this.watched.clear();
