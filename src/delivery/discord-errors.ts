@@ -16,7 +16,7 @@ export type FailureKind =
   /** This one request can never succeed (bad form body, message deleted): drop the entry, say so. */
   | 'rejected';
 
-/** Unknown Channel, Missing Access, Missing Permissions (../shared/notes/discord.md). */
+/** Unknown Channel, Missing Access, Missing Permissions (discord-api-docs: topics/opcodes-and-status-codes, JSON error codes). */
 const CHANNEL_CODES: ReadonlySet<number> = new Set([
   RESTJSONErrorCodes.UnknownChannel,
   RESTJSONErrorCodes.MissingAccess,

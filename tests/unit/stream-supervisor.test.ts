@@ -232,20 +232,7 @@ describe('StreamMonitor', () => {
   });
 
   it('shows a stream waiting for the connect budget as queued, with when it joins, and lets a new join go before a reconnect', async () => {
-    const connections = new Map<string, FakeLiveConnection>();
-    const monitor = new StreamMonitor({
-      connect: (username) => {
-        const connection = new FakeLiveConnection(username);
-        connection.isLiveAnswer = true;
-        connections.set(username, connection);
-        return connection;
-      },
-      listener: { chat: () => undefined, stateChange: () => undefined },
-      log,
-      budgets: { connects: [{ limit: 1, windowMs: 60_000 }], checks: [{ limit: 10, windowMs: 1_000 }] },
-      timings,
-      random: () => 0.5,
-    });
+    const { connections, monitor } = liveMonitor(1);
     monitor.watch('guild', 'first');
     await vi.advanceTimersByTimeAsync(100);
     expect(monitor.state('first')?.name).toBe('live');
@@ -267,20 +254,7 @@ describe('StreamMonitor', () => {
   });
 
   it('holds every stream after a 429 until the service resets', async () => {
-    const connections = new Map<string, FakeLiveConnection>();
-    const monitor = new StreamMonitor({
-      connect: (username) => {
-        const connection = new FakeLiveConnection(username);
-        connection.isLiveAnswer = true;
-        connections.set(username, connection);
-        return connection;
-      },
-      listener: { chat: () => undefined, stateChange: () => undefined },
-      log,
-      budgets: { connects: [{ limit: 100, windowMs: 60_000 }], checks: [{ limit: 10, windowMs: 1_000 }] },
-      timings,
-      random: () => 0.5,
-    });
+    const { connections, monitor } = liveMonitor(100);
     monitor.watch('guild', 'refused');
     const refused = () => connections.get('refused')!;
     refused().connectAnswer = new TikTokError('TIKTOK_RATE_LIMITED', 'Too many requests', { retryAfterMs: 30_000 });
@@ -296,3 +270,22 @@ describe('StreamMonitor', () => {
     await monitor.close();
   });
 });
+
+/** A monitor whose every user is live, with `connectsPerMinute` shared connects; its connections by user. */
+function liveMonitor(connectsPerMinute: number) {
+  const connections = new Map<string, FakeLiveConnection>();
+  const monitor = new StreamMonitor({
+    connect: (username) => {
+      const connection = new FakeLiveConnection(username);
+      connection.isLiveAnswer = true;
+      connections.set(username, connection);
+      return connection;
+    },
+    listener: { chat: () => undefined, stateChange: () => undefined },
+    log,
+    budgets: { connects: [{ limit: connectsPerMinute, windowMs: 60_000 }], checks: [{ limit: 10, windowMs: 1_000 }] },
+    timings,
+    random: () => 0.5,
+  });
+  return { connections, monitor };
+}
