@@ -14,7 +14,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pino from 'pino';
-import { fitVideo, planEncode } from '../src/clips/video-fitter.js';
+import { fitVideo, planEncode } from '../src/delivery/video-fitter.js';
 import { FitCache, fitTargetBytes } from '../src/delivery/fit-cache.js';
 import type { BenchResult } from './result.js';
 

@@ -17,10 +17,10 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createBot, type Bot } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import type { TikTokTransport } from '../src/monitor/tiktok-live-connection.js';
+import type { TikTokTransport } from '../src/tiktok/tiktok-live-connection.js';
 import { startFakeDiscord, type FakeDiscord } from '../tests/fakes/discord-server.js';
 import { startFakeTikTok } from '../tests/fakes/tiktok-server.js';
-import { FakeReplayBuffer } from '../tests/support/fake-replay-buffer.js';
+import { FakeReplayBuffer } from '../tests/fakes/fake-replay-buffer.js';
 import type { BenchResult } from './result.js';
 
 const SELF = fileURLToPath(import.meta.url);

@@ -1,15 +1,15 @@
-import { ObsCapture } from '../src/capture/obs-capture.js';
+import { ObsCapture } from '../src/capture/obs/obs-capture.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
-import { ChatRouter } from '../src/clips/chat-router.js';
+import { ChatRouter } from '../src/triggers/chat-router.js';
 import { ClipJournal } from '../src/clips/clip-journal.js';
 import { ClipService } from '../src/clips/clip-service.js';
 import { EventLog } from '../src/events/event-log.js';
-import { compileMatcher } from '../src/monitor/keyword-matcher.js';
-import type { ReplayBuffer, SavedReplay } from '../src/obs/replay-buffer.js';
+import { compileMatcher } from '../src/triggers/keyword-matcher.js';
+import type { ReplayBuffer, SavedReplay } from '../src/capture/obs/replay-buffer.js';
 import type { BenchResult } from './result.js';
 
 /**

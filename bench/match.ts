@@ -5,7 +5,7 @@
  * Run alone with `npx tsx bench/match.ts`; bench/run.ts imports `benchMatching`.
  */
 import { pathToFileURL } from 'node:url';
-import { compileMatcher, type Keyword } from '../src/monitor/keyword-matcher.js';
+import { compileMatcher, type Keyword } from '../src/triggers/keyword-matcher.js';
 
 export interface BenchResult {
   readonly name: string;

@@ -1,19 +1,19 @@
 import { Client, Events, GatewayIntentBits, type ClientOptions } from 'discord.js';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { ChatRouter } from './clips/chat-router.js';
+import { ChatRouter } from './triggers/chat-router.js';
 import { TriggerRouter } from './triggers/trigger-router.js';
 import { ClipJournal } from './clips/clip-journal.js';
 import { ClipService } from './clips/clip-service.js';
-import { fitVideo } from './clips/video-fitter.js';
+import { fitVideo } from './delivery/video-fitter.js';
 import { DeliveryWorker, type DeliveryTimings } from './delivery/delivery-worker.js';
 import { FitCache } from './delivery/fit-cache.js';
 import { OutboxStore } from './delivery/outbox.js';
 import { commands } from './commands/index.js';
-import type { CommandContext } from './commands/command.js';
+import type { CommandContext } from './discord/command.js';
 import type { Config } from './config.js';
-import { ClipReplyBuilder } from './discord/clip-message.js';
-import { ClipPublisher } from './discord/clip-publisher.js';
+import { ClipReplyBuilder } from './delivery/clip-message.js';
+import { ClipPublisher } from './delivery/clip-publisher.js';
 import { InteractionRouter } from './discord/router.js';
 import { EventLog } from './events/event-log.js';
 import { HealthServer } from './http/health-server.js';
@@ -21,20 +21,20 @@ import type { HealthSource } from './http/health-source.js';
 import { BotMetrics } from './http/metrics.js';
 import { GuildSettingsService } from './guilds/settings-service.js';
 import { acquireInstanceLock } from './instance-lock.js';
-import type { LiveConnectionFactory } from './monitor/live-connection.js';
-import { StreamMonitor, type MonitorBudgets } from './monitor/stream-monitor.js';
-import type { StreamState, SupervisorTimings } from './monitor/stream-supervisor.js';
-import { createTikTokConnectionFactory, fetchSignLimits, type TikTokTransport } from './monitor/tiktok-live-connection.js';
-import { ObsCapture } from './capture/obs-capture.js';
+import type { LiveConnectionFactory } from './tiktok/live-connection.js';
+import { StreamMonitor, type MonitorBudgets } from './tiktok/stream-monitor.js';
+import type { StreamState, SupervisorTimings } from './tiktok/stream-supervisor.js';
+import { createTikTokConnectionFactory, fetchSignLimits, type TikTokTransport } from './tiktok/tiktok-live-connection.js';
+import { ObsCapture } from './capture/obs/obs-capture.js';
 import { StreamBuffers } from './capture/stream/stream-buffers.js';
 import type { StreamBufferOptions } from './capture/stream/stream-buffer.js';
 import { FFMPEG_MISSING_MESSAGE, isFfmpegAvailable, StreamCapture } from './capture/stream/stream-capture.js';
 import { pickStreamSource } from './capture/stream/stream-url.js';
-import { deriveFfprobePath } from './clips/video-fitter.js';
-import { fileClip } from './obs/clip-filer.js';
-import { ObsReplayBuffer } from './obs/obs-replay-buffer.js';
-import type { ReplayBuffer, ReplayBufferStatus } from './obs/replay-buffer.js';
-import { SettingsStore } from './store/guild-settings.js';
+import { deriveFfprobePath } from './delivery/video-fitter.js';
+import { fileClip } from './clips/clip-filer.js';
+import { ObsReplayBuffer } from './capture/obs/obs-replay-buffer.js';
+import type { ReplayBuffer, ReplayBufferStatus } from './capture/obs/replay-buffer.js';
+import { BotStore } from './store/bot-store.js';
 import type { GuildSettings } from './store/settings-schema.js';
 
 /** Seams for tests and special set-ups; production uses none of them. */
@@ -81,7 +81,7 @@ export interface Bot {
 export async function createBot(config: Config, log: Logger, overrides: BotOverrides = {}): Promise<Bot> {
   // First, before anything connects: a second copy must change nothing.
   const lock = await acquireInstanceLock(config.clipsDir, log.child({ component: 'instance-lock' }));
-  const store = await SettingsStore.open(config.databaseUrl, log).catch(async (err: unknown) => {
+  const store = await BotStore.open(config.databaseUrl, log).catch(async (err: unknown) => {
     await lock.release();
     throw err;
   });

@@ -11,7 +11,7 @@ import { mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../util/text.js';
-import type { Trigger } from './moment.js';
+import type { Trigger } from '../triggers/trigger.js';
 
 /** The journal's folder inside CLIPS_DIR. TikTok usernames cannot hold `-`, so no streamer folder is named so. */
 export const JOURNAL_FOLDER = '.in-flight';

@@ -4,12 +4,12 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { AppError, isAppError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
-import { sleep } from '../util/backoff.js';
+import { sleep } from '../util/sleep.js';
 import { truncate } from '../util/text.js';
-import { streamerFolderName } from '../obs/clip-name.js';
+import { streamerFolderName } from './clip-name.js';
 import type { CaptureMode, ClipCapture } from '../capture/clip-capture.js';
 import type { ClipJournal, JournalEntry } from './clip-journal.js';
-import type { ClipOutcome, Trigger } from './moment.js';
+import type { ClipOutcome, Trigger } from '../triggers/trigger.js';
 
 /** Where the pipeline reports: the Discord side implements it. */
 export interface ClipReporter {

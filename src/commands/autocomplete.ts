@@ -1,5 +1,5 @@
 import type { AutocompleteInteraction } from 'discord.js';
-import type { CommandContext } from './command.js';
+import type { CommandContext } from '../discord/command.js';
 
 /** Discord shows at most 25 suggestions. */
 const MAX_CHOICES = 25;

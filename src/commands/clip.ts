@@ -1,11 +1,11 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { explainFailure } from '../clips/clip-service.js';
-import { parseTikTokUsername } from '../monitor/tiktok-username.js';
+import { parseTikTokUsername } from '../tiktok/tiktok-username.js';
 import { AppError, UserError } from '../errors.js';
 import { cleanText } from '../util/text.js';
-import type { Command, GuildCommandInteraction, CommandContext } from './command.js';
+import type { Command, GuildCommandInteraction, CommandContext } from '../discord/command.js';
 import { autocompleteStreams } from './autocomplete.js';
-import { forModerators } from './permissions.js';
+import { forModerators } from '../discord/permissions.js';
 
 const MAX_NOTE_LENGTH = 500;
 

@@ -1,4 +1,4 @@
-import type { Command } from './command.js';
+import type { Command } from '../discord/command.js';
 import { clipCommand } from './clip.js';
 import { clipsCommand } from './clips.js';
 import { keywordCommand } from './keyword.js';

@@ -1,11 +1,11 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { UserError } from '../errors.js';
-import { compileMatcher } from '../monitor/keyword-matcher.js';
-import { escapeMarkdown, joinLines } from '../discord/format.js';
+import { compileMatcher } from '../triggers/keyword-matcher.js';
+import { escapeMarkdown, joinLines } from '../util/markdown.js';
 import type { KeywordMode } from '../store/settings-schema.js';
-import type { Command } from './command.js';
+import type { Command } from '../discord/command.js';
 import { suggest } from './autocomplete.js';
-import { forModerators } from './permissions.js';
+import { forModerators } from '../discord/permissions.js';
 
 const MODE_CHOICES = [
   { name: 'contains (anywhere in the message)', value: 'contains' },

@@ -1,8 +1,8 @@
 import { ChannelType, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
 import { UserError } from '../errors.js';
 import { isCaptureMode, SETTINGS_DEFAULTS, SETTINGS_LIMITS } from '../store/settings-schema.js';
-import type { Command } from './command.js';
-import { forModerators } from './permissions.js';
+import type { Command } from '../discord/command.js';
+import { forModerators } from '../discord/permissions.js';
 
 const ALERT_PERMISSIONS = [
   PermissionFlagsBits.ViewChannel,

@@ -1,9 +1,10 @@
 import { SlashCommandBuilder } from 'discord.js';
-import { describeState, escapeMarkdown, joinLines, relativeTime } from '../discord/format.js';
-import type { StreamMonitor } from '../monitor/stream-monitor.js';
-import type { Command } from './command.js';
+import { describeState } from '../discord/format.js';
+import { escapeMarkdown, joinLines, relativeTime } from '../util/markdown.js';
+import type { StreamMonitor } from '../tiktok/stream-monitor.js';
+import type { Command } from '../discord/command.js';
 import { describeCapture } from './stream.js';
-import { forModerators } from './permissions.js';
+import { forModerators } from '../discord/permissions.js';
 
 export const statusCommand = {
   data: forModerators(new SlashCommandBuilder().setName('status').setDescription('OBS, replay buffer, streams and the last clip')),

@@ -1,13 +1,14 @@
 import { SlashCommandBuilder } from 'discord.js';
-import { describeState, escapeMarkdown, joinLines } from '../discord/format.js';
-import { queuedReason } from '../monitor/stream-supervisor.js';
+import { describeState } from '../discord/format.js';
+import { escapeMarkdown, joinLines } from '../util/markdown.js';
+import { queuedReason } from '../tiktok/stream-supervisor.js';
 import { describeBufferState, type BufferState } from '../capture/stream/stream-buffer.js';
 import type { CaptureMode } from '../capture/clip-capture.js';
 import { UserError } from '../errors.js';
 import { isCaptureMode } from '../store/settings-schema.js';
-import type { Command } from './command.js';
+import type { Command } from '../discord/command.js';
 import { autocompleteStreams } from './autocomplete.js';
-import { forModerators } from './permissions.js';
+import { forModerators } from '../discord/permissions.js';
 
 export const streamCommand = {
   data: forModerators(

@@ -1,11 +1,11 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { UserError } from '../errors.js';
-import { joinLines } from '../discord/format.js';
+import { joinLines } from '../util/markdown.js';
 import { isHypeSensitivity, SETTINGS_LIMITS, type GuildSettings } from '../store/settings-schema.js';
 import { GIFT_DEFAULTS } from '../triggers/gift-trigger.js';
 import { HYPE_DEFAULTS, HYPE_THRESHOLDS } from '../triggers/hype-detector.js';
-import type { Command } from './command.js';
-import { forModerators } from './permissions.js';
+import type { Command } from '../discord/command.js';
+import { forModerators } from '../discord/permissions.js';
 
 const SENSITIVITY_CHOICES = [
   { name: `off`, value: 'off' },

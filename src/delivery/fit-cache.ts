@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { FitVideoOptions, FittedVideo } from '../clips/video-fitter.js';
+import type { FitVideoOptions, FittedVideo } from './video-fitter.js';
 
 export type FitVideoFn = (options: FitVideoOptions) => Promise<FittedVideo>;
 

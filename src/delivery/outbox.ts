@@ -10,8 +10,8 @@
  * from the id, is the same in every process that ever tries it.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { ClipOutcome, Trigger } from '../clips/moment.js';
-import type { StoreRows } from '../store/guild-settings.js';
+import type { ClipOutcome, Trigger } from '../triggers/trigger.js';
+import type { StoreRows } from '../store/bot-store.js';
 
 /** A trigger as an alert shows it (the guild and streamer are the entry's). */
 export interface AlertCaller {

@@ -8,7 +8,7 @@ import {
   type InteractionReplyOptions,
 } from 'discord.js';
 import type { Logger } from 'pino';
-import type { Command, CommandContext } from '../commands/command.js';
+import type { Command, CommandContext } from './command.js';
 import { UserError } from '../errors.js';
 import { isAllowed } from './permissions.js';
 

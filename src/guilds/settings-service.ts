@@ -2,10 +2,10 @@ import type { Logger } from 'pino';
 import type { CaptureMode } from '../capture/clip-capture.js';
 import { UserError } from '../errors.js';
 import type { EventLog } from '../events/event-log.js';
-import { compileMatcher, normalizeText, validateKeyword, type KeywordMatcher } from '../monitor/keyword-matcher.js';
-import { parseTikTokUsername } from '../monitor/tiktok-username.js';
+import { compileMatcher, normalizeText, validateKeyword, type KeywordMatcher } from '../triggers/keyword-matcher.js';
+import { parseTikTokUsername } from '../tiktok/tiktok-username.js';
 import { cleanText, truncate } from '../util/text.js';
-import type { SettingsStore } from '../store/guild-settings.js';
+import type { BotStore } from '../store/bot-store.js';
 import {
   defaultSettings,
   isCaptureMode,
@@ -34,7 +34,7 @@ export class GuildSettingsService {
 
   constructor(
     private readonly deps: {
-      readonly store: SettingsStore;
+      readonly store: BotStore;
       readonly watcher: StreamWatcher;
       readonly events: EventLog;
       readonly log: Logger;

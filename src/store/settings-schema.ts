@@ -86,7 +86,8 @@ export const SETTINGS_LIMITS = {
   maxDelaySeconds: 3_600,
   maxStreams: 100,
   maxKeywords: 500,
-  maxKeywordLength: 200,
+  /** In code points (what a member would call characters), after trimming. */
+  maxKeywordLength: 100,
   maxIdLength: 100,
   maxGiftMinDiamonds: 10_000_000,
   /** A stream buffer holds 60 s by default; a window longer than that would always come out short. */
@@ -518,7 +519,7 @@ export function isId(value: unknown): value is string {
 }
 
 function isValidKeywordWord(word: string): boolean {
-  return word.trim().length > 0 && word.length <= SETTINGS_LIMITS.maxKeywordLength;
+  return word.trim().length > 0 && [...word].length <= SETTINGS_LIMITS.maxKeywordLength;
 }
 
 function isKeywordMode(value: unknown): value is KeywordMode {

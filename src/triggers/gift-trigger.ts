@@ -1,4 +1,4 @@
-import type { GiftEvent } from '../monitor/live-connection.js';
+import type { GiftEvent } from '../tiktok/live-connection.js';
 
 export const GIFT_DEFAULTS = {
   /** Gifts below the threshold from the same stream within this long add up. */

@@ -21,19 +21,3 @@ export function backoffDelay(
 export function withJitter(base: number, ratio: number, random: () => number = Math.random): number {
   return Math.round(base * (1 - ratio + 2 * ratio * random()));
 }
-
-/** setTimeout as a promise that rejects when `signal` aborts (and clears its timer). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeSignLimits } from '../fakes/tiktok-server.js';
 import { startHarness, waitFor, type Harness } from '../support/bot-harness.js';
-import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
+import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 
 /**
  * The shared connect budget as a user gets it (no fixed test budgets): sized from what the local signing

@@ -1,4 +1,4 @@
-import { ObsCapture } from '../../src/capture/obs-capture.js';
+import { ObsCapture } from '../../src/capture/obs/obs-capture.js';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,12 +6,12 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClipJournal, JOURNAL_FOLDER } from '../../src/clips/clip-journal.js';
 import { ClipService } from '../../src/clips/clip-service.js';
-import type { Trigger } from '../../src/clips/moment.js';
+import type { Trigger } from '../../src/triggers/trigger.js';
 import { EventLog } from '../../src/events/event-log.js';
-import { fileClip } from '../../src/obs/clip-filer.js';
-import { clipFileName } from '../../src/obs/clip-name.js';
+import { fileClip } from '../../src/clips/clip-filer.js';
+import { clipFileName } from '../../src/clips/clip-name.js';
 import { startHarness, waitFor, type Harness } from '../support/bot-harness.js';
-import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
+import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 import { storedJournalEntries } from '../support/journal.js';
 
 /**

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leanError } from '../../src/delivery/discord-errors.js';
 import { BOT_TOKEN, startHarness, waitFor, type Harness } from '../support/bot-harness.js';
 import { probeDuration } from '../support/media.js';
-import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
+import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 import type { PostedMessage } from '../fakes/discord-server.js';
 
 const run = promisify(execFile);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, waitFor, type Harness } from '../support/bot-harness.js';
-import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
+import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 
 // {chatter}_{trigger}_{YYYY-MM-DD_hh-mm-ss_AM|PM}.mp4
 const GIFT_CLIP = /^(.+)_gift_\d{4}-\d{2}-\d{2}_(0[1-9]|1[0-2])-[0-5]\d-[0-5]\d_(AM|PM)( \(\d+\))?\.mp4$/;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretsOf } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { BOT_TOKEN, startHarness, waitFor, type Harness } from '../support/bot-harness.js';
-import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
+import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 
 type LogLine = Record<string, unknown> & { msg: string; level: number };
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBot } from '../../src/app.js';
 import { isAppError } from '../../src/errors.js';
 import { FAST_OVERRIDES, startHarness, type Harness } from '../support/bot-harness.js';
-import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
+import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 
 /** A second copy of the bot on the same clips folder would clip and post every moment twice. */
 describe('a second copy of the bot', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../../src/errors.js';
-import { SettingsStore, type ClipRecord, type GuildSettings } from '../../src/store/guild-settings.js';
+import { BotStore, type ClipRecord, type GuildSettings } from '../../src/store/bot-store.js';
 import { POSTGRES_INSTALL, postgresMissing, startPostgres } from '../support/postgres-process.js';
 import { REDIS_INSTALL, redisMissing, startRedis } from '../support/redis-process.js';
 import { describeWithServer } from '../support/server-suite.js';
@@ -86,9 +86,9 @@ async function runTwoEditorProcesses(url: string, guildId: string, words: readon
 
 function storageSuite(start: () => Promise<Backend>): void {
   let backend: Backend;
-  const opened: SettingsStore[] = [];
-  const open = async (): Promise<SettingsStore> => {
-    const store = await SettingsStore.open(backend.url, silent);
+  const opened: BotStore[] = [];
+  const open = async (): Promise<BotStore> => {
+    const store = await BotStore.open(backend.url, silent);
     opened.push(store);
     return store;
   };

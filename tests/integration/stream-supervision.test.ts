@@ -3,7 +3,7 @@ import path from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, waitFor, FAST_OVERRIDES, type Harness } from '../support/bot-harness.js';
-import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
+import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 
 /**
  * The bot's stream supervision against the local TikTok protocol server (real tiktok-live-connector,

@@ -13,10 +13,10 @@ import {
   fitVideo,
   parseFfmpegBanner,
   planEncode,
-} from '../../src/clips/video-fitter.js';
+} from '../../src/delivery/video-fitter.js';
 import { FitCache, fitTargetBytes } from '../../src/delivery/fit-cache.js';
 import { toAlertContent } from '../../src/delivery/outbox.js';
-import { ClipReplyBuilder } from '../../src/discord/clip-message.js';
+import { ClipReplyBuilder } from '../../src/delivery/clip-message.js';
 
 const run = promisify(execFile);
 const log = pino({ level: 'silent' });

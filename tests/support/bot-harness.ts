@@ -4,8 +4,8 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { createBot, type Bot, type BotOverrides } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import type { StreamStateName } from '../../src/monitor/stream-supervisor.js';
-import type { ReplayBuffer } from '../../src/obs/replay-buffer.js';
+import type { StreamStateName } from '../../src/tiktok/stream-supervisor.js';
+import type { ReplayBuffer } from '../../src/capture/obs/replay-buffer.js';
 import { startFakeDiscord, type FakeDiscord, type InteractionInput, type PostedMessage } from '../fakes/discord-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
 

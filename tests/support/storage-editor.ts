@@ -6,11 +6,11 @@
  */
 import process from 'node:process';
 import { pino } from 'pino';
-import { SettingsStore } from '../../src/store/guild-settings.js';
+import { BotStore } from '../../src/store/bot-store.js';
 
 const [databaseUrl, guildId, ...words] = process.argv.slice(2);
 if (databaseUrl === undefined || guildId === undefined) throw new Error('usage: storage-editor <url> <guild> <word>...');
-const store = await SettingsStore.open(databaseUrl, pino({ level: 'silent' }));
+const store = await BotStore.open(databaseUrl, pino({ level: 'silent' }));
 process.stdout.write('ready\n');
 await new Promise((resolve) => process.stdin.once('data', resolve));
 process.stdin.pause();

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAppError } from '../../src/errors.js';
-import { fileClip, type FilerFs } from '../../src/obs/clip-filer.js';
+import { fileClip, type FilerFs } from '../../src/clips/clip-filer.js';
 
 let root: string;
 let obsDir: string;

@@ -1,4 +1,4 @@
-import { ObsCapture } from '../../src/capture/obs-capture.js';
+import { ObsCapture } from '../../src/capture/obs/obs-capture.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -7,11 +7,11 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClipJournal, JOURNAL_FOLDER } from '../../src/clips/clip-journal.js';
 import { ClipService, type ClipReporter } from '../../src/clips/clip-service.js';
-import type { ClipOutcome, Trigger } from '../../src/clips/moment.js';
+import type { ClipOutcome, Trigger } from '../../src/triggers/trigger.js';
 import { EventLog } from '../../src/events/event-log.js';
-import { fileClip } from '../../src/obs/clip-filer.js';
-import { clipFileName } from '../../src/obs/clip-name.js';
-import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
+import { fileClip } from '../../src/clips/clip-filer.js';
+import { clipFileName } from '../../src/clips/clip-name.js';
+import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 import { storedJournalEntries, type StoredJournalEntry } from '../support/journal.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clipFileName, formatClipTime, MAX_PART_BYTES, sanitizeNamePart, streamerFolderName } from '../../src/obs/clip-name.js';
+import { clipFileName, formatClipTime, MAX_PART_BYTES, sanitizeNamePart, streamerFolderName } from '../../src/clips/clip-name.js';
 
 const WINDOWS_FORBIDDEN = /[<>:"/\\|?*\u0000-\u001f]/;
 

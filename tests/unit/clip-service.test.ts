@@ -3,13 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ObsCapture } from '../../src/capture/obs-capture.js';
+import { ObsCapture } from '../../src/capture/obs/obs-capture.js';
 import { ClipJournal, JOURNAL_FOLDER } from '../../src/clips/clip-journal.js';
 import { ClipService, explainFailure, type ClipReporter, type FileClip } from '../../src/clips/clip-service.js';
 import { AppError } from '../../src/errors.js';
-import type { ClipOutcome, Trigger } from '../../src/clips/moment.js';
+import type { ClipOutcome, Trigger } from '../../src/triggers/trigger.js';
 import { EventLog } from '../../src/events/event-log.js';
-import { FakeReplayBuffer } from '../support/fake-replay-buffer.js';
+import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 
 const log = pino({ level: 'silent' });
 const journalRoots: string[] = [];

@@ -10,11 +10,11 @@ import { UserError, isAppError } from '../../src/errors.js';
 import {
   CLIP_ARCHIVE_LIMIT,
   SETTINGS_DEFAULTS,
-  SettingsStore,
+  BotStore,
   storeKeys,
   type ClipRecord,
   type GuildSettings,
-} from '../../src/store/guild-settings.js';
+} from '../../src/store/bot-store.js';
 import { STORE_NAMESPACE } from '../../src/store/keyv-backend.js';
 
 interface LogLine {
@@ -33,10 +33,10 @@ const WARN = 40;
 
 let dir: string;
 let url: string;
-const opened: SettingsStore[] = [];
+const opened: BotStore[] = [];
 
-async function open(databaseUrl = url, log: Logger = captureLogger().log): Promise<SettingsStore> {
-  const store = await SettingsStore.open(databaseUrl, log);
+async function open(databaseUrl = url, log: Logger = captureLogger().log): Promise<BotStore> {
+  const store = await BotStore.open(databaseUrl, log);
   opened.push(store);
   return store;
 }
@@ -78,7 +78,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('SettingsStore', () => {
+describe('BotStore', () => {
   it('returns defaults for a guild with nothing stored', async () => {
     const store = await open();
     expect(await store.get('1')).toEqual({
@@ -269,11 +269,11 @@ describe('SettingsStore', () => {
   });
 
   it('rejects an unknown scheme with a clear error', async () => {
-    const attempt = SettingsStore.open('mongodb://user:pw@localhost/db', captureLogger().log);
+    const attempt = BotStore.open('mongodb://user:pw@localhost/db', captureLogger().log);
     await expect(attempt).rejects.toSatisfy(
       (err) => isAppError(err, 'CONFIG_INVALID') && /mongodb:/.test(err.message) && !err.message.includes('pw'),
     );
-    await expect(SettingsStore.open('data/bot.sqlite', captureLogger().log)).rejects.toMatchObject({
+    await expect(BotStore.open('data/bot.sqlite', captureLogger().log)).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
     });
   });
@@ -281,7 +281,7 @@ describe('SettingsStore', () => {
   it('fails to open an unreachable redis or postgres with a clear error that hides the password', async () => {
     const port = await freePort();
     for (const databaseUrl of [`redis://:hunter2@127.0.0.1:${port}`, `postgresql://bot:hunter2@127.0.0.1:${port}/bot`]) {
-      const attempt = SettingsStore.open(databaseUrl, captureLogger().log);
+      const attempt = BotStore.open(databaseUrl, captureLogger().log);
       await expect(attempt).rejects.toSatisfy(
         (err) =>
           isAppError(err, 'CONFIG_INVALID') &&

@@ -9,7 +9,7 @@ import {
   type Keyword,
   type KeywordMatcher,
   type KeywordMode,
-} from '../../src/monitor/keyword-matcher.js';
+} from '../../src/triggers/keyword-matcher.js';
 
 const kw = (word: string, mode: KeywordMode = 'contains'): Keyword => ({ word, mode });
 

@@ -12,8 +12,8 @@ import {
   reconnectDelay,
   type ObsReplayBufferOptions,
   type ObsSocket,
-} from '../../src/obs/obs-replay-buffer.js';
-import type { ReplayBufferStatus, SavedReplay } from '../../src/obs/replay-buffer.js';
+} from '../../src/capture/obs/obs-replay-buffer.js';
+import type { ReplayBufferStatus, SavedReplay } from '../../src/capture/obs/replay-buffer.js';
 
 const PASSWORD = 'hunter2-secret';
 const REQUEST_TIMEOUT = 1_000;

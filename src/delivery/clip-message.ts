@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { AttachmentBuilder, EmbedBuilder, type BaseMessageOptions } from 'discord.js';
 import type { Logger } from 'pino';
-import type { ClipOutcome } from '../clips/moment.js';
+import type { ClipOutcome } from '../triggers/trigger.js';
 import { toAlertContent, type AlertContent } from '../delivery/outbox.js';
 import type { FitCache } from '../delivery/fit-cache.js';
 import { isAppError } from '../errors.js';
-import { cleanText, errorMessage } from '../util/text.js';
-import { absoluteTime, escapeMarkdown, truncate } from './format.js';
+import { cleanText, errorMessage, truncate } from '../util/text.js';
+import { absoluteTime, escapeMarkdown } from '../util/markdown.js';
 
 /** Upload limits by boost tier (discord-api-docs: 10 MiB default since 2025-01-16, 50 and 100 MiB). */
 export function uploadLimitForTier(premiumTier: number): number {

@@ -29,4 +29,4 @@ export type {
 export { compileMatcher } from './keywords/compile.js';
 export { foldCodePoint } from './keywords/fold-table.js';
 export { normalizeText } from './keywords/normalize.js';
-export { KEYWORD_MAX_LENGTH, validateKeyword } from './keywords/validate.js';
+export { validateKeyword } from './keywords/validate.js';

@@ -1,8 +1,9 @@
 /** Validation of keywords typed by members, before they are stored. */
 import { UserError } from '../../errors.js';
+import { SETTINGS_LIMITS } from '../../store/settings-schema.js';
 import { normalizeText } from './normalize.js';
 
-export const KEYWORD_MAX_LENGTH = 100;
+const KEYWORD_MAX_LENGTH = SETTINGS_LIMITS.maxKeywordLength;
 
 // Control characters (C0, DEL, C1, which include \n \r \t), line/paragraph separators, and bidi
 // embedding/override/isolate controls (they make a keyword list display misleadingly). Lone surrogates

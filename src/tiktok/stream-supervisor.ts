@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { isAppError } from '../errors.js';
-import { backoffDelay, sleep, withJitter, type BackoffOptions } from '../util/backoff.js';
+import { backoffDelay, withJitter, type BackoffOptions } from '../util/backoff.js';
+import { sleep } from '../util/sleep.js';
 import { errorMessage } from '../util/text.js';
 import type { ChatMessage } from './chat-message.js';
 import { TikTokError, type GiftEvent, type LiveConnection } from './live-connection.js';

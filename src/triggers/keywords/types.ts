@@ -1,6 +1,9 @@
 /** The public types of keyword matching; `../keyword-matcher.ts` re-exports them. */
 
-export type KeywordMode = 'contains' | 'word';
+import type { KeywordMode } from '../../store/settings-schema.js';
+
+/** How a keyword matches: stored with it in the guild's settings. */
+export type { KeywordMode };
 
 export interface Keyword {
   readonly word: string;

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { ClipReporter } from '../clips/clip-service.js';
-import type { ClipOutcome, Trigger } from '../clips/moment.js';
+import type { ClipOutcome, Trigger } from '../triggers/trigger.js';
 import type { DeliveryWorker } from '../delivery/delivery-worker.js';
 import { OUTBOX_LIMITS, alertId, noticeId, nonceFor, toAlertContent, type OutboxEntry, type OutboxStore } from '../delivery/outbox.js';
 import type { EventLog } from '../events/event-log.js';
-import type { SettingsStore } from '../store/guild-settings.js';
-import { cleanText, errorMessage } from '../util/text.js';
-import { escapeMarkdown, truncate } from './format.js';
+import type { BotStore } from '../store/bot-store.js';
+import { cleanText, errorMessage, truncate } from '../util/text.js';
+import { escapeMarkdown } from '../util/markdown.js';
 
 /**
  * Files every clip in the guild's archive and queues its alert in the durable outbox; the delivery
@@ -17,7 +17,7 @@ import { escapeMarkdown, truncate } from './format.js';
 export class ClipPublisher implements ClipReporter {
   constructor(
     private readonly deps: {
-      readonly store: SettingsStore;
+      readonly store: BotStore;
       readonly outbox: OutboxStore;
       readonly worker: DeliveryWorker;
       readonly events: EventLog;

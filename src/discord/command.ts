@@ -7,17 +7,17 @@ import type { Logger } from 'pino';
 import type { ClipService } from '../clips/clip-service.js';
 import type { EventLog } from '../events/event-log.js';
 import type { GuildSettingsService } from '../guilds/settings-service.js';
-import type { StreamMonitor } from '../monitor/stream-monitor.js';
-import type { ReplayBuffer } from '../obs/replay-buffer.js';
-import type { SettingsStore } from '../store/guild-settings.js';
-import type { ClipReplyBuilder } from '../discord/clip-message.js';
+import type { StreamMonitor } from '../tiktok/stream-monitor.js';
+import type { ReplayBuffer } from '../capture/obs/replay-buffer.js';
+import type { BotStore } from '../store/bot-store.js';
+import type { ClipReplyBuilder } from '../delivery/clip-message.js';
 import type { DeliveryWorker } from '../delivery/delivery-worker.js';
 import type { StreamBuffers } from '../capture/stream/stream-buffers.js';
 
 /** What a command may use; built once in main.ts and passed to every command. */
 export interface CommandContext {
   readonly settings: GuildSettingsService;
-  readonly store: SettingsStore;
+  readonly store: BotStore;
   readonly monitor: StreamMonitor;
   readonly clips: ClipService;
   readonly replayBuffer: ReplayBuffer;

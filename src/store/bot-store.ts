@@ -38,7 +38,7 @@ export const storeKeys = {
   guildIndex: 'index:guilds',
 } as const;
 
-/** Plain rows in the store's namespace (see SettingsStore.rows). */
+/** Plain rows in the store's namespace (see BotStore.rows). */
 export interface StoreRows {
   get(key: string): Promise<unknown>;
   set(key: string, value: unknown): Promise<void>;
@@ -64,7 +64,7 @@ export interface StoreRows {
  * A read or write the database fails rejects with UserError('STORAGE_UNAVAILABLE'): a failed read never
  * looks like an empty guild, so no update can write defaults over the real settings.
  */
-export class SettingsStore {
+export class BotStore {
   readonly #keyv: Keyv;
   readonly #writer: ConditionalWriter;
   readonly #log: Logger;
@@ -84,10 +84,10 @@ export class SettingsStore {
    * the folder is created), `sqlite:///abs/path.sqlite`, or `redis://` / `postgres://` when @keyv/redis /
    * @keyv/postgres is installed. Rejects with AppError('CONFIG_INVALID') naming what to fix.
    */
-  static async open(databaseUrl: string, log: Logger): Promise<SettingsStore> {
+  static async open(databaseUrl: string, log: Logger): Promise<BotStore> {
     const storeLog = log.child({ component: 'settings-store' });
     const { keyv, writer } = await openKeyv(databaseUrl, storeLog);
-    return new SettingsStore(keyv, writer, storeLog);
+    return new BotStore(keyv, writer, storeLog);
   }
 
   /** The guild's settings; defaults when nothing is stored. */

@@ -1,5 +1,5 @@
 import type { ReplayBuffer } from '../obs/replay-buffer.js';
-import type { CaptureRequest, CapturedClip, ClipCapture, Footage } from './clip-capture.js';
+import type { CaptureRequest, CapturedClip, ClipCapture, Footage } from '../clip-capture.js';
 
 /** Used until OBS has told us its replay buffer length. */
 export const DEFAULT_OBS_MERGE_WINDOW_MS = 30_000;

@@ -1,6 +1,6 @@
-import type { ChatMessage } from '../monitor/chat-message.js';
-import type { KeywordMatcher } from '../monitor/keyword-matcher.js';
-import type { Trigger } from './moment.js';
+import type { ChatMessage } from '../tiktok/chat-message.js';
+import type { KeywordMatcher } from './keyword-matcher.js';
+import type { Trigger } from './trigger.js';
 
 /**
  * The hot path: every chat of every watched LIVE comes through here. One matcher pass per guild
