@@ -11,14 +11,14 @@ import { mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../util/text.js';
-import type { Trigger } from '../triggers/trigger.js';
+import type { Trigger, Triggers } from '../triggers/trigger.js';
 
 /** The journal's folder inside CLIPS_DIR. TikTok usernames cannot hold `-`, so no streamer folder is named so. */
 export const JOURNAL_FOLDER = '.in-flight';
 
 export interface JournalEntry {
   readonly clipId: string;
-  readonly triggers: readonly Trigger[];
+  readonly triggers: Triggers;
   /** Where OBS wrote the replay, once it said so. */
   readonly obsPath?: string;
   /** `obsPath` is another moment's filed clip (a shared OBS save): recovery links or copies it, never moves it. */
@@ -163,10 +163,11 @@ function toStored({ savedAt, triggers, ...rest }: JournalEntry): StoredEntry {
 
 function fromStored(stored: StoredEntry): JournalEntry {
   const triggers: readonly unknown[] = Array.isArray(stored.triggers) ? stored.triggers : [];
-  if (typeof stored.clipId !== 'string' || triggers.length === 0) throw new Error('not a journal entry');
+  const [first, ...others] = triggers;
+  if (typeof stored.clipId !== 'string' || first === undefined) throw new Error('not a journal entry');
   return {
     clipId: stored.clipId,
-    triggers: triggers.map(readTrigger),
+    triggers: [readTrigger(first), ...others.map(readTrigger)],
     ...(typeof stored.obsPath === 'string' ? { obsPath: stored.obsPath } : {}),
     ...(stored.isSourceShared === true ? { isSourceShared: true } : {}),
     ...(typeof stored.filedPath === 'string' ? { filedPath: stored.filedPath } : {}),

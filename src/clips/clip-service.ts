@@ -9,7 +9,8 @@ import { truncate } from '../util/text.js';
 import { streamerFolderName } from './clip-name.js';
 import type { CaptureMode, ClipCapture } from '../capture/clip-capture.js';
 import type { ClipJournal, JournalEntry } from './clip-journal.js';
-import type { ClipOutcome, Trigger } from '../triggers/trigger.js';
+import { snapshotTriggers, type Trigger } from '../triggers/trigger.js';
+import type { ClipOutcome } from './clip-outcome.js';
 
 /** Where the pipeline reports: the Discord side implements it. */
 export interface ClipReporter {
@@ -77,7 +78,8 @@ interface Moment {
   readonly id: string;
   readonly streamer: string;
   readonly capture: ClipCapture;
-  readonly triggers: Trigger[];
+  /** Grows as late callers join; the first one names the clip. */
+  readonly triggers: [Trigger, ...Trigger[]];
   state: MomentState;
   /** When the save finished; a moment this recent still absorbs triggers of its stream. */
   finishedAt: Date | undefined;
@@ -235,7 +237,7 @@ export class ClipService {
     moment.mergedCount += 1;
     this.tellLateGuild(moment, trigger);
     if (moment.mergedCount <= MERGE_LOG_LIMIT) {
-      const first = moment.triggers[0]!.chatter;
+      const first = moment.triggers[0].chatter;
       this.options.events.add(trigger.guildId, {
         kind: 'merged',
         stream: trigger.streamer,
@@ -324,10 +326,10 @@ export class ClipService {
   }
 
   private async runMoment(moment: Moment, policy: MomentPolicy): Promise<ClipOutcome> {
-    const first = moment.triggers[0]!;
+    const first = moment.triggers[0];
     const { journal } = this.options;
     // Not awaited: the save must not wait on the disk. Writes for one clip land in order.
-    void journal.record({ clipId: moment.id, triggers: [...moment.triggers] });
+    void journal.record({ clipId: moment.id, triggers: snapshotTriggers(moment.triggers) });
     try {
       if (!first.isManual && moment.capture.mode === 'obs') await this.waitOutDelays(moment);
       moment.state = 'saving';
@@ -340,7 +342,7 @@ export class ClipService {
       const captured = await moment.capture.capture(request, async (footage) => {
         const saved = {
           clipId: moment.id,
-          triggers: [...moment.triggers],
+          triggers: snapshotTriggers(moment.triggers),
           obsPath: footage.path,
           savedAt: footage.savedAt,
           ...(footage.isShared ? { isSourceShared: true } : {}),
@@ -363,7 +365,7 @@ export class ClipService {
         ...(captured.note ? { captureNote: captured.note } : {}),
       };
       moment.result = outcome;
-      const triggersNow = [...moment.triggers];
+      const triggersNow = snapshotTriggers(moment.triggers);
       for (const t of triggersNow) moment.toldGuilds.add(t.guildId);
       await this.report(triggersNow, (guildId) => this.announceSaved(guildId, outcome));
       await journal.finish(moment.id);
@@ -374,7 +376,7 @@ export class ClipService {
       const reason = explainFailure(err);
       this.failureReasons.set(moment.id, reason);
       this.options.log.error({ err, streamer: moment.streamer }, 'clip failed');
-      const triggersNow = [...moment.triggers];
+      const triggersNow = snapshotTriggers(moment.triggers);
       for (const t of triggersNow) moment.toldGuilds.add(t.guildId);
       await this.report(triggersNow, (guildId) => {
         this.options.events.add(guildId, { kind: 'failure', stream: moment.streamer, text: `clip failed: ${reason}` });
@@ -442,7 +444,7 @@ export class ClipService {
   }
 
   private async recover(entry: JournalEntry): Promise<void> {
-    const first = entry.triggers[0]!;
+    const first = entry.triggers[0];
     this.options.log.warn({ clipId: entry.clipId, obsPath: entry.obsPath, filedPath: entry.filedPath }, 'finishing a clip interrupted by a restart');
     const found = await this.findInterruptedClip(entry);
     if ('filedPath' in found) {
@@ -470,7 +472,7 @@ export class ClipService {
 
   /** The interrupted moment's clip, filed now if OBS had saved it but it was not filed yet; else why not. */
   private async findInterruptedClip(entry: JournalEntry): Promise<{ filedPath: string } | { reason: string }> {
-    const first = entry.triggers[0]!;
+    const first = entry.triggers[0];
     if (entry.filedPath !== undefined && (await exists(entry.filedPath))) return { filedPath: entry.filedPath };
     if (entry.obsPath === undefined) return { reason: 'the bot stopped before OBS saved the moment' };
     if (!(await exists(entry.obsPath))) {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { AttachmentBuilder, EmbedBuilder, type BaseMessageOptions } from 'discord.js';
 import type { Logger } from 'pino';
-import type { ClipOutcome } from '../triggers/trigger.js';
+import type { ClipOutcome } from '../clips/clip-outcome.js';
 import { toAlertContent, type AlertContent } from '../delivery/outbox.js';
 import type { FitCache } from '../delivery/fit-cache.js';
 import { isAppError } from '../errors.js';

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ClipReporter } from '../clips/clip-service.js';
-import type { ClipOutcome, Trigger } from '../triggers/trigger.js';
+import type { Trigger, Triggers } from '../triggers/trigger.js';
+import type { ClipOutcome } from '../clips/clip-outcome.js';
 import type { DeliveryWorker } from '../delivery/delivery-worker.js';
 import { OUTBOX_LIMITS, alertId, noticeId, nonceFor, toAlertContent, type OutboxEntry, type OutboxStore } from '../delivery/outbox.js';
 import type { EventLog } from '../events/event-log.js';
@@ -90,9 +91,9 @@ export class ClipPublisher implements ClipReporter {
     }
   }
 
-  private triggersOf(guildId: string, outcome: ClipOutcome): Trigger[] {
-    const mine = outcome.triggers.filter((t) => t.guildId === guildId);
-    return mine.length > 0 ? mine : [...outcome.triggers];
+  private triggersOf(guildId: string, outcome: ClipOutcome): Triggers {
+    const [first, ...others] = outcome.triggers.filter((t) => t.guildId === guildId);
+    return first ? [first, ...others] : outcome.triggers;
   }
 
   /**
@@ -101,7 +102,7 @@ export class ClipPublisher implements ClipReporter {
    */
   private async archive(guildId: string, outcome: ClipOutcome, isPosted: boolean): Promise<void> {
     const mine = this.triggersOf(guildId, outcome);
-    const first = mine[0]!;
+    const first = mine[0];
     const text = (value: string) => cleanText(value).slice(0, OUTBOX_LIMITS.textChars);
     try {
       await this.deps.store.recordClip(guildId, {

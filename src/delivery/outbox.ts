@@ -10,7 +10,8 @@
  * from the id, is the same in every process that ever tries it.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { ClipOutcome, Trigger } from '../triggers/trigger.js';
+import type { Trigger } from '../triggers/trigger.js';
+import type { ClipOutcome } from '../clips/clip-outcome.js';
 import type { StoreRows } from '../store/bot-store.js';
 
 /** A trigger as an alert shows it (the guild and streamer are the entry's). */

@@ -20,17 +20,10 @@ export interface Trigger {
 
 export type TriggerKind = 'keyword' | 'manual' | 'gift' | 'hype';
 
-/** What a moment came to: the filed clip and everyone who called it. */
-export interface ClipOutcome {
-  readonly clipId: string;
-  readonly path: string;
-  readonly fileName: string;
-  readonly streamer: string;
-  /** The first trigger names the file; the others joined it. */
-  readonly triggers: readonly Trigger[];
-  readonly savedAt: Date;
-  /** What the capture said about the footage (e.g. shorter than asked); the alert shows it. */
-  readonly captureNote?: string;
-  /** Saved before a crash or kill and finished by the next start; its alert says so. */
-  readonly isRecovered?: boolean;
+/** A moment's triggers: never empty, and the first one names the clip. */
+export type Triggers = readonly [Trigger, ...Trigger[]];
+
+/** The triggers as they are now (a moment's list grows while late callers join). */
+export function snapshotTriggers(triggers: Triggers): Triggers {
+  return [triggers[0], ...triggers.slice(1)];
 }

@@ -16,6 +16,7 @@ import {
 } from '../../src/delivery/video-fitter.js';
 import { FitCache, fitTargetBytes } from '../../src/delivery/fit-cache.js';
 import { toAlertContent } from '../../src/delivery/outbox.js';
+import type { ClipOutcome } from '../../src/clips/clip-outcome.js';
 import { ClipReplyBuilder } from '../../src/delivery/clip-message.js';
 
 const run = promisify(execFile);
@@ -284,7 +285,7 @@ describe('fitting once for Discord (FitCache)', () => {
     const fits = new FitCache({ dir: fitDir, ffmpegPath: join(dir, 'no-such-ffmpeg'), log, fitVideo });
     const replies = new ClipReplyBuilder({ fits, log });
     const at = new Date('2026-11-24T18:30:05Z');
-    const outcome = {
+    const outcome: ClipOutcome = {
       clipId: 'c1',
       path: shortClip,
       fileName: 'short.mp4',

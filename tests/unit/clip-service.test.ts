@@ -7,7 +7,8 @@ import { ObsCapture } from '../../src/capture/obs/obs-capture.js';
 import { ClipJournal, JOURNAL_FOLDER } from '../../src/clips/clip-journal.js';
 import { ClipService, explainFailure, type ClipReporter, type FileClip } from '../../src/clips/clip-service.js';
 import { AppError } from '../../src/errors.js';
-import type { ClipOutcome, Trigger } from '../../src/triggers/trigger.js';
+import type { Trigger } from '../../src/triggers/trigger.js';
+import type { ClipOutcome } from '../../src/clips/clip-outcome.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 

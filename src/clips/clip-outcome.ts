@@ -1,0 +1,16 @@
+import type { Triggers } from '../triggers/trigger.js';
+
+/** What a moment came to: the filed clip and everyone who called it. */
+export interface ClipOutcome {
+  readonly clipId: string;
+  readonly path: string;
+  readonly fileName: string;
+  readonly streamer: string;
+  /** The first trigger names the file; the others joined it. */
+  readonly triggers: Triggers;
+  readonly savedAt: Date;
+  /** What the capture said about the footage (e.g. shorter than asked); the alert shows it. */
+  readonly captureNote?: string;
+  /** Saved before a crash or kill and finished by the next start; its alert says so. */
+  readonly isRecovered?: boolean;
+}
