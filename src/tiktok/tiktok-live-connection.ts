@@ -44,6 +44,7 @@ import {
   type LiveConnectionFactory,
 } from './live-connection.js';
 import type { SignLimits, SignLimitWindow } from './sign-limits.js';
+import { Listeners } from '../util/listeners.js';
 
 /**
  * Where tiktok-live-connector 2.5 sends its traffic, and how long it may wait. Production passes only
@@ -102,9 +103,6 @@ type ResolvedTransport = TikTokTransport & {
     ? string
     : number;
 };
-
-/** How many recent chat ids each connection remembers to drop replays across reconnects. */
-const SEEN_CHAT_IDS = 5_000;
 
 const noopLogger: TikTokAdapterLogger = { warn: () => undefined };
 
@@ -261,8 +259,6 @@ interface Session {
   lastError: unknown;
 }
 
-type Listeners = { [E in keyof LiveConnectionEvents]: Set<LiveConnectionEvents[E]> };
-
 /**
  * LiveConnection on tiktok-live-connector 2.5.
  *
@@ -274,15 +270,10 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
   readonly username: string;
   private readonly transport: ResolvedTransport;
   private readonly log: TikTokAdapterLogger;
-  private readonly listeners: Listeners = {
-    chat: new Set(),
-    activity: new Set(),
-    gift: new Set(),
-    disconnected: new Set(),
-    streamEnd: new Set(),
-  };
-  /** Chat ids already emitted, oldest first; survives reconnects to drop replays. */
-  private readonly seenChatIds = new Set<string>();
+  // A listener bug must not stop the other listeners or break the library's frame loop.
+  private readonly listeners = new Listeners<LiveConnectionEvents>((err, event) =>
+    this.log.warn({ err, event, streamer: this.username }, 'tiktok connection listener threw'),
+  );
   private session: Session | undefined;
 
   constructor(username: string, transport: TikTokTransport, log: TikTokAdapterLogger = noopLogger) {
@@ -292,11 +283,7 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
   }
 
   on<E extends keyof LiveConnectionEvents>(event: E, listener: LiveConnectionEvents[E]): () => void {
-    const set = this.listeners[event] as Set<LiveConnectionEvents[E]>;
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-    };
+    return this.listeners.on(event, listener);
   }
 
   async isLive(signal?: AbortSignal): Promise<boolean> {
@@ -434,15 +421,9 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
   }
 
   private onChat(message: WebcastChatMessage): void {
-    const id = message.common?.msgId ?? '';
-    if (id !== '' && id !== '0') {
-      if (this.seenChatIds.has(id)) return;
-      this.seenChatIds.add(id);
-      if (this.seenChatIds.size > SEEN_CHAT_IDS) {
-        const oldest = this.seenChatIds.values().next().value;
-        if (oldest !== undefined) this.seenChatIds.delete(oldest);
-      }
-    }
+    // Replays (TikTok resends recent chats after a reconnect) keep their id; the supervisor drops them.
+    const raw = message.common?.msgId ?? '';
+    const id = raw === '0' ? '' : raw;
     const user = message.user;
     const chatter = user?.displayId || user?.id || 'unknown';
     const chat: ChatMessage = {
@@ -460,14 +441,7 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
     event: E,
     ...args: Parameters<LiveConnectionEvents[E]>
   ): void {
-    for (const listener of this.listeners[event]) {
-      try {
-        (listener as (...a: Parameters<LiveConnectionEvents[E]>) => void)(...args);
-      } catch (err) {
-        // A listener bug must not stop the other listeners or break the library's frame loop.
-        this.log.warn({ err, event, streamer: this.username }, 'tiktok connection listener threw');
-      }
-    }
+    this.listeners.emit(event, ...args);
   }
 
   /**

@@ -1,12 +1,15 @@
 import type { ChatMessage } from '../../src/tiktok/chat-message.js';
 import type { LiveConnection, LiveConnectionEvents } from '../../src/tiktok/live-connection.js';
+import { Listeners } from '../../src/util/listeners.js';
 
 /** A scriptable LiveConnection: tests set what TikTok "says" and push events by hand. */
 export class FakeLiveConnection implements LiveConnection {
   isLiveAnswer: boolean | Error = false;
   connectAnswer: Error | undefined;
   readonly calls = { isLive: 0, connect: 0, disconnect: 0, fetchRoomInfo: 0 };
-  private readonly listeners = new Map<string, Set<(...args: never[]) => void>>();
+  private readonly listeners = new Listeners<LiveConnectionEvents>((err) => {
+    throw err;
+  });
 
   constructor(readonly username: string) {}
 
@@ -35,18 +38,15 @@ export class FakeLiveConnection implements LiveConnection {
   }
 
   on<E extends keyof LiveConnectionEvents>(event: E, listener: LiveConnectionEvents[E]): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(listener);
-    return () => set.delete(listener);
+    return this.listeners.on(event, listener);
   }
 
   get listenerCount(): number {
-    return [...this.listeners.values()].reduce((n, s) => n + s.size, 0);
+    return this.listeners.count;
   }
 
   emit<E extends keyof LiveConnectionEvents>(event: E, ...args: Parameters<LiveConnectionEvents[E]>): void {
-    for (const listener of this.listeners.get(event) ?? []) (listener as (...a: unknown[]) => void)(...args);
+    this.listeners.emit(event, ...args);
   }
 
   chat(id: string, text: string, chatter = 'viewer'): void {

@@ -36,6 +36,11 @@ describe('stream supervision against a local TikTok', () => {
     await h.command({ command: 'stream', subcommand: 'add', options: { username: '@drop.user' } });
     await h.waitForState('drop.user', 'live');
     await savesAfter(() => h.tiktok.sendChat('drop.user', { msgId: '7001', handle: 'a', text: 'clip it' }), 1);
+    // A replay on the same connection is dropped too (cooldown is 0 here, so a second save would show).
+    const savesBeforeReplay = obs.saves;
+    h.tiktok.sendChat('drop.user', { msgId: '7001', handle: 'a', text: 'clip it' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(obs.saves).toBe(savesBeforeReplay);
 
     const connections = h.tiktok.stats.pushConnections;
     h.tiktok.dropConnections('drop.user');

@@ -92,7 +92,7 @@ describe('TikTokLiveConnectionAdapter against the fake TikTok', () => {
     expect(last?.hasApiKeyInQuery).toBe(false);
   });
 
-  it('never emits chats from the initial data, and drops replayed message ids', async () => {
+  it('never emits chats from the initial data, and gives each chat its message id (replays keep theirs)', async () => {
     const name = newStreamer();
     const oldId = fake.queueInitialChat(name, { handle: 'early', text: 'clip from before we joined' });
     fake.queueInitialChat(name, { handle: 'early2', text: 'another old one' });
@@ -103,10 +103,12 @@ describe('TikTokLiveConnectionAdapter against the fake TikTok', () => {
     const liveId = fake.sendChat(name, { handle: 'now', text: 'live chat' });
     fake.sendChat(name, { msgId: liveId, handle: 'now', text: 'live chat' }); // a replay
     fake.sendChat(name, { handle: 'later', text: 'second live chat' });
-    await vi.waitFor(() => expect(seen.chats).toHaveLength(2));
+    await vi.waitFor(() => expect(seen.chats).toHaveLength(3));
     await sleep(100);
     // Sorted: the library unzips each frame asynchronously, so chats from separate frames may swap.
-    expect(seen.chats.map((c) => c.text).sort()).toEqual(['live chat', 'second live chat']);
+    expect(seen.chats.map((c) => c.text).sort()).toEqual(['live chat', 'live chat', 'second live chat']);
+    // The replay carries the first one's id, so the supervisor (one place for it) drops it.
+    expect(seen.chats.filter((c) => c.id === liveId)).toHaveLength(2);
     expect(seen.chats.map((c) => c.id)).not.toContain(oldId);
   });
 

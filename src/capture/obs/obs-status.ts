@@ -1,5 +1,6 @@
 /** The adapter's current ReplayBufferStatus, and the listeners told about each change. */
 import type { Logger } from 'pino';
+import { Listeners } from '../../util/listeners.js';
 import type { ReplayBufferStatus } from './replay-buffer.js';
 
 export type StatusListener = (status: ReplayBufferStatus, reason: string) => void;
@@ -13,19 +14,18 @@ export class ObsStatusTracker {
     since: new Date(),
     lastError: undefined,
   });
-  private readonly listeners = new Set<StatusListener>();
+  private readonly listeners: Listeners<{ change: StatusListener }>;
 
-  constructor(private readonly log: Logger) {}
+  constructor(log: Logger) {
+    this.listeners = new Listeners((err) => log.error({ err }, 'OBS status listener threw'));
+  }
 
   get(): ReplayBufferStatus {
     return this.current;
   }
 
   onChange(listener: StatusListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.listeners.on('change', listener);
   }
 
   removeAllListeners(): void {
@@ -52,12 +52,6 @@ export class ObsStatusTracker {
       return;
     }
     this.current = Object.freeze(next);
-    for (const listener of this.listeners) {
-      try {
-        listener(this.current, reason);
-      } catch (err) {
-        this.log.error({ err }, 'OBS status listener threw');
-      }
-    }
+    this.listeners.emit('change', this.current, reason);
   }
 }
