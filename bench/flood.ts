@@ -94,11 +94,9 @@ export async function startBenchBot(transport: TikTokTransport): Promise<{ bot: 
     LOG_LEVEL: 'silent',
   });
   const bot = await createBot(config, pino({ level: 'silent' }), {
-    discordApiUrl: discord.apiUrl,
-    tiktokTransport: transport,
-    replayBuffer: new FakeReplayBuffer(path.join(root, 'obs')),
-    // Joining is issue 7's other figure; here every live should be joined before the flood starts.
-    budgets: { connects: [{ limit: 200, windowMs: 60_000 }], checks: [{ limit: 100, windowMs: 1_000 }] },
+    adapters: { discordApiUrl: discord.apiUrl, tiktokTransport: transport, replayBuffer: new FakeReplayBuffer(path.join(root, 'obs')) },
+    // Joining is the join bench's figure; here every live should be joined before the flood starts.
+    tuning: { budgets: { connects: [{ limit: 200, windowMs: 60_000 }], checks: [{ limit: 100, windowMs: 1_000 }] } },
   });
   await bot.start();
   return {

@@ -1,4 +1,4 @@
-import { Client, Events, GatewayIntentBits, type ClientOptions } from 'discord.js';
+import type { Client } from 'discord.js';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ChatRouter } from './triggers/chat-router.js';
@@ -9,11 +9,14 @@ import { fitVideo } from './delivery/video-fitter.js';
 import { DeliveryWorker, type DeliveryTimings } from './delivery/delivery-worker.js';
 import { FitCache } from './delivery/fit-cache.js';
 import { OutboxStore } from './delivery/outbox.js';
+import { StatusNotices } from './delivery/status-notices.js';
 import { commands } from './commands/index.js';
 import type { CommandContext } from './discord/command.js';
 import type { Config } from './config.js';
 import { ClipReplyBuilder } from './delivery/clip-message.js';
 import { ClipPublisher } from './delivery/clip-publisher.js';
+import { createDiscordClient, logIn } from './discord/discord-client.js';
+import { registerCommands } from './discord/register-commands.js';
 import { InteractionRouter } from './discord/router.js';
 import { EventLog } from './events/event-log.js';
 import { HealthServer } from './http/health-server.js';
@@ -23,38 +26,46 @@ import { GuildSettingsService } from './guilds/settings-service.js';
 import { acquireInstanceLock } from './instance-lock.js';
 import type { LiveConnectionFactory } from './tiktok/live-connection.js';
 import { StreamMonitor, type MonitorBudgets } from './tiktok/stream-monitor.js';
-import type { StreamState, SupervisorTimings } from './tiktok/stream-supervisor.js';
+import type { SupervisorTimings } from './tiktok/stream-supervisor.js';
 import { createTikTokConnectionFactory, fetchSignLimits, type TikTokTransport } from './tiktok/tiktok-live-connection.js';
 import { ObsCapture } from './capture/obs/obs-capture.js';
 import { StreamBuffers } from './capture/stream/stream-buffers.js';
+import { StreamBufferSync } from './capture/stream/stream-buffer-sync.js';
 import type { StreamBufferOptions } from './capture/stream/stream-buffer.js';
 import { FFMPEG_MISSING_MESSAGE, isFfmpegAvailable, StreamCapture } from './capture/stream/stream-capture.js';
 import { pickStreamSource } from './capture/stream/stream-url.js';
 import { deriveFfprobePath } from './delivery/video-fitter.js';
 import { fileClip } from './clips/clip-filer.js';
 import { ObsReplayBuffer } from './capture/obs/obs-replay-buffer.js';
-import type { ReplayBuffer, ReplayBufferStatus } from './capture/obs/replay-buffer.js';
+import type { ReplayBuffer } from './capture/obs/replay-buffer.js';
 import { BotStore } from './store/bot-store.js';
 import type { GuildSettings } from './store/settings-schema.js';
 
-/** Seams for tests and special set-ups; production uses none of them. */
-export interface BotOverrides {
-  /** discord.js REST base, e.g. a local fake's `http://127.0.0.1:PORT/api`. */
+/** Real parts swapped for local ones (tests, special set-ups); production uses none of them. */
+export interface BotAdapters {
+  /** discord.js REST base, e.g. a local server's `http://127.0.0.1:PORT/api`. */
   readonly discordApiUrl?: string;
-  /** Where and how to reach TikTok (a local fake in tests). The sign key always comes from config. */
+  /** Where and how to reach TikTok (a local server in tests). The sign key always comes from config. */
   readonly tiktokTransport?: Omit<TikTokTransport, 'signApiKey'>;
   readonly connectLive?: LiveConnectionFactory;
+  /** Instead of OBS; its `recordDirectory()` is where the clip journal accepts its files. */
   readonly replayBuffer?: ReplayBuffer;
+}
+
+/** Knobs that make waits short in tests; each falls back to the default a user gets. */
+export interface BotTuning {
   readonly supervisorTimings?: Partial<SupervisorTimings>;
+  /** Fixed connect and live-check budgets instead of the ones sized from the signing service. */
   readonly budgets?: MonitorBudgets;
   readonly coalesceWindowMs?: number;
   /** Stream capture buffer timings (tests: a short buffer and 1 s segments). */
   readonly streamBuffer?: StreamBufferOptions;
-  /** The first wait after a failed post (tests: short); see deliveryTimings for the rest. */
-  readonly postRetryDelaysMs?: readonly number[];
   readonly deliveryTimings?: Partial<DeliveryTimings>;
-  /** Folders besides CLIPS_DIR where journalled clips may lie (OBS's recording folder, a test's replays). */
-  readonly journalRoots?: readonly string[];
+}
+
+export interface BotOverrides {
+  readonly adapters?: BotAdapters;
+  readonly tuning?: BotTuning;
 }
 
 export interface Bot {
@@ -78,7 +89,7 @@ export interface Bot {
  * The composition root: config -> store -> adapters -> services -> Discord. Built apart from start() so
  * tests drive the whole bot in-process against local fakes.
  */
-export async function createBot(config: Config, log: Logger, overrides: BotOverrides = {}): Promise<Bot> {
+export async function createBot(config: Config, log: Logger, { adapters = {}, tuning = {} }: BotOverrides = {}): Promise<Bot> {
   // First, before anything connects: a second copy must change nothing.
   const lock = await acquireInstanceLock(config.clipsDir, log.child({ component: 'instance-lock' }));
   const store = await BotStore.open(config.databaseUrl, log).catch(async (err: unknown) => {
@@ -98,20 +109,21 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
   // Every event behind /logs is also a log line (with guild and stream) and feeds the counters.
   const events = new EventLog({ log: log.child({ component: 'events' }), onEvent: (kind) => metrics.countEvent(kind) });
 
-  const clientOptions: ClientOptions = {
-    intents: [GatewayIntentBits.Guilds],
-    ...(overrides.discordApiUrl ? { rest: { api: overrides.discordApiUrl } } : {}),
-  };
-  const client = new Client(clientOptions);
+  // Interactions reach the router built below, once start() has logged in.
+  const client = createDiscordClient({
+    ...(adapters.discordApiUrl ? { apiUrl: adapters.discordApiUrl } : {}),
+    log,
+    onInteraction: (interaction) => router.handle(interaction),
+  });
 
   const replayBuffer =
-    overrides.replayBuffer ??
+    adapters.replayBuffer ??
     new ObsReplayBuffer({ url: config.obsUrl, password: config.obsPassword, log });
 
   const connectLive =
-    overrides.connectLive ??
+    adapters.connectLive ??
     createTikTokConnectionFactory(
-      { ...overrides.tiktokTransport, signApiKey: config.tiktokSignApiKey },
+      { ...adapters.tiktokTransport, signApiKey: config.tiktokSignApiKey },
       log.child({ component: 'tiktok' }),
     );
 
@@ -121,13 +133,13 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
   const monitor = new StreamMonitor({
     connect: connectLive,
     log: log.child({ component: 'monitor' }),
-    ...(overrides.budgets ? { budgets: overrides.budgets } : {}),
+    ...(tuning.budgets ? { budgets: tuning.budgets } : {}),
     // The connect budget follows what the signing service allows this key (fixed budgets above win).
-    ...(overrides.connectLive
+    ...(adapters.connectLive
       ? {}
-      : { signLimits: () => fetchSignLimits({ ...overrides.tiktokTransport, signApiKey: config.tiktokSignApiKey }) }),
+      : { signLimits: () => fetchSignLimits({ ...adapters.tiktokTransport, signApiKey: config.tiktokSignApiKey }) }),
     connectOverrides: { perMinute: config.tiktokConnectsPerMinute, perHour: config.tiktokConnectsPerHour },
-    ...(overrides.supervisorTimings ? { timings: overrides.supervisorTimings } : {}),
+    ...(tuning.supervisorTimings ? { timings: tuning.supervisorTimings } : {}),
     listener: {
       chat: (message, guildIds) => {
         metrics.countChat();
@@ -137,12 +149,12 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
       gift: (gift, guildIds) => triggerRouter.gift(gift, guildIds),
       chatRate: (username): number | undefined => triggerRouter.chatRate(username),
       stateChange: (username, state, previous, guildIds) => {
-        syncStreamBuffer(username, state.name, guildIds);
+        bufferSync.stateChanged(username, state.name, guildIds);
         if (state.name === 'stopped') streamStates.delete(username);
         else streamStates.set(username, state.name);
         // A stopped stream (removed) starts a fresh chat baseline if it is watched again.
         if (state.name === 'stopped') triggerRouter.forgetStream(username);
-        reportState(username, state, previous, guildIds);
+        notices.streamChanged(username, state, previous, guildIds);
       },
     },
   });
@@ -153,12 +165,12 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     events,
     log: log.child({ component: 'settings' }),
     streamCaptureRefusal: () => (hasFfmpeg ? undefined : FFMPEG_MISSING_MESSAGE),
-    onCaptureChanged: (guildId) => {
-      for (const stream of settings.get(guildId).streams) {
-        const known = bufferWatchers.get(stream.username);
-        syncStreamBuffer(stream.username, monitor.state(stream.username)?.name ?? 'stopped', known?.guildIds ?? [guildId]);
-      }
-    },
+    onCaptureChanged: (guildId) =>
+      bufferSync.captureChanged(
+        guildId,
+        settings.get(guildId).streams.map((s) => s.username),
+        (streamer) => monitor.state(streamer)?.name ?? 'stopped',
+      ),
   });
 
   // Stream capture: a rolling buffer of each live's own video while it is live and some server watching
@@ -171,7 +183,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     maxBuffers: config.maxStreamBuffers,
     log: log.child({ component: 'stream-buffer' }),
     resolveSource: async (streamer, signal) => pickStreamSource(await monitor.fetchRoomInfo(streamer, signal), streamer),
-    ...(overrides.streamBuffer ? { buffer: overrides.streamBuffer } : {}),
+    ...(tuning.streamBuffer ? { buffer: tuning.streamBuffer } : {}),
   });
   const streamCapture = new StreamCapture({
     buffers: streamBuffers,
@@ -180,23 +192,17 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     ffprobePath,
     hasFfmpeg,
   });
-  /** The guilds watching each stream, as the monitor last said (capture changes re-check them). */
-  const bufferWatchers = new Map<string, { guildIds: readonly string[] }>();
-  function syncStreamBuffer(username: string, stateName: string, guildIds: readonly string[]): void {
-    if (stateName === 'stopped') bufferWatchers.delete(username);
-    else bufferWatchers.set(username, { guildIds });
-    // A reconnecting chat socket does not stop the video: the buffer keeps its own connection.
-    const isOn = stateName === 'live' || stateName === 'reconnecting';
-    const wantsBuffer = hasFfmpeg && isOn && guildIds.some((g) => settings.captureOf(g, username) === 'stream');
-    if (wantsBuffer) streamBuffers.start(username);
-    else void streamBuffers.stop(username).catch((err: unknown) => log.error({ err, stream: username }, 'stream buffer stop failed'));
-  }
+  const bufferSync = new StreamBufferSync({
+    buffers: streamBuffers,
+    hasFfmpeg,
+    captureOf: (guildId, streamer) => settings.captureOf(guildId, streamer),
+    log: log.child({ component: 'stream-buffer' }),
+  });
 
   // Re-encodes for Discord's upload limit live in a folder of their own and go once posted.
   const fits = new FitCache({ dir: path.join(config.clipsDir, '.fitted'), fitVideo, ffmpegPath: config.ffmpegPath, log: log.child({ component: 'ffmpeg' }) });
   const replies = new ClipReplyBuilder({ fits, log: log.child({ component: 'ffmpeg' }) });
   const outbox = new OutboxStore(store.rows());
-  const firstRetryMs = overrides.postRetryDelaysMs?.[0];
   const delivery = new DeliveryWorker({
     client,
     outbox,
@@ -206,7 +212,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     fits,
     events,
     log: log.child({ component: 'delivery' }),
-    timings: { ...(firstRetryMs !== undefined ? { initialBackoffMs: firstRetryMs } : {}), ...overrides.deliveryTimings },
+    ...(tuning.deliveryTimings ? { timings: tuning.deliveryTimings } : {}),
   });
   const publisher = new ClipPublisher({ store, outbox, worker: delivery, events, log: log.child({ component: 'alerts' }) });
 
@@ -220,13 +226,12 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
         config.clipsDir,
         config.streamBufferDir,
         ...(replayBuffer.recordDirectory?.() ? [replayBuffer.recordDirectory()!] : []),
-        ...(overrides.journalRoots ?? []),
       ],
     }),
     events,
     log: log.child({ component: 'clips' }),
     policyFor: (guildId, streamer) => ({ ...settings.get(guildId), capture: settings.captureOf(guildId, streamer) }),
-    ...(overrides.coalesceWindowMs !== undefined ? { coalesceWindowMs: overrides.coalesceWindowMs } : {}),
+    ...(tuning.coalesceWindowMs !== undefined ? { coalesceWindowMs: tuning.coalesceWindowMs } : {}),
   });
 
   // Gifts and hype take the same moment path as keywords: per-stream moments, cooldown, naming, alerts.
@@ -240,34 +245,16 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     trigger: (trigger) => clips.trigger(trigger),
   });
 
-  function reportState(username: string, state: StreamState, previous: StreamState, guildIds: readonly string[]): void {
-    for (const guildId of guildIds) {
-      const error = state.lastError && state.lastError !== previous.lastError ? ` (${state.lastError})` : '';
-      events.add(guildId, { kind: 'state', stream: username, text: `${previous.name} -> ${state.name}: ${state.reason}${error}` });
-      const wentLive = state.name === 'live' && previous.name !== 'live';
-      const ended = previous.name === 'live' && state.name === 'offline';
-      if ((wentLive || ended) && settings.get(guildId).notifyLive) {
-        const text = wentLive ? `🔴 @${username} is live: watching the chat.` : `⚫ @${username}'s LIVE ended.`;
-        void publisher.notice(guildId, username, text);
-      }
-    }
-  }
-
-  let previousObs: ReplayBufferStatus = replayBuffer.status();
-  // "Connected again" only after a loss we announced, not at the first connect.
-  let hasAnnouncedLoss = false;
-  const stopObsListener = replayBuffer.onStatusChange((status, reason) => {
-    const lostConnection = previousObs.connection === 'connected' && status.connection !== 'connected';
-    const regained = hasAnnouncedLoss && status.connection === 'connected';
-    if (lostConnection) hasAnnouncedLoss = true;
-    if (regained) hasAnnouncedLoss = false;
-    previousObs = status;
-    for (const guildId of settings.knownGuildIds()) {
-      events.add(guildId, { kind: 'obs', stream: undefined, text: `OBS ${status.connection}: ${reason}` });
-      if (lostConnection) void publisher.notice(guildId, undefined, `⚠️ Lost the connection to OBS (${reason}). Reconnecting; keywords cannot be clipped until then.`);
-      if (regained) void publisher.notice(guildId, undefined, `✅ Connected to OBS again: ${reason}.`);
-    }
-  });
+  const notices = new StatusNotices(
+    {
+      events,
+      notice: (guildId, stream, text) => publisher.notice(guildId, stream, text),
+      notifiesLive: (guildId) => settings.get(guildId).notifyLive,
+      knownGuildIds: () => settings.knownGuildIds(),
+    },
+    replayBuffer.status(),
+  );
+  const stopObsListener = replayBuffer.onStatusChange((status, reason) => notices.obsChanged(status, reason));
 
   const context: CommandContext = {
     settings,
@@ -282,11 +269,6 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     log: log.child({ component: 'commands' }),
   };
   const router = new InteractionRouter(commands, context, log.child({ component: 'router' }));
-  client.on(Events.InteractionCreate, (interaction) => {
-    void router.handle(interaction).catch((err: unknown) => log.error({ err }, 'interaction handling failed'));
-  });
-  client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
-  client.on(Events.ShardDisconnect, (event) => log.warn({ code: event.code }, 'discord gateway disconnected'));
 
   const httpServer = config.httpPort === undefined ? undefined : new HealthServer({ source: health, metrics, log: log.child({ component: 'http' }) });
   let httpUrl: string | undefined;
@@ -308,17 +290,10 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
       // First, so a supervisor sees 503 (not a refused connection) while the bot is still starting.
       if (httpServer) httpUrl = `http://127.0.0.1:${(await httpServer.listen(config.httpPort!)).port}`;
       await replayBuffer.start();
-      const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-      await client.login(config.discordToken);
-      await ready;
-      const body = commands.map((c) => c.data.toJSON());
+      await logIn(client, config.discordToken);
       try {
-        if (config.discordGuildId) {
-          await client.application!.commands.set(body, config.discordGuildId);
-        } else {
-          await client.application!.commands.set(body);
-        }
-        log.info({ commands: body.length, scope: config.discordGuildId ?? 'global' }, 'commands registered');
+        const { count, scope } = await registerCommands(client.rest, client.application!.id, commands, config.discordGuildId);
+        log.info({ commands: count, scope }, 'commands registered');
       } catch (err) {
         // Commands registered by an earlier start keep working; clips must not wait on this.
         log.error({ err, scope: config.discordGuildId ?? 'global' }, 'could not register the slash commands; will try at the next start');

@@ -42,6 +42,11 @@ export class FakeReplayBuffer implements ReplayBuffer {
     return 5;
   }
 
+  /** Like OBS's recording folder: where the clip journal accepts the files this buffer saves. */
+  recordDirectory(): string | undefined {
+    return this.dir;
+  }
+
   onStatusChange(): () => void {
     return () => undefined;
   }

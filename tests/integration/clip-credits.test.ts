@@ -12,7 +12,7 @@ describe('credits for chatters who call a moment after its alert went out', () =
   beforeAll(async () => {
     obs = new FakeReplayBuffer(await mkdtemp(path.join(os.tmpdir(), 'credits-')));
     // Coalesce like production: for the buffer's length (the stand-in says 5 s).
-    h = await startHarness({ replayBuffer: obs, overrides: { coalesceWindowMs: 5_000 } });
+    h = await startHarness({ replayBuffer: obs, tuning: { coalesceWindowMs: 5_000 } });
     h.tiktok.addUser('credit.user', { live: true });
     await h.command({ command: 'stream', subcommand: 'add', options: { username: 'credit.user' } });
     await h.command({ command: 'keyword', subcommand: 'add', options: { word: 'clip it' } });

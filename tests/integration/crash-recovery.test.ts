@@ -26,7 +26,7 @@ describe('a clip interrupted by a crash', () => {
   beforeAll(async () => {
     replays = await mkdtemp(path.join(os.tmpdir(), 'crash-replays-'));
     // OBS's recording folder is the one place besides CLIPS_DIR a journalled clip may lie.
-    h = await startHarness({ replayBuffer: new FakeReplayBuffer(replays), overrides: { journalRoots: [replays] } });
+    h = await startHarness({ replayBuffer: new FakeReplayBuffer(replays) });
     h.tiktok.addUser('crash.user', { live: false });
     await h.command({ command: 'stream', subcommand: 'add', options: { username: 'crash.user' } });
   }, 60_000);

@@ -36,7 +36,7 @@ describe('Discord faults and upload limits', () => {
     h = await startHarness({
       replayBuffer: obs,
       // Backoff shortened so an "outage of minutes" is a few seconds of many attempts.
-      overrides: { deliveryTimings: { initialBackoffMs: 50, maxBackoffMs: 300 }, journalRoots: [path.join(dir, 'replays')] },
+      tuning: { deliveryTimings: { initialBackoffMs: 50, maxBackoffMs: 300 } },
     });
     h.tiktok.addUser('fault.user', { live: true });
     await h.command({ command: 'stream', subcommand: 'add', options: { username: 'fault.user' } });

@@ -19,7 +19,7 @@ describeWithObs('many lives on one real OBS, each clipped as its own, across two
   beforeAll(async () => {
     obs = await startObs({ replayBufferSeconds: BUFFER_SECONDS });
     // Merge like a user's bot does: for the replay buffer's length as OBS reports it (not the fast 0).
-    h = await startHarness({ obs: { url: obs.url, password: obs.password }, overrides: { coalesceWindowMs: undefined }, otherGuilds: 1 });
+    h = await startHarness({ obs: { url: obs.url, password: obs.password }, tuning: { coalesceWindowMs: undefined }, otherGuilds: 1 });
     otherGuild = h.discord.otherGuilds[0]!;
     for (const streamer of STREAMERS) h.tiktok.addUser(streamer, { live: true });
     for (const streamer of STREAMERS) await h.command({ command: 'stream', subcommand: 'add', options: { username: streamer } });

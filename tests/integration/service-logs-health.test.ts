@@ -34,7 +34,6 @@ describe('logs, /healthz and /metrics of a running bot', () => {
       replayBuffer: obs,
       env: { HTTP_PORT: '0', LOG_LEVEL: 'info' },
       log: (config) => createLogger({ level: config.logLevel, secrets: secretsOf(config), destination }),
-      overrides: { journalRoots: [path.join(dir, 'replays')] },
     });
     h.tiktok.addUser('svc.user', { live: true });
     await h.command({ command: 'stream', subcommand: 'add', options: { username: 'svc.user' } });

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBot } from '../../src/app.js';
 import { isAppError } from '../../src/errors.js';
-import { FAST_OVERRIDES, startHarness, type Harness } from '../support/bot-harness.js';
+import { FAST_TUNING, startHarness, type Harness } from '../support/bot-harness.js';
 import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 
 /** A second copy of the bot on the same clips folder would clip and post every moment twice. */
@@ -24,10 +24,8 @@ describe('a second copy of the bot', () => {
     const requests = h.discord.requests.length;
 
     const second = await createBot(h.config, pino({ level: 'silent' }), {
-      discordApiUrl: h.discord.apiUrl,
-      tiktokTransport: h.tiktok.transport,
-      replayBuffer: new FakeReplayBuffer(),
-      ...FAST_OVERRIDES,
+      adapters: { discordApiUrl: h.discord.apiUrl, tiktokTransport: h.tiktok.transport, replayBuffer: new FakeReplayBuffer() },
+      tuning: FAST_TUNING,
     }).catch((err: unknown) => err);
 
     expect(isAppError(second, 'ALREADY_RUNNING')).toBe(true);

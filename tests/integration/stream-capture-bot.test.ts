@@ -49,7 +49,7 @@ describe('stream capture through the bot, without OBS', () => {
     bufferDir = path.join(os.tmpdir(), `stream-bot-buffers-${process.pid}-${Date.now()}`);
     h = await startHarness({
       env: { STREAM_BUFFER_DIR: bufferDir },
-      overrides: { streamBuffer: { bufferSeconds: 10, segmentSeconds: 1 } },
+      tuning: { streamBuffer: { bufferSeconds: 10, segmentSeconds: 1 } },
     });
     for (const name of ['bert', 'alba'] as const) {
       const [r, g, b] = COLOURS[name];

@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, waitFor, FAST_OVERRIDES, type Harness } from '../support/bot-harness.js';
+import { startHarness, waitFor, FAST_TUNING, type Harness } from '../support/bot-harness.js';
 import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 
 /**
@@ -12,7 +12,7 @@ import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 describe('stream supervision against a local TikTok', () => {
   let h: Harness;
   let obs: FakeReplayBuffer;
-  const pollMs = FAST_OVERRIDES.supervisorTimings.offlinePollMs;
+  const pollMs = FAST_TUNING.supervisorTimings.offlinePollMs;
 
   beforeAll(async () => {
     obs = new FakeReplayBuffer(await mkdtemp(path.join(os.tmpdir(), 'replays-')));

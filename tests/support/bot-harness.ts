@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
-import { createBot, type Bot, type BotOverrides } from '../../src/app.js';
+import { createBot, type Bot, type BotTuning } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { StreamStateName } from '../../src/tiktok/stream-supervisor.js';
 import type { ReplayBuffer } from '../../src/capture/obs/replay-buffer.js';
@@ -12,7 +12,7 @@ import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
 export const BOT_TOKEN = 'test-bot-token.very-secret.value';
 
 /** Short timings so reconnects and polls happen within a test; budgets generous but still shared. */
-export const FAST_OVERRIDES = {
+export const FAST_TUNING = {
   supervisorTimings: {
     offlinePollMs: 400,
     pollJitterRatio: 0.1,
@@ -24,8 +24,8 @@ export const FAST_OVERRIDES = {
   },
   budgets: { connects: [{ limit: 30, windowMs: 60_000 }], checks: [{ limit: 50, windowMs: 1_000 }] },
   coalesceWindowMs: 0,
-  postRetryDelaysMs: [100, 300],
-} as const satisfies BotOverrides;
+  deliveryTimings: { initialBackoffMs: 100 },
+} as const satisfies BotTuning;
 
 export interface Harness {
   readonly discord: FakeDiscord;
@@ -45,12 +45,13 @@ export interface Harness {
 export async function startHarness(options: {
   obs?: { url: string; password: string };
   replayBuffer?: ReplayBuffer;
-  overrides?: BotOverrides;
+  /** Knobs on top of FAST_TUNING (each replaces FAST_TUNING's value for that knob). */
+  tuning?: BotTuning;
   /** More Discord servers the bot is in besides the main one (see FakeDiscord.otherGuilds). */
   otherGuilds?: number;
   /**
    * Run with the budgets a user gets: no fixed test budgets, so the connect budget is sized from what the
-   * local signing service advertises (FAST_OVERRIDES' other timings still apply).
+   * local signing service advertises (FAST_TUNING's other timings still apply).
    */
   userBudgets?: boolean;
   /** More environment for loadConfig (e.g. HTTP_PORT). */
@@ -74,16 +75,17 @@ export async function startHarness(options: {
     ...options.env,
   });
   const log = options.log?.(config) ?? pino({ level: config.logLevel });
-  const { budgets: _fixedBudgets, ...fastWithoutBudgets } = FAST_OVERRIDES;
-  const fast: BotOverrides = options.userBudgets ? fastWithoutBudgets : FAST_OVERRIDES;
+  const { budgets: _fixedBudgets, ...fastWithoutBudgets } = FAST_TUNING;
+  const fast: BotTuning = options.userBudgets ? fastWithoutBudgets : FAST_TUNING;
   const build = () =>
     createBot(config, log, {
-      discordApiUrl: discord.apiUrl,
-      // Heartbeats every second keep `activity` flowing well inside the 3 s silence timeout.
-      tiktokTransport: { ...tiktok.transport, requestTimeoutMs: 2_000, operationTimeoutMs: 5_000, heartbeatIntervalMs: 1_000 },
-      ...(options.replayBuffer ? { replayBuffer: options.replayBuffer } : {}),
-      ...fast,
-      ...options.overrides,
+      adapters: {
+        discordApiUrl: discord.apiUrl,
+        // Heartbeats every second keep `activity` flowing well inside the 3 s silence timeout.
+        tiktokTransport: { ...tiktok.transport, requestTimeoutMs: 2_000, operationTimeoutMs: 5_000, heartbeatIntervalMs: 1_000 },
+        ...(options.replayBuffer ? { replayBuffer: options.replayBuffer } : {}),
+      },
+      tuning: { ...fast, ...options.tuning },
     });
 
   const harness: Harness = {

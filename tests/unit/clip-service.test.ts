@@ -135,7 +135,7 @@ describe('ClipService', () => {
     await service.drain();
     expect(replayBuffer.saves).toBe(2);
     expect(joined).toEqual([]);
-    expect(saved.map((o) => `${o.streamer}/${o.triggers[0]!.chatter}`)).toEqual(['gina/g.fan', 'alice/a.fan']);
+    expect(saved.map((o) => `${o.streamer}/${o.triggers[0].chatter}`)).toEqual(['gina/g.fan', 'alice/a.fan']);
     expect(alerts).toEqual(['g1/gina', 'g1/alice']);
   });
 
