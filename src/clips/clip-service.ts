@@ -9,6 +9,7 @@ import { truncate } from '../util/text.js';
 import { streamerFolderName } from './clip-name.js';
 import type { CaptureMode, ClipCapture } from '../capture/clip-capture.js';
 import type { ClipJournal, JournalEntry } from './clip-journal.js';
+import { SETTINGS_DEFAULTS } from '../store/settings-schema.js';
 import { snapshotTriggers, type Trigger } from '../triggers/trigger.js';
 import type { ClipOutcome } from './clip-outcome.js';
 
@@ -44,12 +45,6 @@ export interface MomentPolicy {
   readonly windowBeforeSeconds?: number;
   readonly windowAfterSeconds?: number;
 }
-
-export const MOMENT_DEFAULTS = {
-  capture: 'obs',
-  windowBeforeSeconds: 20,
-  windowAfterSeconds: 5,
-} as const satisfies Required<Omit<MomentPolicy, 'cooldownSeconds' | 'delaySeconds'>>;
 
 export interface ClipServiceOptions {
   /** Where footage comes from; `stream` is absent when the live's own video cannot be buffered (no ffmpeg). */
@@ -288,7 +283,7 @@ export class ClipService {
   }
 
   private captureFor(policy: MomentPolicy): ClipCapture {
-    const mode = policy.capture ?? MOMENT_DEFAULTS.capture;
+    const mode = policy.capture ?? SETTINGS_DEFAULTS.captureMode;
     return mode === 'stream' ? (this.options.captures.stream ?? NO_STREAM_CAPTURE) : this.options.captures.obs;
   }
 
@@ -336,8 +331,8 @@ export class ClipService {
       const request = {
         streamer: moment.streamer,
         at: first.at,
-        beforeSeconds: policy.windowBeforeSeconds ?? MOMENT_DEFAULTS.windowBeforeSeconds,
-        afterSeconds: policy.windowAfterSeconds ?? MOMENT_DEFAULTS.windowAfterSeconds,
+        beforeSeconds: policy.windowBeforeSeconds ?? SETTINGS_DEFAULTS.windowBeforeSeconds,
+        afterSeconds: policy.windowAfterSeconds ?? SETTINGS_DEFAULTS.windowAfterSeconds,
       };
       const captured = await moment.capture.capture(request, async (footage) => {
         const saved = {
