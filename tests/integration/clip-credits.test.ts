@@ -1,23 +1,16 @@
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, waitFor, type Harness } from '../support/bot-harness.js';
-import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
+import { waitFor, startWithStandInObs, type StandInObsHarness } from '../support/bot-harness.js';
 
 describe('credits for chatters who call a moment after its alert went out', () => {
-  let h: Harness;
-  let obs: FakeReplayBuffer;
+  let h: StandInObsHarness;
 
   beforeAll(async () => {
-    obs = new FakeReplayBuffer(await mkdtemp(path.join(os.tmpdir(), 'credits-')));
     // Coalesce like production: for the buffer's length (the stand-in says 5 s).
-    h = await startHarness({ replayBuffer: obs, tuning: { coalesceWindowMs: 5_000 } });
-    h.tiktok.addUser('credit.user', { live: true });
-    await h.command({ command: 'stream', subcommand: 'add', options: { username: 'credit.user' } });
-    await h.command({ command: 'keyword', subcommand: 'add', options: { word: 'clip it' } });
-    await h.command({ command: 'keyword', subcommand: 'add', options: { word: 'pog', match: 'word' } });
-    await h.waitForState('credit.user', 'live');
+    h = await startWithStandInObs({
+      tuning: { coalesceWindowMs: 5_000 },
+      liveStreams: ['credit.user'],
+      keywords: ['clip it', { word: 'pog', match: 'word' }],
+    });
   });
 
   afterAll(async () => {
@@ -34,7 +27,7 @@ describe('credits for chatters who call a moment after its alert went out', () =
       { handle: 'late.two', text: 'that was POG' },
     ]);
     await waitFor(() => h.discord.channelMessageEdits.some((m) => JSON.stringify(m.embeds).includes('late.two')), 10_000, () => 'the alert to be updated');
-    expect(obs.saves).toBe(1);
+    expect(h.obs.saves).toBe(1);
     const edited = JSON.stringify(h.discord.channelMessageEdits.at(-1)!.embeds);
     for (const credit of ['early.bird', 'late.one', 'late.two', 'clip it', 'pog']) expect(edited).toContain(credit);
     const clips = await h.command({ command: 'clips' });

@@ -1,18 +1,12 @@
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/bot-harness.js';
-import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
+import { startWithStandInObs, type StandInObsHarness } from '../support/bot-harness.js';
 
 /** The slash commands through the real discord.js client, with OBS stood in for. */
 describe('slash commands', () => {
-  let h: Harness;
-  let obs: FakeReplayBuffer;
+  let h: StandInObsHarness;
 
   beforeAll(async () => {
-    obs = new FakeReplayBuffer(await mkdtemp(path.join(os.tmpdir(), 'commands-')));
-    h = await startHarness({ replayBuffer: obs });
+    h = await startWithStandInObs();
   });
 
   afterAll(async () => {
@@ -41,7 +35,7 @@ describe('slash commands', () => {
     const miss = await h.command({ command: 'keyword', subcommand: 'test', options: { message: 'concatenate' } });
     expect(miss.content).toBe('No keyword would fire on that message.');
     expect(h.bot.settings.get(h.discord.guildId)).toEqual(before);
-    expect(obs.saves).toBe(0);
+    expect(h.obs.saves).toBe(0);
   });
 
   it('echoes a hostile option without control or bidi characters, and changes nothing', async () => {
@@ -95,11 +89,11 @@ describe('slash commands', () => {
   });
 
   it('answers /clip with a clear reason when OBS is down, and names an unknown stream', async () => {
-    obs.isDown = true;
+    h.obs.isDown = true;
     const down = await h.command({ command: 'clip' });
     expect(down.content).toContain('OBS is not connected');
     expect(down.files).toHaveLength(0);
-    obs.isDown = false;
+    h.obs.isDown = false;
     const unknown = await h.command({ command: 'clip', options: { stream: 'not.watched' } });
     expect(unknown.content).toContain('@not.watched is not watched here');
   });

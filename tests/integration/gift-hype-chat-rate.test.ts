@@ -1,9 +1,5 @@
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, waitFor, type Harness } from '../support/bot-harness.js';
-import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
+import { waitFor, startWithStandInObs, type Harness, type StandInObsHarness } from '../support/bot-harness.js';
 
 const CALM = 'calm.streamer';
 const HYPED = 'hyped.streamer';
@@ -22,18 +18,10 @@ async function chatAt(h: Harness, rates: Record<string, number>, seconds: number
 
 // Real time: the hype trigger needs 30 s of a stream's chat history before it may fire.
 describe('hype trigger through the real bot: chat at changing rates from the local TikTok', () => {
-  let h: Harness;
-  let obs: FakeReplayBuffer;
+  let h: StandInObsHarness;
 
   beforeAll(async () => {
-    obs = new FakeReplayBuffer(await mkdtemp(path.join(os.tmpdir(), 'hype-trigger-')));
-    h = await startHarness({ replayBuffer: obs });
-    for (const user of [CALM, HYPED]) {
-      h.tiktok.addUser(user, { live: true });
-      await h.command({ command: 'stream', subcommand: 'add', options: { username: user } });
-    }
-    await h.waitForState(CALM, 'live');
-    await h.waitForState(HYPED, 'live');
+    h = await startWithStandInObs({ liveStreams: [CALM, HYPED] });
   });
 
   afterAll(async () => {
@@ -44,7 +32,7 @@ describe('hype trigger through the real bot: chat at changing rates from the loc
     const set = await h.command({ command: 'trigger', subcommand: 'hype', options: { sensitivity: 'medium' } });
     expect(set.content).toContain('medium');
     await chatAt(h, { [CALM]: 2, [HYPED]: 2 }, 32);
-    expect(obs.saves).toBe(0);
+    expect(h.obs.saves).toBe(0);
     const status = await h.command({ command: 'status' });
     expect(status.content).toMatch(/@calm\\?\.streamer — .*chat \d+(\.\d)? msgs\/s/);
 
@@ -64,6 +52,6 @@ describe('hype trigger through the real bot: chat at changing rates from the loc
     const hypeAlerts = h.discord.channelMessages.filter((m) => m.files.some((f) => f.name.startsWith('chat_hype_')));
     expect(hypeAlerts).toHaveLength(1);
     expect(JSON.stringify(hypeAlerts)).not.toContain(CALM);
-    await waitFor(() => obs.saves === 1, 5_000, () => 'one save');
+    await waitFor(() => h.obs.saves === 1, 5_000, () => 'one save');
   }, 90_000);
 });

@@ -1,9 +1,5 @@
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, waitFor, type Harness } from '../support/bot-harness.js';
-import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
+import { waitFor, startWithStandInObs, type StandInObsHarness } from '../support/bot-harness.js';
 
 // {chatter}_{trigger}_{YYYY-MM-DD_hh-mm-ss_AM|PM}.mp4
 const GIFT_CLIP = /^(.+)_gift_\d{4}-\d{2}-\d{2}_(0[1-9]|1[0-2])-[0-5]\d-[0-5]\d_(AM|PM)( \(\d+\))?\.mp4$/;
@@ -15,16 +11,10 @@ function embedText(embeds: unknown): string {
 }
 
 describe('gift triggers through the real bot: TikTok gift frames to alerts in Discord', () => {
-  let h: Harness;
-  let obs: FakeReplayBuffer;
+  let h: StandInObsHarness;
 
   beforeAll(async () => {
-    obs = new FakeReplayBuffer(await mkdtemp(path.join(os.tmpdir(), 'gift-trigger-')));
-    h = await startHarness({ replayBuffer: obs });
-    h.tiktok.addUser(STREAMER, { live: true });
-    await h.command({ command: 'stream', subcommand: 'add', options: { username: STREAMER } });
-    await h.command({ command: 'settings', subcommand: 'cooldown', options: { seconds: 0 } });
-    await h.waitForState(STREAMER, 'live');
+    h = await startWithStandInObs({ liveStreams: [STREAMER], cooldownSeconds: 0 });
   });
 
   afterAll(async () => {
@@ -40,7 +30,7 @@ describe('gift triggers through the real bot: TikTok gift frames to alerts in Di
     // Gifts clip nothing while the trigger is off.
     h.tiktok.sendGift(STREAMER, { handle: 'early.whale', giftName: 'Lion', diamondCount: 29_999 });
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(obs.saves).toBe(0);
+    expect(h.obs.saves).toBe(0);
   });
 
   it('refuses a threshold out of range and changes nothing', async () => {
@@ -58,13 +48,13 @@ describe('gift triggers through the real bot: TikTok gift frames to alerts in Di
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
     // 4 x 30 = 120 already, but a running streak is not final: nothing yet.
-    expect(obs.saves).toBe(0);
+    expect(h.obs.saves).toBe(0);
     h.tiktok.sendGift(STREAMER, { handle: 'streaker', giftName: 'Doughnut', diamondCount: 30, repeatCount: 5, isStreakable: true, isStreakEnd: true, groupId });
     await waitFor(() => giftAlerts().length === 1, 10_000, () => 'the streak alert');
     const alert = giftAlerts()[0]!;
     expect(GIFT_CLIP.exec(alert.files[0]!.name)![1]).toBe('streaker');
     expect(embedText(alert.embeds)).toContain('@streaker sent Doughnut x5 (150 💎)');
-    expect(obs.saves).toBe(1);
+    expect(h.obs.saves).toBe(1);
   });
 
   it('clips a single big gift, and small gifts that add up within 10 s', async () => {

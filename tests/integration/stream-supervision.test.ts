@@ -1,24 +1,16 @@
-import os from 'node:os';
-import path from 'node:path';
-import { mkdtemp } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, waitFor, FAST_TUNING, type Harness } from '../support/bot-harness.js';
-import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
+import { waitFor, FAST_TUNING, startWithStandInObs, type StandInObsHarness } from '../support/bot-harness.js';
 
 /**
  * The bot's stream supervision against the local TikTok protocol server (real tiktok-live-connector,
  * real protobuf frames); OBS is a stand-in here, the real one is covered end to end elsewhere.
  */
 describe('stream supervision against a local TikTok', () => {
-  let h: Harness;
-  let obs: FakeReplayBuffer;
+  let h: StandInObsHarness;
   const pollMs = FAST_TUNING.supervisorTimings.offlinePollMs;
 
   beforeAll(async () => {
-    obs = new FakeReplayBuffer(await mkdtemp(path.join(os.tmpdir(), 'replays-')));
-    h = await startHarness({ replayBuffer: obs });
-    await h.command({ command: 'keyword', subcommand: 'add', options: { word: 'clip it' } });
-    await h.command({ command: 'settings', subcommand: 'cooldown', options: { seconds: 0 } });
+    h = await startWithStandInObs({ keywords: ['clip it'], cooldownSeconds: 0 });
   });
 
   afterAll(async () => {
@@ -26,9 +18,9 @@ describe('stream supervision against a local TikTok', () => {
   });
 
   async function savesAfter(action: () => void, expected: number): Promise<void> {
-    const before = obs.saves;
+    const before = h.obs.saves;
     action();
-    await waitFor(() => obs.saves >= before + expected, 10_000, () => `${expected} save(s), got ${obs.saves - before}`);
+    await waitFor(() => h.obs.saves >= before + expected, 10_000, () => `${expected} save(s), got ${h.obs.saves - before}`);
   }
 
   it('reconnects after a drop mid-stream and chats flow again, without re-firing an old chat', async () => {
@@ -37,10 +29,10 @@ describe('stream supervision against a local TikTok', () => {
     await h.waitForState('drop.user', 'live');
     await savesAfter(() => h.tiktok.sendChat('drop.user', { msgId: '7001', handle: 'a', text: 'clip it' }), 1);
     // A replay on the same connection is dropped too (cooldown is 0 here, so a second save would show).
-    const savesBeforeReplay = obs.saves;
+    const savesBeforeReplay = h.obs.saves;
     h.tiktok.sendChat('drop.user', { msgId: '7001', handle: 'a', text: 'clip it' });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(obs.saves).toBe(savesBeforeReplay);
+    expect(h.obs.saves).toBe(savesBeforeReplay);
 
     const connections = h.tiktok.stats.pushConnections;
     h.tiktok.dropConnections('drop.user');
@@ -48,11 +40,11 @@ describe('stream supervision against a local TikTok', () => {
     await h.waitForState('drop.user', 'live');
     expect(h.tiktok.stats.pushConnections).toBe(connections + 1);
 
-    const before = obs.saves;
+    const before = h.obs.saves;
     h.tiktok.sendChat('drop.user', { msgId: '7001', handle: 'a', text: 'clip it' }); // replayed after the reconnect
     await savesAfter(() => h.tiktok.sendChat('drop.user', { msgId: '7002', handle: 'b', text: 'clip it again' }), 1);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(obs.saves).toBe(before + 1);
+    expect(h.obs.saves).toBe(before + 1);
     const logs = await h.command({ command: 'logs', options: { stream: 'drop.user' } });
     expect(logs.content).toContain('connection lost');
   });

@@ -8,6 +8,7 @@ import type { StreamStateName } from '../../src/tiktok/stream-supervisor.js';
 import type { ReplayBuffer } from '../../src/capture/obs/replay-buffer.js';
 import { startFakeDiscord, type FakeDiscord, type InteractionInput, type PostedMessage } from '../fakes/discord-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
+import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 
 export const BOT_TOKEN = 'test-bot-token.very-secret.value';
 
@@ -42,7 +43,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: {
+export interface HarnessOptions {
   obs?: { url: string; password: string };
   replayBuffer?: ReplayBuffer;
   /** Knobs on top of FAST_TUNING (each replaces FAST_TUNING's value for that knob). */
@@ -58,7 +59,9 @@ export async function startHarness(options: {
   env?: Record<string, string>;
   /** The bot's logger, built from the config (e.g. to capture its lines); else a silent pino. */
   log?: (config: Config) => Logger;
-}): Promise<Harness> {
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'clip-bot-e2e-'));
   const clipsDir = path.join(root, 'clips');
   const databaseUrl = `sqlite://${path.join(root, 'data', 'bot.sqlite')}`;
@@ -115,6 +118,47 @@ export async function startHarness(options: {
   };
   await harness.bot.start();
   return harness;
+}
+
+export interface StandInObsHarness extends Harness {
+  /** The stand-in OBS: counts saves and writes a small file per save in its own temp folder. */
+  readonly obs: FakeReplayBuffer;
+}
+
+/**
+ * The set-up most bot tests share: the harness with the stand-in OBS, the streams the test watches
+ * (live on the local TikTok, added with /stream add, joined), its keywords and its cooldown, all set
+ * through the slash commands as a moderator would.
+ */
+export async function startWithStandInObs(
+  options: Omit<HarnessOptions, 'obs' | 'replayBuffer'> & {
+    liveStreams?: readonly string[];
+    keywords?: ReadonlyArray<string | { word: string; match: 'contains' | 'word' }>;
+    cooldownSeconds?: number;
+  } = {},
+): Promise<StandInObsHarness> {
+  const { liveStreams = [], keywords = [], cooldownSeconds, ...harnessOptions } = options;
+  const replays = await mkdtemp(path.join(os.tmpdir(), 'stand-in-obs-'));
+  const obs = new FakeReplayBuffer(replays);
+  const h = await startHarness({ ...harnessOptions, replayBuffer: obs });
+  for (const keyword of keywords) {
+    const { word, match } = typeof keyword === 'string' ? { word: keyword, match: undefined } : keyword;
+    await h.command({ command: 'keyword', subcommand: 'add', options: { word, ...(match ? { match } : {}) } });
+  }
+  if (cooldownSeconds !== undefined) await h.command({ command: 'settings', subcommand: 'cooldown', options: { seconds: cooldownSeconds } });
+  for (const user of liveStreams) {
+    h.tiktok.addUser(user, { live: true });
+    await h.command({ command: 'stream', subcommand: 'add', options: { username: user } });
+  }
+  for (const user of liveStreams) await h.waitForState(user, 'live');
+  const close = h.close.bind(h);
+  return Object.assign(h, {
+    obs,
+    async close() {
+      await close();
+      await rm(replays, { recursive: true, force: true });
+    },
+  });
 }
 
 export async function waitFor(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
