@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { defaultMaxStreamBuffers } from './capture/stream/stream-buffers.js';
-import { AppError } from './errors.js';
+import { AppError } from './util/errors.js';
 import { videosFolder, type VideosFolderSystem } from './videos-folder.js';
 
 /** The bot's settings from the environment, validated once at start-up and frozen. */

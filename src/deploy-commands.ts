@@ -3,7 +3,7 @@ import { REST, Routes } from 'discord.js';
 import { commands } from './commands/index.js';
 import { loadConfig } from './config.js';
 import { registerCommands } from './discord/register-commands.js';
-import { isAppError } from './errors.js';
+import { isAppError } from './util/errors.js';
 
 /**
  * `npm run deploy-commands`: registers the slash commands without starting the bot, the same way the bot

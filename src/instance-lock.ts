@@ -15,7 +15,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { AppError } from './errors.js';
+import { AppError } from './util/errors.js';
 
 export const LOCK_FILE = '.bot.lock';
 

@@ -1,7 +1,7 @@
 import './load-env.js';
 import { createBot } from './app.js';
 import { loadConfig } from './config.js';
-import { isAppError } from './errors.js';
+import { isAppError } from './util/errors.js';
 import { openServiceLogger } from './logger.js';
 
 /** Entry point: `npm start`. Reads .env, validates it, runs the bot until SIGINT/SIGTERM. */

@@ -1,7 +1,7 @@
 import { constants as fsConstants } from 'node:fs';
 import * as fsPromises from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../errors.js';
+import { AppError } from '../util/errors.js';
 import { sleep } from '../util/sleep.js';
 import { errorMessage } from '../util/text.js';
 import { clipBaseName, streamerFolderName } from './clip-name.js';

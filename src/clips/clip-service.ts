@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { AppError, isAppError } from '../errors.js';
+import { AppError, isAppError } from '../util/errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { sleep } from '../util/sleep.js';
 import { truncate } from '../util/text.js';

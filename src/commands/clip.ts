@@ -1,7 +1,7 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { explainFailure } from '../clips/clip-service.js';
 import { parseTikTokUsername } from '../tiktok/tiktok-username.js';
-import { AppError, UserError } from '../errors.js';
+import { AppError, UserError } from '../util/errors.js';
 import { cleanText } from '../util/text.js';
 import type { Command, GuildCommandInteraction, CommandContext } from '../discord/command.js';
 import { autocompleteStreams } from './autocomplete.js';

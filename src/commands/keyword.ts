@@ -1,5 +1,5 @@
 import { SlashCommandBuilder } from 'discord.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../util/errors.js';
 import { compileMatcher } from '../triggers/keyword-matcher.js';
 import { escapeMarkdown, joinLines } from '../util/markdown.js';
 import type { KeywordMode } from '../store/settings-schema.js';

@@ -1,5 +1,5 @@
 import { ChannelType, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../util/errors.js';
 import { isCaptureMode, SETTINGS_DEFAULTS, SETTINGS_LIMITS } from '../store/settings-schema.js';
 import type { Command } from '../discord/command.js';
 import { forModerators } from '../discord/permissions.js';

@@ -4,7 +4,7 @@ import { escapeMarkdown, joinLines } from '../util/markdown.js';
 import { queuedReason } from '../tiktok/stream-supervisor.js';
 import { describeBufferState, type BufferState } from '../capture/stream/stream-buffer.js';
 import type { CaptureMode } from '../capture/clip-capture.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../util/errors.js';
 import { isCaptureMode } from '../store/settings-schema.js';
 import type { Command } from '../discord/command.js';
 import { autocompleteStreams } from './autocomplete.js';

@@ -1,5 +1,5 @@
 import { SlashCommandBuilder } from 'discord.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../util/errors.js';
 import { joinLines } from '../util/markdown.js';
 import { isHypeSensitivity, SETTINGS_LIMITS, type GuildSettings } from '../store/settings-schema.js';
 import { GIFT_DEFAULTS } from '../triggers/gift-trigger.js';

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ClipOutcome } from '../clips/clip-outcome.js';
 import { toAlertContent, type AlertContent } from '../delivery/outbox.js';
 import type { FitCache } from '../delivery/fit-cache.js';
-import { isAppError } from '../errors.js';
+import { isAppError } from '../util/errors.js';
 import { cleanText, errorMessage, truncate } from '../util/text.js';
 import { absoluteTime, escapeMarkdown } from '../util/markdown.js';
 

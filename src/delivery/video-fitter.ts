@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { AppError, isAppError } from '../errors.js';
+import { AppError, isAppError } from '../util/errors.js';
 
 /**
  * Makes a clip fit Discord's upload limit. A clip that fits is returned as is; a larger one is re-encoded

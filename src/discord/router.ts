@@ -9,7 +9,7 @@ import {
 } from 'discord.js';
 import type { Logger } from 'pino';
 import type { Command, CommandContext } from './command.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../util/errors.js';
 import { isAllowed } from './permissions.js';
 
 export const REFUSAL = 'You need the Manage Server permission or the bot’s moderator role to use this.';

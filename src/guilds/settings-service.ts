@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CaptureMode } from '../capture/clip-capture.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../util/errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { compileMatcher, normalizeText, validateKeyword, type KeywordMatcher } from '../triggers/keyword-matcher.js';
 import { parseTikTokUsername } from '../tiktok/tiktok-username.js';

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { AppError } from '../errors.js';
+import { AppError } from '../util/errors.js';
 import { healthReport, type HealthSource } from './health-source.js';
 import type { BotMetrics } from './metrics.js';
 

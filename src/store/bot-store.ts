@@ -1,6 +1,6 @@
 import type Keyv from 'keyv';
 import type { Logger } from 'pino';
-import { AppError, UserError } from '../errors.js';
+import { AppError, UserError } from '../util/errors.js';
 import type { ConditionalWriter } from './conditional-write.js';
 import { KeyedLock } from './keyed-lock.js';
 import { STORE_NAMESPACE, openKeyv } from './keyv-backend.js';

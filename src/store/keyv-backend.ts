@@ -5,7 +5,7 @@ import KeyvPostgres from '@keyv/postgres';
 import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import type { Logger } from 'pino';
-import { AppError } from '../errors.js';
+import { AppError } from '../util/errors.js';
 import { postgresWriter, redisWriter, sqliteWriter, type ConditionalWriter } from './conditional-write.js';
 import { UNREADABLE } from './settings-schema.js';
 

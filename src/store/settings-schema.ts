@@ -1,5 +1,5 @@
 import type { CaptureMode } from '../capture/clip-capture.js';
-import { AppError } from '../errors.js';
+import { AppError } from '../util/errors.js';
 
 /**
  * The shapes the store holds, and the two ways values cross its boundary:

@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { AppError } from '../util/errors.js';
 import type { ChatMessage } from './chat-message.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ChatMessage } from './chat-message.js';
-import { AppError } from '../errors.js';
+import { AppError } from '../util/errors.js';
 import type { GiftEvent, LiveConnection, LiveConnectionFactory } from './live-connection.js';
 import { RateBudget, type BudgetPriority, type BudgetWindow } from './rate-budget.js';
 import { ConnectBudgetSizer, connectWindows, type BudgetSource, type ConnectOverrides, type SignLimits } from './sign-limits.js';

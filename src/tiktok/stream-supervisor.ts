@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { isAppError } from '../errors.js';
+import { isAppError } from '../util/errors.js';
 import { backoffDelay, withJitter, type BackoffOptions } from '../util/backoff.js';
 import { sleep } from '../util/sleep.js';
 import { errorMessage } from '../util/text.js';

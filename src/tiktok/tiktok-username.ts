@@ -1,4 +1,4 @@
-import { UserError } from '../errors.js';
+import { UserError } from '../util/errors.js';
 
 // TikTok handles: 2-24 letters, digits, underscores and dots.
 const HANDLE = /^[a-z0-9_.]{2,24}$/;

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '../../src/errors.js';
+import { AppError } from '../../src/util/errors.js';
 import type { ReplayBuffer, ReplayBufferStatus, SavedReplay } from '../../src/capture/obs/replay-buffer.js';
 
 /**

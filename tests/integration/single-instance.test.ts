@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBot } from '../../src/app.js';
-import { isAppError } from '../../src/errors.js';
+import { isAppError } from '../../src/util/errors.js';
 import { FAST_TUNING, startHarness, type Harness } from '../support/bot-harness.js';
 import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAppError } from '../../src/errors.js';
+import { isAppError } from '../../src/util/errors.js';
 import { BotStore, type ClipRecord, type GuildSettings } from '../../src/store/bot-store.js';
 import { POSTGRES_INSTALL, postgresMissing, startPostgres } from '../support/postgres-process.js';
 import { REDIS_INSTALL, redisMissing, startRedis } from '../support/redis-process.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAppError } from '../../src/errors.js';
+import { isAppError } from '../../src/util/errors.js';
 import {
   deriveFfprobePath,
   encodeArgs,

@@ -3,7 +3,7 @@ import * as fsPromises from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isAppError } from '../../src/errors.js';
+import { isAppError } from '../../src/util/errors.js';
 import { fileClip, type FilerFs } from '../../src/clips/clip-filer.js';
 
 let root: string;

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ObsCapture } from '../../src/capture/obs/obs-capture.js';
 import { ClipJournal, JOURNAL_FOLDER } from '../../src/clips/clip-journal.js';
 import { ClipService, explainFailure, type ClipReporter, type FileClip } from '../../src/clips/clip-service.js';
-import { AppError } from '../../src/errors.js';
+import { AppError } from '../../src/util/errors.js';
 import type { Trigger } from '../../src/triggers/trigger.js';
 import type { ClipOutcome } from '../../src/clips/clip-outcome.js';
 import { EventLog } from '../../src/events/event-log.js';

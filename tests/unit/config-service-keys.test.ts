@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, secretsOf } from '../../src/config.js';
-import { isAppError } from '../../src/errors.js';
+import { isAppError } from '../../src/util/errors.js';
 
 const TOKEN = { DISCORD_TOKEN: 'abc.def.ghi' };
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultClipsDir, loadConfig } from '../../src/config.js';
-import { isAppError } from '../../src/errors.js';
+import { isAppError } from '../../src/util/errors.js';
 
 function configError(env: NodeJS.ProcessEnv): string {
   try {

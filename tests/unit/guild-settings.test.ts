@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import KeyvSqlite from '@keyv/sqlite';
 import { pino, type Logger } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UserError, isAppError } from '../../src/errors.js';
+import { UserError, isAppError } from '../../src/util/errors.js';
 import {
   CLIP_ARCHIVE_LIMIT,
   SETTINGS_DEFAULTS,

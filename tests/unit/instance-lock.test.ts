@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isAppError } from '../../src/errors.js';
+import { isAppError } from '../../src/util/errors.js';
 import { LOCK_FILE, LOCK_HEARTBEAT, acquireInstanceLock } from '../../src/instance-lock.js';
 
 const log = pino({ level: 'silent' });

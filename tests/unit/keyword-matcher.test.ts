@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isAppError, UserError } from '../../src/errors.js';
+import { isAppError, UserError } from '../../src/util/errors.js';
 import {
   compileMatcher,
   foldCodePoint,

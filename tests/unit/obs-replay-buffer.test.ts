@@ -5,7 +5,7 @@
 import { OBSWebSocketError } from 'obs-websocket-js';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { isAppError } from '../../src/errors.js';
+import { isAppError } from '../../src/util/errors.js';
 import {
   ObsReplayBuffer,
   reconnectDelay,

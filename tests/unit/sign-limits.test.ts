@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { isAppError } from '../../src/errors.js';
+import { isAppError } from '../../src/util/errors.js';
 import { RateBudget } from '../../src/tiktok/rate-budget.js';
 import { ConnectBudgetSizer, connectWindows, type SignLimits } from '../../src/tiktok/sign-limits.js';
 

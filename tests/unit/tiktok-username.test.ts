@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isAppError } from '../../src/errors.js';
+import { isAppError } from '../../src/util/errors.js';
 import { parseTikTokUsername } from '../../src/tiktok/tiktok-username.js';
 
 describe('parseTikTokUsername', () => {

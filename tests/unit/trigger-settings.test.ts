@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/errors.js';
+import { AppError } from '../../src/util/errors.js';
 import { defaultSettings, readSettingsRow, toSettingsRow } from '../../src/store/settings-schema.js';
 import { listTriggers } from '../../src/commands/trigger.js';
 

@@ -4,7 +4,7 @@
  */
 import { OBSWebSocketError } from 'obs-websocket-js';
 import type { Logger } from 'pino';
-import { AppError, withTimeout } from '../../errors.js';
+import { AppError, withTimeout } from '../../util/errors.js';
 import type { Connection } from './obs-connection.js';
 import { OUTPUT_RUNNING } from './obs-errors.js';
 import { requestWithTimeout } from './obs-socket.js';

@@ -1,7 +1,7 @@
 /** ObsReplayBuffer's options, their defaults, and their validation (every problem reported at once). */
 import OBSWebSocket from 'obs-websocket-js';
 import type { Logger } from 'pino';
-import { AppError } from '../../errors.js';
+import { AppError } from '../../util/errors.js';
 import type { ObsSocket } from './obs-socket.js';
 
 export interface ObsReplayBufferOptions {

@@ -25,7 +25,7 @@
  */
 import { OBSWebSocketError, type OBSRequestTypes, type OBSResponseTypes } from 'obs-websocket-js';
 import type { Logger } from 'pino';
-import { AppError, withTimeout } from '../../errors.js';
+import { AppError, withTimeout } from '../../util/errors.js';
 import type { ReplayBuffer, ReplayBufferStatus, SavedReplay } from './replay-buffer.js';
 import { readBufferSeconds, readRecordDirectory, startBufferAndConfirm } from './obs-buffer-control.js';
 import { attachConnection, type Connection } from './obs-connection.js';

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, link, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AppError } from '../../errors.js';
+import { AppError } from '../../util/errors.js';
 import type { CaptureRequest, CapturedClip, ClipCapture, Footage } from '../clip-capture.js';
 import { describeBufferState, type Segment } from './stream-buffer.js';
 import type { StreamBuffers } from './stream-buffers.js';

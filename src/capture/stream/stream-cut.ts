@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { copyFile, link, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AppError } from '../../errors.js';
+import { AppError } from '../../util/errors.js';
 import type { Segment } from './stream-buffer.js';
 
 const run = promisify(execFile);

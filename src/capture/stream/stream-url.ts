@@ -5,7 +5,7 @@
  * Preference: h264 (Discord plays it; HEVC would need a re-encode per clip) at 720p or below (web pulls are
  * capped around there and a smaller picture costs less disk), the largest such; then any h264; then HEVC.
  */
-import { AppError } from '../../errors.js';
+import { AppError } from '../../util/errors.js';
 
 export type VideoCodec = 'h264' | 'hevc' | 'unknown';
 

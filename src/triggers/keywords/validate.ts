@@ -1,5 +1,5 @@
 /** Validation of keywords typed by members, before they are stored. */
-import { UserError } from '../../errors.js';
+import { UserError } from '../../util/errors.js';
 import { SETTINGS_LIMITS } from '../../store/settings-schema.js';
 import { normalizeText } from './normalize.js';
 
