@@ -5,6 +5,7 @@ import { AppError } from '../util/errors.js';
 import { sleep } from '../util/sleep.js';
 import { errorMessage } from '../util/text.js';
 import { clipBaseName, streamerFolderName } from './clip-name.js';
+import { CLIP_DEFAULTS } from './defaults.js';
 
 /** The file operations the filer needs; tests inject failures (a locked file) through it. */
 export interface FilerFs {
@@ -31,9 +32,6 @@ export interface FileClipInput {
   readonly fs?: FilerFs;
 }
 
-const DEFAULT_RETRY = { attempts: 6, delayMs: 500 } as const;
-/** Far more than any real burst; a bound so a broken folder cannot loop forever. */
-const MAX_SUFFIX = 10_000;
 const LOCKED = new Set(['EBUSY', 'EPERM', 'EACCES']);
 /** link() cannot work here (another drive, FAT/exFAT, some network shares): copy exclusively instead. */
 const NO_LINK = new Set(['EXDEV', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EINVAL']);
@@ -47,7 +45,7 @@ const NO_LINK = new Set(['EXDEV', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EINVAL']);
  */
 export async function fileClip(input: FileClipInput): Promise<string> {
   const fs = input.fs ?? fsPromises;
-  const retry = input.retry ?? DEFAULT_RETRY;
+  const retry = input.retry ?? CLIP_DEFAULTS.filing.retry;
   const root = path.resolve(input.clipsDir);
   const folder = path.join(root, streamerFolderName(input.streamer));
   const base = clipBaseName(input);
@@ -91,7 +89,7 @@ async function claim(
   folder: string,
   base: string,
 ): Promise<{ target: string; isHardLink: boolean }> {
-  for (let n = 1; n <= MAX_SUFFIX; n += 1) {
+  for (let n = 1; n <= CLIP_DEFAULTS.filing.maxSuffix; n += 1) {
     const target = path.join(folder, n === 1 ? `${base}.mp4` : `${base} (${n}).mp4`);
     try {
       await fs.link(source, target);
@@ -113,7 +111,7 @@ async function claim(
       throw err;
     }
   }
-  throw new AppError('CLIP_FILE_FAILED', `more than ${MAX_SUFFIX} clips named ${base}`);
+  throw new AppError('CLIP_FILE_FAILED', `more than ${CLIP_DEFAULTS.filing.maxSuffix} clips named ${base}`);
 }
 
 /**

@@ -12,6 +12,7 @@ import type { ClipJournal, JournalEntry } from './clip-journal.js';
 import { SETTINGS_DEFAULTS } from '../store/settings-schema.js';
 import { snapshotTriggers, type Trigger } from '../triggers/trigger.js';
 import type { ClipOutcome } from './clip-outcome.js';
+import { CLIP_DEFAULTS } from './defaults.js';
 
 /** Where the pipeline reports: the Discord side implements it. */
 export interface ClipReporter {
@@ -93,12 +94,6 @@ interface Moment {
    */
   readonly delayFrom: Map<string, number>;
 }
-
-/** Late joiners arrive in bursts: update an alert's credits at most this often. */
-const CREDIT_UPDATE_DELAY_MS = 1_500;
-
-/** How many merges per moment get their own log line; the rest are summed up. */
-const MERGE_LOG_LIMIT = 5;
 
 /** Stands in for stream capture when the bot cannot buffer lives (no ffmpeg): every moment says why. */
 const NO_STREAM_CAPTURE: ClipCapture = {
@@ -194,7 +189,7 @@ export class ClipService {
 
   private scheduleCreditUpdate(moment: Moment, guildId: string): void {
     moment.staleGuilds.add(guildId);
-    moment.creditTimer ??= setTimeout(() => void this.sendCreditUpdates(moment), CREDIT_UPDATE_DELAY_MS);
+    moment.creditTimer ??= setTimeout(() => void this.sendCreditUpdates(moment), CLIP_DEFAULTS.moment.creditUpdateDelayMs);
   }
 
   private async sendCreditUpdates(moment: Moment): Promise<void> {
@@ -231,7 +226,7 @@ export class ClipService {
     noteDelayStart(moment, trigger);
     moment.mergedCount += 1;
     this.tellLateGuild(moment, trigger);
-    if (moment.mergedCount <= MERGE_LOG_LIMIT) {
+    if (moment.mergedCount <= CLIP_DEFAULTS.moment.mergeLogLimit) {
       const first = moment.triggers[0].chatter;
       this.options.events.add(trigger.guildId, {
         kind: 'merged',

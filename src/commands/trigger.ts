@@ -2,16 +2,15 @@ import { SlashCommandBuilder } from 'discord.js';
 import { UserError } from '../util/errors.js';
 import { joinLines } from '../util/markdown.js';
 import { isHypeSensitivity, SETTINGS_LIMITS, type GuildSettings } from '../store/settings-schema.js';
-import { GIFT_DEFAULTS } from '../triggers/gift-trigger.js';
-import { HYPE_DEFAULTS, HYPE_THRESHOLDS } from '../triggers/hype-detector.js';
+import { TRIGGER_DEFAULTS } from '../triggers/defaults.js';
 import type { Command } from '../discord/command.js';
 import { forModerators } from '../discord/permissions.js';
 
 const SENSITIVITY_CHOICES = [
   { name: `off`, value: 'off' },
-  { name: `low (${HYPE_THRESHOLDS.low.multiple}x usual pace, at least ${HYPE_THRESHOLDS.low.minPerSecond} msgs/s)`, value: 'low' },
-  { name: `medium (${HYPE_THRESHOLDS.medium.multiple}x usual pace, at least ${HYPE_THRESHOLDS.medium.minPerSecond} msgs/s)`, value: 'medium' },
-  { name: `high (${HYPE_THRESHOLDS.high.multiple}x usual pace, at least ${HYPE_THRESHOLDS.high.minPerSecond} msgs/s)`, value: 'high' },
+  { name: `low (${TRIGGER_DEFAULTS.hype.thresholds.low.multiple}x usual pace, at least ${TRIGGER_DEFAULTS.hype.thresholds.low.minPerSecond} msgs/s)`, value: 'low' },
+  { name: `medium (${TRIGGER_DEFAULTS.hype.thresholds.medium.multiple}x usual pace, at least ${TRIGGER_DEFAULTS.hype.thresholds.medium.minPerSecond} msgs/s)`, value: 'medium' },
+  { name: `high (${TRIGGER_DEFAULTS.hype.thresholds.high.multiple}x usual pace, at least ${TRIGGER_DEFAULTS.hype.thresholds.high.minPerSecond} msgs/s)`, value: 'high' },
 ] as const;
 
 export const triggerCommand = {
@@ -68,14 +67,14 @@ export const triggerCommand = {
 } satisfies Command;
 
 function describeGift(diamonds: number): string {
-  return `a gift or finished streak worth at least ${diamonds} 💎 clips the moment (smaller gifts within ${GIFT_DEFAULTS.sumWindowMs / 1000} s add up)`;
+  return `a gift or finished streak worth at least ${diamonds} 💎 clips the moment (smaller gifts within ${TRIGGER_DEFAULTS.gift.sumWindowMs / 1000} s add up)`;
 }
 
-function describeHype(sensitivity: keyof typeof HYPE_THRESHOLDS): string {
-  const t = HYPE_THRESHOLDS[sensitivity];
+function describeHype(sensitivity: keyof typeof TRIGGER_DEFAULTS.hype.thresholds): string {
+  const t = TRIGGER_DEFAULTS.hype.thresholds[sensitivity];
   return (
     `${sensitivity}: chat over the last 5 s at ${t.multiple}x the stream's usual pace and at least ${t.minPerSecond} msgs/s ` +
-    `clips the moment (after ${HYPE_DEFAULTS.minHistorySeconds} s of chat history)`
+    `clips the moment (after ${TRIGGER_DEFAULTS.hype.minHistorySeconds} s of chat history)`
   );
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { errorMessage } from '../util/text.js';
 import type { BudgetWindow, RateBudget } from './rate-budget.js';
+import { TIKTOK_DEFAULTS } from './defaults.js';
 
 /** One window of the signing service's `GET /accounts/me/rate_limits` answer. */
 export interface SignLimitWindow {
@@ -25,23 +26,6 @@ export interface ConnectOverrides {
 
 const WINDOW_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 
-export const SIGN_LIMITS_DEFAULTS = {
-  /**
-   * Used while the service cannot be reached: about what it allowed per IP without a key (5 a minute,
-   * 30 an hour), with room for a manual restart.
-   */
-  fallback: [
-    { limit: 4, windowMs: WINDOW_MS.minute },
-    { limit: 25, windowMs: WINDOW_MS.hour },
-  ],
-  /** A key's limits change when its plan does: read them again this often. */
-  refreshMs: 3_600_000,
-  /** After a failed read, try again sooner. */
-  retryMs: 300_000,
-  /** Clocks differ: a reported window is trusted to reset this much later than it says. */
-  resetSlackMs: 1_000,
-} as const satisfies { fallback: readonly BudgetWindow[]; refreshMs: number; retryMs: number; resetSlackMs: number };
-
 /**
  * The connect budget's windows from the service's answer (undefined: unreachable) and the user's
  * overrides. A window the service reports partly spent (an earlier run, another process on the key)
@@ -54,7 +38,7 @@ export function connectWindows(limits: SignLimits | undefined, overrides: Connec
     const windowMs = WINDOW_MS[name];
     const override = name === 'minute' ? overrides.perMinute : name === 'hour' ? overrides.perHour : undefined;
     const reported = fromService ? limits?.[name] : undefined;
-    const fallback = fromService ? undefined : SIGN_LIMITS_DEFAULTS.fallback.find((w) => w.windowMs === windowMs)?.limit;
+    const fallback = fromService ? undefined : TIKTOK_DEFAULTS.signLimits.fallback.find((w) => w.windowMs === windowMs)?.limit;
     const limit = override ?? (reported && reported.max >= 1 ? reported.max : fallback);
     if (limit === undefined) continue;
     const used = reported ? Math.max(0, reported.max - reported.remaining) : 0;
@@ -62,7 +46,7 @@ export function connectWindows(limits: SignLimits | undefined, overrides: Connec
       limit,
       windowMs,
       ...(reported && used > 0
-        ? { reported: { used, untilMs: (reported.resetAtMs ?? now + windowMs) + SIGN_LIMITS_DEFAULTS.resetSlackMs } }
+        ? { reported: { used, untilMs: (reported.resetAtMs ?? now + windowMs) + TIKTOK_DEFAULTS.signLimits.resetSlackMs } }
         : {}),
     });
   }
@@ -118,7 +102,7 @@ export class ConnectBudgetSizer {
   private async read(): Promise<void> {
     const { budget, overrides, log } = this.options;
     const now = this.options.now ?? Date.now;
-    let nextMs: number = SIGN_LIMITS_DEFAULTS.refreshMs;
+    let nextMs: number = TIKTOK_DEFAULTS.signLimits.refreshMs;
     try {
       const limits = await this.options.fetchLimits();
       if (this.isClosed) return;
@@ -128,7 +112,7 @@ export class ConnectBudgetSizer {
       log.info({ limits, windows: budget.limits() }, 'connect budget sized from the signing service');
     } catch (err) {
       if (this.isClosed) return;
-      nextMs = SIGN_LIMITS_DEFAULTS.retryMs;
+      nextMs = TIKTOK_DEFAULTS.signLimits.retryMs;
       // An earlier answer stays (its spending has expired by now); with none, the conservative keyless budget.
       if (!this.hasAnswer) {
         budget.setWindows(connectWindows(undefined, overrides, now()));

@@ -9,6 +9,7 @@ import {
   type StreamState,
   type SupervisorTimings,
 } from './stream-supervisor.js';
+import { TIKTOK_DEFAULTS } from './defaults.js';
 
 export interface MonitorBudgets {
   /** Connect attempts (each one a signing-service request) across all streams of all guilds. */
@@ -16,21 +17,6 @@ export interface MonitorBudgets {
   /** Cheap live checks across all streams. */
   readonly checks: readonly BudgetWindow[];
 }
-
-/**
- * Used only when budgets are fixed by hand (tests, special set-ups): the bot itself sizes its connect
- * budget from the signing service (sign-limits.ts). Connects: about the keyless limits (5 a minute and
- * 30 an hour per IP) with room for a manual restart. Live checks go to TikTok's web page, which has no
- * published limit; ten a second still spreads a 50-stream restart over five seconds, where one a second
- * would hold fifty lives back for most of a minute whatever the connect budget allows.
- */
-export const DEFAULT_BUDGETS = {
-  connects: [
-    { limit: 4, windowMs: 60_000 },
-    { limit: 25, windowMs: 3_600_000 },
-  ],
-  checks: [{ limit: 10, windowMs: 1_000 }],
-} as const satisfies MonitorBudgets;
 
 export interface MonitorListener {
   chat(message: ChatMessage, guildIds: readonly string[]): void;
@@ -75,7 +61,7 @@ export class StreamMonitor {
   ) {
     const overrides = options.connectOverrides ?? {};
     this.connectBudget = new RateBudget(options.budgets?.connects ?? connectWindows(undefined, overrides, Date.now()));
-    this.checkBudget = new RateBudget(options.budgets?.checks ?? DEFAULT_BUDGETS.checks);
+    this.checkBudget = new RateBudget(options.budgets?.checks ?? TIKTOK_DEFAULTS.budgets.checks);
     if (!options.budgets && options.signLimits) {
       this.sizer = new ConnectBudgetSizer({
         budget: this.connectBudget,

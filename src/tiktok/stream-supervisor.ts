@@ -7,6 +7,7 @@ import type { ChatMessage } from './chat-message.js';
 import { TikTokError, type GiftEvent, type LiveConnection } from './live-connection.js';
 import type { RateBudget } from './rate-budget.js';
 import { RecentIds } from './recent-ids.js';
+import { TIKTOK_DEFAULTS } from './defaults.js';
 
 /**
  * The life of one watched TikTok user:
@@ -56,17 +57,6 @@ export interface SupervisorTimings {
   readonly rateLimitFallbackMs: number;
 }
 
-export const DEFAULT_SUPERVISOR_TIMINGS = {
-  offlinePollMs: 60_000,
-  pollJitterRatio: 0.2,
-  reconnect: { initialMs: 5_000, maxMs: 300_000, factor: 2 },
-  // The library heartbeats every 10 s and TikTok answers each one: three missed answers mean a dead socket.
-  silenceTimeoutMs: 30_000,
-  stableAfterMs: 120_000,
-  errorRetryMs: 30 * 60_000,
-  rateLimitFallbackMs: 60_000,
-} as const satisfies SupervisorTimings;
-
 export interface SupervisorOptions {
   readonly connection: LiveConnection;
   /** Shared by every supervisor: bounds connect attempts (signing-service requests) per minute/hour. */
@@ -93,7 +83,7 @@ export class StreamSupervisor {
   private current: StreamState;
   private readonly timings: SupervisorTimings;
   private readonly abort = new AbortController();
-  private readonly seen = new RecentIds(5_000);
+  private readonly seen = new RecentIds(TIKTOK_DEFAULTS.recentChatIds);
   private loop: Promise<void> | undefined;
   private failures = 0;
   /** True after a drop or a failed connect: the next connect is a background reconnect, not a join. */
@@ -101,7 +91,7 @@ export class StreamSupervisor {
 
   constructor(private readonly options: SupervisorOptions) {
     this.username = options.connection.username;
-    this.timings = { ...DEFAULT_SUPERVISOR_TIMINGS, ...options.timings };
+    this.timings = { ...TIKTOK_DEFAULTS.supervisor, ...options.timings };
     this.current = { name: 'idle', since: new Date(), reason: 'not started', lastError: undefined };
   }
 

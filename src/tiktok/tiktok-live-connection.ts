@@ -45,6 +45,7 @@ import {
 } from './live-connection.js';
 import type { SignLimits, SignLimitWindow } from './sign-limits.js';
 import { Listeners } from '../util/listeners.js';
+import { TIKTOK_DEFAULTS } from './defaults.js';
 
 /**
  * Where tiktok-live-connector 2.5 sends its traffic, and how long it may wait. Production passes only
@@ -90,16 +91,8 @@ export interface TikTokAdapterLogger {
   warn(obj: object, msg: string): void;
 }
 
-export const TIKTOK_TRANSPORT_DEFAULTS = {
-  signApiUrl: 'https://api.eulerstream.com',
-  webHost: 'www.tiktok.com',
-  webcastHost: 'webcast.tiktok.com',
-  requestTimeoutMs: 10_000,
-  operationTimeoutMs: 45_000,
-} as const satisfies Partial<TikTokTransport>;
-
 type ResolvedTransport = TikTokTransport & {
-  readonly [K in keyof typeof TIKTOK_TRANSPORT_DEFAULTS]-?: (typeof TIKTOK_TRANSPORT_DEFAULTS)[K] extends string
+  readonly [K in keyof typeof TIKTOK_DEFAULTS.transport]-?: (typeof TIKTOK_DEFAULTS.transport)[K] extends string
     ? string
     : number;
 };
@@ -123,11 +116,11 @@ function resolveTransport(transport: TikTokTransport): ResolvedTransport {
   const problems: string[] = [];
   const resolved = {
     ...transport,
-    signApiUrl: transport.signApiUrl ?? TIKTOK_TRANSPORT_DEFAULTS.signApiUrl,
-    webHost: transport.webHost ?? TIKTOK_TRANSPORT_DEFAULTS.webHost,
-    webcastHost: transport.webcastHost ?? TIKTOK_TRANSPORT_DEFAULTS.webcastHost,
-    requestTimeoutMs: transport.requestTimeoutMs ?? TIKTOK_TRANSPORT_DEFAULTS.requestTimeoutMs,
-    operationTimeoutMs: transport.operationTimeoutMs ?? TIKTOK_TRANSPORT_DEFAULTS.operationTimeoutMs,
+    signApiUrl: transport.signApiUrl ?? TIKTOK_DEFAULTS.transport.signApiUrl,
+    webHost: transport.webHost ?? TIKTOK_DEFAULTS.transport.webHost,
+    webcastHost: transport.webcastHost ?? TIKTOK_DEFAULTS.transport.webcastHost,
+    requestTimeoutMs: transport.requestTimeoutMs ?? TIKTOK_DEFAULTS.transport.requestTimeoutMs,
+    operationTimeoutMs: transport.operationTimeoutMs ?? TIKTOK_DEFAULTS.transport.operationTimeoutMs,
   };
   for (const key of ['requestTimeoutMs', 'operationTimeoutMs', 'heartbeatIntervalMs'] as const) {
     const value = resolved[key];

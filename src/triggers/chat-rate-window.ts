@@ -6,12 +6,9 @@
  *
  * `recent` is what chat is doing now; `baseline` is the stream's own moving pace just before it.
  */
-export const CHAT_RATE_WINDOW = {
-  recentSeconds: 5,
-  baselineSeconds: 55,
-} as const satisfies Record<string, number>;
+import { TRIGGER_DEFAULTS } from './defaults.js';
 
-const RING = CHAT_RATE_WINDOW.recentSeconds + CHAT_RATE_WINDOW.baselineSeconds;
+const RING = TRIGGER_DEFAULTS.chatRate.recentSeconds + TRIGGER_DEFAULTS.chatRate.baselineSeconds;
 
 export class ChatRateWindow {
   private readonly buckets = new Uint32Array(RING);
@@ -40,7 +37,7 @@ export class ChatRateWindow {
    */
   recentRate(nowMs: number): number {
     this.advanceTo(Math.floor(nowMs / 1000));
-    const elapsed = CHAT_RATE_WINDOW.recentSeconds - 1 + (nowMs % 1000) / 1000;
+    const elapsed = TRIGGER_DEFAULTS.chatRate.recentSeconds - 1 + (nowMs % 1000) / 1000;
     return this.recentSum / elapsed;
   }
 
@@ -62,7 +59,7 @@ export class ChatRateWindow {
   private baselineSpan(): number {
     if (this.firstSecond < 0) return 0;
     const history = this.newestSecond - this.firstSecond + 1;
-    return Math.min(CHAT_RATE_WINDOW.baselineSeconds, Math.max(0, history - CHAT_RATE_WINDOW.recentSeconds));
+    return Math.min(TRIGGER_DEFAULTS.chatRate.baselineSeconds, Math.max(0, history - TRIGGER_DEFAULTS.chatRate.recentSeconds));
   }
 
   /**
@@ -75,7 +72,7 @@ export class ChatRateWindow {
     for (let i = 0; i < steps; i += 1) {
       const next = this.newestSecond + 1;
       // The bucket leaving the recent window (5 s old now) joins the baseline.
-      const leavingRecent = this.buckets[(next - CHAT_RATE_WINDOW.recentSeconds + RING) % RING]!;
+      const leavingRecent = this.buckets[(next - TRIGGER_DEFAULTS.chatRate.recentSeconds + RING) % RING]!;
       this.recentSum -= leavingRecent;
       this.baselineSum += leavingRecent;
       // The slot `next` reuses held the oldest baseline second: it leaves the ring.

@@ -1,9 +1,5 @@
 import type { GiftEvent } from '../tiktok/live-connection.js';
-
-export const GIFT_DEFAULTS = {
-  /** Gifts below the threshold from the same stream within this long add up. */
-  sumWindowMs: 10_000,
-} as const satisfies Record<string, number>;
+import { TRIGGER_DEFAULTS } from './defaults.js';
 
 /** One gift as it counts toward a moment: a single gift or a finished streak at its total. */
 export interface CountedGift {
@@ -36,7 +32,7 @@ export function countGift(gift: GiftEvent): CountedGift | undefined {
 
 /**
  * One guild's gift trigger on one stream: fires when a gift (a streak at its end) is worth at least
- * `minDiamonds`, or when smaller gifts within GIFT_DEFAULTS.sumWindowMs add up to it. What fired is
+ * `minDiamonds`, or when smaller gifts within TRIGGER_DEFAULTS.gift.sumWindowMs add up to it. What fired is
  * forgotten, so the next moment starts from zero. Gifts are rare next to chats: plain arrays are fine.
  */
 export class GiftTrigger {
@@ -45,7 +41,7 @@ export class GiftTrigger {
   add(gift: CountedGift, minDiamonds: number): GiftMoment | undefined {
     if (minDiamonds <= 0 || gift.diamonds <= 0) return undefined;
     if (gift.diamonds >= minDiamonds) return momentOf([gift]);
-    const since = gift.atMs - GIFT_DEFAULTS.sumWindowMs;
+    const since = gift.atMs - TRIGGER_DEFAULTS.gift.sumWindowMs;
     this.pending = this.pending.filter((g) => g.atMs >= since);
     this.pending.push(gift);
     const total = this.pending.reduce((sum, g) => sum + g.diamonds, 0);

@@ -1,5 +1,6 @@
 import type { HypeSensitivity } from '../store/settings-schema.js';
 import { ChatRateWindow } from './chat-rate-window.js';
+import { TRIGGER_DEFAULTS } from './defaults.js';
 
 export interface HypeThreshold {
   /** Recent chat must run at least this many times the stream's baseline. */
@@ -7,23 +8,6 @@ export interface HypeThreshold {
   /** ...and at least this many chats a second, so a quiet stream's three messages are not hype. */
   readonly minPerSecond: number;
 }
-
-/**
- * Thresholds per sensitivity. Clip tools for other platforms publish 1.5-3x a 30-60 s baseline over a
- * 5 s window, with a minimum rate; `high` is the most eager.
- */
-export const HYPE_THRESHOLDS = {
-  low: { multiple: 3, minPerSecond: 10 },
-  medium: { multiple: 2, minPerSecond: 5 },
-  high: { multiple: 1.5, minPerSecond: 3 },
-} as const satisfies Record<Exclude<HypeSensitivity, 'off'>, HypeThreshold>;
-
-export const HYPE_DEFAULTS = {
-  /** A stream needs this much chat history before its baseline means anything. */
-  minHistorySeconds: 30,
-  /** Quiet at least this long after firing, even with a cooldown of 0: one spike is one moment. */
-  minQuietMs: 5_000,
-} as const satisfies Record<string, number>;
 
 /** What a firing looked like, for the alert. */
 export interface HypeReading {
@@ -51,19 +35,19 @@ export class HypeDetector {
 
   /**
    * Returns the reading when the guild's threshold is crossed and it is not in its quiet period, and
-   * starts that quiet period (`quietMs`, at least HYPE_DEFAULTS.minQuietMs); else undefined. No allocation
+   * starts that quiet period (`quietMs`, at least TRIGGER_DEFAULTS.hype.minQuietMs); else undefined. No allocation
    * unless it fires.
    */
   check(guildId: string, sensitivity: HypeSensitivity, nowMs: number, quietMs: number): HypeReading | undefined {
     if (sensitivity === 'off') return undefined;
-    if (this.window.historySeconds(nowMs) < HYPE_DEFAULTS.minHistorySeconds) return undefined;
-    const threshold = HYPE_THRESHOLDS[sensitivity];
+    if (this.window.historySeconds(nowMs) < TRIGGER_DEFAULTS.hype.minHistorySeconds) return undefined;
+    const threshold = TRIGGER_DEFAULTS.hype.thresholds[sensitivity];
     const recent = this.window.recentRate(nowMs);
     if (recent < threshold.minPerSecond) return undefined;
     const baseline = this.window.baselineRate(nowMs);
     if (recent < baseline * threshold.multiple) return undefined;
     if (nowMs < (this.quietUntil.get(guildId) ?? 0)) return undefined;
-    this.quietUntil.set(guildId, nowMs + Math.max(quietMs, HYPE_DEFAULTS.minQuietMs));
+    this.quietUntil.set(guildId, nowMs + Math.max(quietMs, TRIGGER_DEFAULTS.hype.minQuietMs));
     return { recentPerSecond: recent, baselinePerSecond: baseline };
   }
 }

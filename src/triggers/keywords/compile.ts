@@ -6,11 +6,7 @@ import { AhoCorasickMatcher, type Entry } from './aho-corasick-matcher.js';
 import { normalizeText } from './normalize.js';
 import type { CompileOptions, Keyword, KeywordMatcher } from './types.js';
 import { firstCodePoint, isWordCodePoint, lastCodePoint } from './word-boundary.js';
-
-const COMPILE_DEFAULTS = {
-  // 2^21 Int32 entries = 8 MiB; 1,000 Latin keywords need well under 1 MiB.
-  maxTableEntries: 1 << 21,
-} as const satisfies Required<CompileOptions>;
+import { TRIGGER_DEFAULTS } from '../defaults.js';
 
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -28,7 +24,7 @@ export function compileMatcher(
   keywords: readonly Keyword[],
   options: CompileOptions = {},
 ): KeywordMatcher {
-  const maxTableEntries = options.maxTableEntries ?? COMPILE_DEFAULTS.maxTableEntries;
+  const maxTableEntries = options.maxTableEntries ?? TRIGGER_DEFAULTS.keywords.maxTableEntries;
 
   const entries: Entry[] = [];
   const words: string[] = [];

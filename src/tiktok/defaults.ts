@@ -1,0 +1,64 @@
+import type { BudgetWindow } from './rate-budget.js';
+import type { MonitorBudgets } from './stream-monitor.js';
+import type { SupervisorTimings } from './stream-supervisor.js';
+import type { TikTokTransport } from './tiktok-live-connection.js';
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+
+/**
+ * About what the signing service allows per IP without a key (5 connects a minute, 30 an hour), with room
+ * for a manual restart: the connect budget until the service says what the key allows, or when it can't.
+ */
+const KEYLESS_CONNECTS = [
+  { limit: 4, windowMs: MINUTE_MS },
+  { limit: 25, windowMs: HOUR_MS },
+] as const satisfies readonly BudgetWindow[];
+
+/** Every default of the source stage (src/tiktok/): what a user gets without a knob. */
+export const TIKTOK_DEFAULTS = {
+  transport: {
+    signApiUrl: 'https://api.eulerstream.com',
+    webHost: 'www.tiktok.com',
+    webcastHost: 'webcast.tiktok.com',
+    requestTimeoutMs: 10_000,
+    operationTimeoutMs: 45_000,
+  },
+  /**
+   * Live checks go to TikTok's web page, which has no published limit; ten a second still spreads a
+   * 50-stream restart over five seconds, where one a second would hold fifty lives back for most of a
+   * minute whatever the connect budget allows.
+   */
+  budgets: {
+    connects: KEYLESS_CONNECTS,
+    checks: [{ limit: 10, windowMs: 1_000 }],
+  },
+  signLimits: {
+    /** Used while the service cannot be reached. */
+    fallback: KEYLESS_CONNECTS,
+    /** A key's limits change when its plan does: read them again this often. */
+    refreshMs: HOUR_MS,
+    /** After a failed read, try again sooner. */
+    retryMs: 5 * MINUTE_MS,
+    /** Clocks differ: a reported window is trusted to reset this much later than it says. */
+    resetSlackMs: 1_000,
+  },
+  supervisor: {
+    offlinePollMs: MINUTE_MS,
+    pollJitterRatio: 0.2,
+    reconnect: { initialMs: 5_000, maxMs: 5 * MINUTE_MS, factor: 2 },
+    // The library heartbeats every 10 s and TikTok answers each one: three missed answers mean a dead socket.
+    silenceTimeoutMs: 30_000,
+    stableAfterMs: 2 * MINUTE_MS,
+    errorRetryMs: 30 * MINUTE_MS,
+    rateLimitFallbackMs: MINUTE_MS,
+  },
+  /** Chat ids the supervisor remembers, to drop the chats TikTok replays after a reconnect. */
+  recentChatIds: 5_000,
+} as const satisfies {
+  transport: Partial<TikTokTransport>;
+  budgets: MonitorBudgets;
+  signLimits: { fallback: readonly BudgetWindow[]; refreshMs: number; retryMs: number; resetSlackMs: number };
+  supervisor: SupervisorTimings;
+  recentChatIds: number;
+};
