@@ -23,6 +23,12 @@ export interface FakeLiveVideo {
   readonly height?: number;
   /** Video bitrate in kbit/s; unset lets the encoder choose (a solid colour needs very little). */
   readonly kbps?: number;
+  /**
+   * A pre-encoded FLV served looped in real time with `-c copy` instead of encoding per request (the
+   * benchmark: serving ten 720p lives then costs almost nothing, so the figures are the reader's).
+   * `colour`, `codec` and the size are then only what the test says the file holds.
+   */
+  readonly file?: string;
 }
 
 export interface FlvServerStats {
@@ -168,6 +174,9 @@ export async function startFakeFlvServer(): Promise<FakeFlvServer> {
 
 /** A live-like FLV: real time, a keyframe every second, h264 (or HEVC) video and AAC audio. */
 function encoderArgs(video: FakeLiveVideo): string[] {
+  if (video.file !== undefined) {
+    return ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', video.file, '-c', 'copy', '-f', 'flv', 'pipe:1'];
+  }
   const size = `${video.width ?? 320}x${video.height ?? 180}`;
   const codec = video.codec === 'hevc'
     ? ['-c:v', 'libx265', '-preset', 'ultrafast', '-tune', 'zerolatency', '-x265-params', `keyint=${GOP_FRAMES}:min-keyint=${GOP_FRAMES}:log-level=none`]
