@@ -93,6 +93,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     streamStates: () => streamStates,
     // Posts waiting for Discord; read only once the bot runs, when the delivery worker below exists.
     outboxSize: () => delivery.pendingCount,
+    isObsNeeded: () => isObsNeeded(),
   };
   const metrics = new BotMetrics(health);
   // Every event behind /logs is also a log line (with guild and stream) and feeds the counters.
@@ -180,6 +181,17 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
     ffprobePath,
     hasFfmpeg,
   });
+  /** For /healthz: OBS matters when some stream uses `obs` capture, or no stream uses `stream` capture. */
+  function isObsNeeded(): boolean {
+    let usesStream = false;
+    for (const guildId of settings.knownGuildIds()) {
+      for (const { username } of settings.get(guildId).streams) {
+        if (settings.captureOf(guildId, username) === 'obs') return true;
+        usesStream = true;
+      }
+    }
+    return !usesStream;
+  }
   /** The guilds watching each stream, as the monitor last said (capture changes re-check them). */
   const bufferWatchers = new Map<string, { guildIds: readonly string[] }>();
   function syncStreamBuffer(username: string, stateName: string, guildIds: readonly string[]): void {
