@@ -7,6 +7,7 @@ import { ClipJournal } from './clips/clip-journal.js';
 import { ClipService } from './clips/clip-service.js';
 import { fitVideo } from './clips/video-fitter.js';
 import { DeliveryWorker, type DeliveryTimings } from './delivery/delivery-worker.js';
+import { leanError } from './delivery/discord-errors.js';
 import { FitCache } from './delivery/fit-cache.js';
 import { OutboxStore } from './delivery/outbox.js';
 import { commands } from './commands/index.js';
@@ -295,9 +296,10 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
   };
   const router = new InteractionRouter(commands, context, log.child({ component: 'router' }));
   client.on(Events.InteractionCreate, (interaction) => {
-    void router.handle(interaction).catch((err: unknown) => log.error({ err }, 'interaction handling failed'));
+    void router.handle(interaction).catch((err: unknown) => log.error({ err: leanError(err) }, 'interaction handling failed'));
   });
-  client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
+  // discord.js errors carry their request body (a clip's bytes): logged lean, never whole.
+  client.on(Events.Error, (err) => log.error({ err: leanError(err) }, 'discord client error'));
   client.on(Events.ShardDisconnect, (event) => log.warn({ code: event.code }, 'discord gateway disconnected'));
 
   const httpServer = config.httpPort === undefined ? undefined : new HealthServer({ source: health, metrics, log: log.child({ component: 'http' }) });
@@ -333,7 +335,7 @@ export async function createBot(config: Config, log: Logger, overrides: BotOverr
         log.info({ commands: body.length, scope: config.discordGuildId ?? 'global' }, 'commands registered');
       } catch (err) {
         // Commands registered by an earlier start keep working; clips must not wait on this.
-        log.error({ err, scope: config.discordGuildId ?? 'global' }, 'could not register the slash commands; will try at the next start');
+        log.error({ err: leanError(err), scope: config.discordGuildId ?? 'global' }, 'could not register the slash commands; will try at the next start');
       }
       // Posts a previous run left queued go out first, in their order.
       await delivery.start();

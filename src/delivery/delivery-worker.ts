@@ -284,12 +284,12 @@ export class DeliveryWorker {
         await this.deps.store.markClipPosted(entry.guildId, entry.alert.clipId).catch((err: unknown) =>
           this.deps.log.warn({ err: errorMessage(err) }, 'could not mark the clip posted'),
         );
-        await this.finished(entry);
         this.deps.events.add(entry.guildId, {
           kind: 'posted',
           stream: entry.streamer,
           text: `alert for ${entry.alert.fileName} posted in channel ${channelId}${rendered.fileBytes === 0 ? ' (without the file)' : ''}`,
         });
+        await this.finished(entry);
         if (!this.entries.some((e) => e.kind === 'alert' && e.alert.path === entry.alert.path)) {
           await this.deps.fits.release(entry.alert.path);
         }
