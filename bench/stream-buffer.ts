@@ -269,13 +269,20 @@ async function botChild(request: Extract<Request, { type: 'start' }>): Promise<v
       gc?.();
       process.send!({ type: 'collected' } satisfies Reply);
     } else if (message.type === 'clips') {
+      // "Filed" is the clip's save event (right after the file lands in CLIPS_DIR, before the alert is queued).
+      const filedAt = new Map<string, number>();
+      const add = bot.events.add.bind(bot.events);
+      bot.events.add = (eventGuild, event) => {
+        if (event.kind === 'save' && event.stream !== undefined) filedAt.set(event.stream, Date.now());
+        add(eventGuild, event);
+      };
       // Staggered, so the window ends fall at different points of the 2 s segments.
       const afterMs = bot.settings.get(guildId).windowAfterSeconds * 1000;
       const results = await Promise.all(message.names.map(async (streamer, i) => {
         await sleep(i * 1_300);
         const at = new Date();
         const outcome = await bot.clips.clipNow({ guildId, streamer, chatter: `bench${i}`, keyword: 'manual', message: 'bench', at, isManual: true });
-        return { readyMs: Date.now() - (at.getTime() + afterMs), note: outcome.captureNote };
+        return { readyMs: (filedAt.get(streamer) ?? Date.now()) - (at.getTime() + afterMs), note: outcome.captureNote };
       }));
       process.send!({
         type: 'clipped',

@@ -20,7 +20,8 @@ const run = promisify(execFile);
 export const STREAM_CAPTURE_DEFAULTS = {
   /** How long past `at + after` a cut waits for the segment that covers it (segments are >= one GOP). */
   maxExtraWaitMs: 8_000,
-  pollMs: 250,
+  /** Reading a playlist is cheap; a tight poll is most of what stands between the window's end and the clip. */
+  pollMs: 100,
   /** Triggers within this long after a moment are in its clip already (the default `after` window). */
   mergeWindowMs: 5_000,
 } as const satisfies Record<string, number>;
