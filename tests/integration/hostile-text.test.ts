@@ -14,7 +14,6 @@ import type { PostedMessage } from '../fakes/discord-server.js';
  */
 const HOSTILE = 'a\u0000b\u202ec\u2067d\u0007e مرحبا';
 const CLEANED = 'abcde مرحبا';
-// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
 
 interface OptionJson {
