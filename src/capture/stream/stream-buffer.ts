@@ -257,7 +257,10 @@ function ffmpegArgs(source: StreamSource, runDir: string, settings: Required<Str
   ];
 }
 
-/** Segments listed in a run's playlist: each with its wall-clock start (`#EXT-X-PROGRAM-DATE-TIME`). */
+/**
+ * Segments listed in a run's playlist, each with its wall-clock start: `#EXT-X-PROGRAM-DATE-TIME`, shifted
+ * to when the video really arrived (see anchorToArrival).
+ */
 export async function readPlaylist(runDir: string): Promise<Segment[]> {
   let text: string;
   try {
@@ -280,7 +283,24 @@ export async function readPlaylist(runDir: string): Promise<Segment[]> {
       duration = undefined;
     }
   }
-  return out;
+  return anchorToArrival(out);
+}
+
+/**
+ * ffmpeg stamps `#EXT-X-PROGRAM-DATE-TIME` from its clock when its output starts, which is after it probed
+ * the input (up to `-analyzeduration`, 2 s): every label of the run is that much later than the video
+ * arrived, and a cut by the labels alone would end about 2 s before the `after` window does. A segment's
+ * file is last written when it closes, i.e. when its last frame arrived, so the run's timeline is shifted
+ * by the median of (file time - labelled end): one shift for the run keeps the segments contiguous.
+ */
+async function anchorToArrival(segments: Segment[]): Promise<Segment[]> {
+  const offsets = (await Promise.all(segments.map(async (s) => {
+    const info = await stat(s.path).catch(() => undefined);
+    return info ? info.mtimeMs - (s.start.getTime() + s.durationSeconds * 1000) : undefined;
+  }))).filter((o): o is number => o !== undefined).sort((a, b) => a - b);
+  const offset = offsets[Math.floor(offsets.length / 2)];
+  if (offset === undefined) return segments;
+  return segments.map((s) => ({ ...s, start: new Date(s.start.getTime() + offset) }));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
