@@ -109,7 +109,7 @@ export async function fitVideo(options: FitVideoOptions): Promise<FittedVideo> {
       await removeQuietly(outputPath, log);
       throw err;
     }
-    log.info({ outputPath, attempt, bytes, maxBytes, videoKbps: plan.videoKbps, shortSide: plan.shortSide }, 'clip re-encoded');
+    log.info({ outputPath, attempt, bytes, maxBytes, videoKbps: plan.videoKbps, audio: plan.copyAudio ? 'copied' : `${plan.audioKbps} kbps`, shortSide: plan.shortSide }, 'clip re-encoded');
     if (bytes <= maxBytes) {
       if (options.outputPath === undefined) return { path: outputPath, reencoded: true, bytes };
       const finalPath = resolve(options.outputPath);
