@@ -7,7 +7,7 @@
  *                                   `obs` capture (chat connected, nothing buffered), / 10; % of one core
  *   stream_buffer_mem_mb_per_live   the same difference of PSS (/proc/<pid>/smaps_rollup), / 10
  *   stream_clip_ready_ms            from the end of a clip's `after` window to the clip filed (median of 5
- *                                   manual clips, default window 20 s + 5 s)
+ *                                   manual clips, default window 20 s + 5 s; _max_ms the slowest of them)
  *   stream_buffer_disk_mb_per_live  bytes in the buffer folder per live once the 60 s buffer is full
  *
  * Processes, so that only the bot's side is counted:
@@ -96,6 +96,7 @@ export async function benchStreamBuffer(): Promise<BenchResult[]> {
       { name: 'stream_buffer_cpu_pct_per_live', value: round2((busyCpu - idleCpu) / LIVES), unit: '% of a core' },
       { name: 'stream_buffer_mem_mb_per_live', value: round2((busyPss - idlePss) / MIB / LIVES), unit: 'MiB' },
       { name: 'stream_clip_ready_ms', value: Math.round(median(clipped.readyMs)), unit: 'ms' },
+      { name: 'stream_clip_ready_max_ms', value: Math.round(Math.max(...clipped.readyMs)), unit: 'ms' },
       { name: 'stream_buffer_disk_mb_per_live', value: round2(diskBytes / MIB / LIVES), unit: 'MiB' },
     ];
   } finally {
