@@ -4,6 +4,7 @@ import { benchFlood } from './flood.js';
 import { benchHype } from './hype.js';
 import { benchJoin } from './join.js';
 import { benchRss } from './rss.js';
+import { benchStreamBuffer } from './stream-buffer.js';
 import { benchMatching } from './match.js';
 import { benchTriggerLatency } from './trigger-latency.js';
 import type { BenchResult } from './result.js';
@@ -13,7 +14,7 @@ import type { BenchResult } from './result.js';
  * asserted: these machines are shared and noisy, so goals are read against the README, not enforced.
  */
 async function main(): Promise<void> {
-  const groups: Array<() => Promise<BenchResult[]>> = [benchMatching, () => benchTriggerLatency(), () => benchChatToSave(), () => Promise.resolve(benchHype()), () => benchRss(), () => benchFlood(), () => benchFit(), () => benchJoin()];
+  const groups: Array<() => Promise<BenchResult[]>> = [benchMatching, () => benchTriggerLatency(), () => benchChatToSave(), () => Promise.resolve(benchHype()), () => benchRss(), () => benchFlood(), () => benchFit(), () => benchJoin(), () => benchStreamBuffer()];
   for (const group of groups) {
     for (const { name, value, unit } of await group()) process.stdout.write(`${name}: ${value} ${unit}\n`);
   }

@@ -7,6 +7,7 @@ import { ClipJournal } from './clips/clip-journal.js';
 import { ClipService } from './clips/clip-service.js';
 import { fitVideo } from './delivery/video-fitter.js';
 import { DeliveryWorker, type DeliveryTimings } from './delivery/delivery-worker.js';
+import { leanError } from './delivery/discord-errors.js';
 import { FitCache } from './delivery/fit-cache.js';
 import { OutboxStore } from './delivery/outbox.js';
 import { StatusNotices } from './delivery/status-notices.js';
@@ -104,6 +105,7 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
     streamStates: () => streamStates,
     // Posts waiting for Discord; read only once the bot runs, when the delivery worker below exists.
     outboxSize: () => delivery.pendingCount,
+    isObsNeeded: () => settings.isObsCaptureNeeded(),
   };
   const metrics = new BotMetrics(health);
   // Every event behind /logs is also a log line (with guild and stream) and feeds the counters.
@@ -296,7 +298,7 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
         log.info({ commands: count, scope }, 'commands registered');
       } catch (err) {
         // Commands registered by an earlier start keep working; clips must not wait on this.
-        log.error({ err, scope: config.discordGuildId ?? 'global' }, 'could not register the slash commands; will try at the next start');
+        log.error({ err: leanError(err), scope: config.discordGuildId ?? 'global' }, 'could not register the slash commands; will try at the next start');
       }
       // Posts a previous run left queued go out first, in their order.
       await delivery.start();

@@ -1,4 +1,5 @@
 import type { AutocompleteInteraction } from 'discord.js';
+import { cleanText } from '../util/text.js';
 import type { CommandContext } from '../discord/command.js';
 
 /** Discord shows at most 25 suggestions. */
@@ -10,7 +11,8 @@ export function suggest(values: readonly string[], typed: string): Array<{ name:
   return values
     .filter((v) => v.toLowerCase().includes(needle))
     .slice(0, MAX_CHOICES)
-    .map((v) => ({ name: v.slice(0, 100), value: v.slice(0, 100) }));
+    // The shown name is cleaned; the value stays as stored so it still names the keyword or stream.
+    .map((v) => ({ name: cleanText(v).slice(0, 100) || '-', value: v.slice(0, 100) }));
 }
 
 /** Autocomplete for options naming one of the guild's watched streams. */

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { EventLog } from '../events/event-log.js';
 import type { GuildSettingsService } from '../guilds/settings-service.js';
 import type { BotStore } from '../store/bot-store.js';
-import { errorMessage } from '../util/text.js';
+import { cleanMessage, errorMessage } from '../util/text.js';
 import { alertEmbed, uploadLimitForTier, type ClipReplyBuilder } from './clip-message.js';
 import { joinLines } from '../util/markdown.js';
 import { NotSendableError, classifyFailure, describeFailure, leanError } from './discord-errors.js';
@@ -273,7 +273,7 @@ export class DeliveryWorker {
         const limit = uploadLimitForTier(('guild' in channel ? channel.guild?.premiumTier : undefined) ?? 0);
         const rendered = await this.deps.replies.render(entry.alert, limit, withoutFile);
         const message = await this.withUploadTimeout(rendered.fileBytes, () =>
-          channel.send({ ...rendered.message, nonce: entry.nonce, enforceNonce: true }) as Promise<Message>,
+          channel.send(cleanMessage({ ...rendered.message, nonce: entry.nonce, enforceNonce: true })) as Promise<Message>,
         );
         await this.deps.outbox.recordSent(entry.guildId, {
           alertId: entry.id,
@@ -284,6 +284,11 @@ export class DeliveryWorker {
         await this.deps.store.markClipPosted(entry.guildId, entry.alert.clipId).catch((err: unknown) =>
           this.deps.log.warn({ err: errorMessage(err) }, 'could not mark the clip posted'),
         );
+        this.deps.events.add(entry.guildId, {
+          kind: 'posted',
+          stream: entry.streamer,
+          text: `alert for ${entry.alert.fileName} posted in channel ${channelId}${rendered.fileBytes === 0 ? ' (without the file)' : ''}`,
+        });
         await this.finished(entry);
         if (!this.entries.some((e) => e.kind === 'alert' && e.alert.path === entry.alert.path)) {
           await this.deps.fits.release(entry.alert.path);
@@ -295,12 +300,12 @@ export class DeliveryWorker {
         if (!sent) return this.drop(entry, 'its alert was never posted');
         const embed = alertEmbed(entry.alert);
         if (sent.footer) embed.setFooter({ text: sent.footer });
-        await channel.messages.edit(sent.messageId, { embeds: [embed] });
+        await channel.messages.edit(sent.messageId, cleanMessage({ embeds: [embed] }));
         await this.finished(entry);
         return;
       }
       case 'notice': {
-        await channel.send({ content: joinLines([entry.text]), allowedMentions: { parse: [] }, nonce: entry.nonce, enforceNonce: true });
+        await channel.send(cleanMessage({ content: joinLines([entry.text]), allowedMentions: { parse: [] }, nonce: entry.nonce, enforceNonce: true }));
         await this.finished(entry);
         return;
       }

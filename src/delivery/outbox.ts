@@ -118,15 +118,16 @@ export function toAlertContent(outcome: ClipOutcome, triggers: readonly Trigger[
 }
 
 /**
- * The outbox's rows. Every method resolves once the store holds the change. All index changes run under
- * one lock, so concurrent enqueues keep a consistent order.
+ * The outbox's rows. Every method resolves once the store holds the change. The index and the sent list
+ * change only through the store's compare-and-set (`rows().modify`), atomic across processes: two bots on
+ * one Redis or Postgres, or a restart racing a worker still writing, cannot lose each other's entries.
  */
 export class OutboxStore {
   constructor(private readonly rows: StoreRows) {}
 
-  /** Every pending entry, oldest first. Unreadable rows are skipped (and dropped from the index). */
+  /** Every pending entry, oldest first. Ids whose row is missing or unreadable are skipped. */
   async pending(): Promise<OutboxEntry[]> {
-    const index = await this.readIndex();
+    const index = parseIndex(await this.rows.get(KEYS.index));
     const entries: OutboxEntry[] = [];
     for (const id of index.ids) {
       const row = await this.rows.get(KEYS.entry(id));
@@ -143,55 +144,65 @@ export class OutboxStore {
     draft: OutboxDraft,
     replace: (existing: OutboxEntry) => OutboxEntry | undefined = () => undefined,
   ): Promise<OutboxEntry> {
-    return this.rows.locked(KEYS.index, async () => {
-      const index = await this.readIndex();
-      if (index.ids.includes(draft.id)) {
-        const existing = await this.rows.get(KEYS.entry(draft.id));
-        if (isEntry(existing)) {
-          const next = replace(existing);
-          if (!next) return existing;
-          await this.rows.set(KEYS.entry(draft.id), next);
-          return next;
-        }
-      }
-      const entry = { ...draft, seq: index.seq + 1, createdAt: new Date().toISOString() } as OutboxEntry;
-      // Row first, then the index: a crash between the two leaves an orphan row, never a dangling id.
-      await this.rows.set(KEYS.entry(entry.id), entry);
-      const ids = index.ids.includes(entry.id) ? index.ids : [...index.ids, entry.id];
-      await this.rows.set(KEYS.index, { v: 1, seq: entry.seq, ids } satisfies IndexRow);
-      return entry;
+    if (parseIndex(await this.rows.get(KEYS.index)).ids.includes(draft.id)) {
+      let kept: OutboxEntry | undefined;
+      // A compare-and-set on the entry's own row: a rewrite racing another keeps the later credits.
+      const written = await this.rows.modify(KEYS.entry(draft.id), (current) => {
+        kept = undefined;
+        if (!isEntry(current)) return current;
+        const next = replace(current);
+        if (!next) kept = current;
+        return next ?? current;
+      });
+      if (kept) return kept;
+      if (isEntry(written)) return written;
+      // Its row is gone (delivered meanwhile): queue it afresh below.
+    }
+    // Three steps, each safe to crash after: a sequence number is reserved, the row written, then its id
+    // listed. A crash leaves at worst a burned number or an orphan row, never an id without its row.
+    const { seq } = await this.rows.modify(KEYS.index, (current) => {
+      const index = parseIndex(current);
+      return { ...index, seq: index.seq + 1 } satisfies IndexRow;
     });
+    const entry = { ...draft, seq, createdAt: new Date().toISOString() } as OutboxEntry;
+    await this.rows.set(KEYS.entry(entry.id), entry);
+    await this.rows.modify(KEYS.index, (current) => {
+      const index = parseIndex(current);
+      return (index.ids.includes(entry.id) ? index : { ...index, ids: [...index.ids, entry.id] }) satisfies IndexRow;
+    });
+    return entry;
   }
 
   async remove(id: string): Promise<void> {
-    await this.rows.locked(KEYS.index, async () => {
-      const index = await this.readIndex();
-      await this.rows.set(KEYS.index, { ...index, ids: index.ids.filter((i) => i !== id) } satisfies IndexRow);
+    await this.rows.modify(KEYS.index, (current) => {
+      const index = parseIndex(current);
+      return { ...index, ids: index.ids.filter((i) => i !== id) } satisfies IndexRow;
     });
     await this.rows.delete(KEYS.entry(id));
   }
 
   async sentAlert(guildId: string, id: string): Promise<SentAlert | undefined> {
-    return (await this.readSent(guildId)).find((s) => s.alertId === id);
+    return parseSent(await this.rows.get(KEYS.sent(guildId))).find((s) => s.alertId === id);
   }
 
   async recordSent(guildId: string, sent: SentAlert): Promise<void> {
-    await this.rows.locked(KEYS.sent(guildId), async () => {
-      const previous = (await this.readSent(guildId)).filter((s) => s.alertId !== sent.alertId);
-      await this.rows.set(KEYS.sent(guildId), { v: 1, sent: [sent, ...previous].slice(0, OUTBOX_LIMITS.sentPerGuild) });
+    await this.rows.modify(KEYS.sent(guildId), (current) => {
+      const previous = parseSent(current).filter((s) => s.alertId !== sent.alertId);
+      return { v: 1, sent: [sent, ...previous].slice(0, OUTBOX_LIMITS.sentPerGuild) };
     });
   }
+}
 
-  private async readIndex(): Promise<IndexRow> {
-    const row = (await this.rows.get(KEYS.index)) as Partial<IndexRow> | undefined;
-    const ids = Array.isArray(row?.ids) ? row.ids.filter((id): id is string => typeof id === 'string') : [];
-    return { v: 1, seq: typeof row?.seq === 'number' ? row.seq : 0, ids };
-  }
+/** The index row as stored, or an empty one for a row that is absent or unreadable. */
+function parseIndex(raw: unknown): IndexRow {
+  const row = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<IndexRow>;
+  const ids = Array.isArray(row.ids) ? row.ids.filter((id): id is string => typeof id === 'string') : [];
+  return { v: 1, seq: typeof row.seq === 'number' ? row.seq : 0, ids };
+}
 
-  private async readSent(guildId: string): Promise<SentAlert[]> {
-    const row = (await this.rows.get(KEYS.sent(guildId))) as { sent?: unknown } | undefined;
-    return Array.isArray(row?.sent) ? (row.sent as SentAlert[]) : [];
-  }
+function parseSent(raw: unknown): SentAlert[] {
+  const row = (typeof raw === 'object' && raw !== null ? raw : {}) as { sent?: unknown };
+  return Array.isArray(row.sent) ? (row.sent as SentAlert[]) : [];
 }
 
 export function noticeId(): string {

@@ -11,6 +11,9 @@ import { AppError, isAppError } from '../util/errors.js';
  *
  * Size targeting is single-pass ABR (two-pass would double the wait on a live alert); the headroom below
  * plus one retry at a bitrate corrected by the measured overshoot is enough in practice.
+ *
+ * It costs little more than the one x264 encode it needs: an AAC track that already fits the budget
+ * (OBS records 160 kbps AAC) is copied, not re-encoded, and a mono track is not upmixed to stereo.
  */
 
 export interface FitVideoOptions {
@@ -50,6 +53,9 @@ export const VIDEO_FIT_DEFAULTS = {
   lowAudioKbps: 64,
   /** Total bitrate under which audio drops to lowAudioKbps. */
   lowAudioBelowKbps: 1_000,
+  /** An AAC track is copied as is when its bitrate is at most this, and at most copyAudioShare of the budget. */
+  copyAudioMaxKbps: 192,
+  copyAudioShare: 0.1,
   /** [minimum video kbps, largest short side in pixels]: less bitrate, smaller picture. */
   scaleLadder: [
     [2_500, 1_080],
@@ -66,6 +72,8 @@ export const VIDEO_FIT_DEFAULTS = {
   audioKbps: number;
   lowAudioKbps: number;
   lowAudioBelowKbps: number;
+  copyAudioMaxKbps: number;
+  copyAudioShare: number;
   scaleLadder: readonly (readonly [number, number])[];
 };
 
@@ -101,7 +109,7 @@ export async function fitVideo(options: FitVideoOptions): Promise<FittedVideo> {
       await removeQuietly(outputPath, log);
       throw err;
     }
-    log.info({ outputPath, attempt, bytes, maxBytes, videoKbps: plan.videoKbps, shortSide: plan.shortSide }, 'clip re-encoded');
+    log.info({ outputPath, attempt, bytes, maxBytes, videoKbps: plan.videoKbps, audio: plan.copyAudio ? 'copied' : `${plan.audioKbps} kbps`, shortSide: plan.shortSide }, 'clip re-encoded');
     if (bytes <= maxBytes) {
       if (options.outputPath === undefined) return { path: outputPath, reencoded: true, bytes };
       const finalPath = resolve(options.outputPath);
@@ -123,12 +131,16 @@ export interface MediaInfo {
   readonly hasAudio: boolean;
   readonly width: number | undefined;
   readonly height: number | undefined;
+  /** The first audio track's codec, bitrate and channels, when ffprobe says (the ffmpeg banner fallback does not). */
+  readonly audio?: { readonly codec: string; readonly kbps: number | undefined; readonly channels: number | undefined };
 }
 
 export interface EncodePlan {
   readonly videoKbps: number;
-  /** 0 when the input has no audio. */
+  /** 0 when the input has no audio; the source's bitrate when it is copied. */
   readonly audioKbps: number;
+  /** The source's AAC track is copied into the result instead of re-encoded. */
+  readonly copyAudio: boolean;
   /** Largest short side of the output picture; undefined keeps the source size. */
   readonly shortSide: number | undefined;
   readonly media: MediaInfo;
@@ -136,27 +148,49 @@ export interface EncodePlan {
 
 export function planEncode({ maxBytes, media }: { maxBytes: number; media: MediaInfo }): EncodePlan {
   const totalKbps = (maxBytes * 8 * VIDEO_FIT_DEFAULTS.headroom) / media.durationSeconds / 1000;
+  const copyKbps = copyableAudioKbps(media, totalKbps);
+  if (copyKbps !== undefined) return withVideoKbps({ audioKbps: copyKbps, copyAudio: true, media, videoKbps: Math.floor(totalKbps - copyKbps) });
   const audioKbps = !media.hasAudio
     ? 0
     : totalKbps < VIDEO_FIT_DEFAULTS.lowAudioBelowKbps
       ? VIDEO_FIT_DEFAULTS.lowAudioKbps
       : VIDEO_FIT_DEFAULTS.audioKbps;
-  return withVideoKbps({ audioKbps, media, videoKbps: Math.floor(totalKbps - audioKbps) });
+  return withVideoKbps({ audioKbps, copyAudio: false, media, videoKbps: Math.floor(totalKbps - audioKbps) });
+}
+
+/** The source audio's bitrate when copying it is cheaper and fits: AAC (Discord plays it), known, small. */
+function copyableAudioKbps(media: MediaInfo, totalKbps: number): number | undefined {
+  const audio = media.audio;
+  if (!media.hasAudio || audio?.codec !== 'aac' || audio.kbps === undefined) return undefined;
+  if (audio.channels !== undefined && audio.channels > 2) return undefined;
+  const { copyAudioMaxKbps, copyAudioShare } = VIDEO_FIT_DEFAULTS;
+  return audio.kbps <= copyAudioMaxKbps && audio.kbps <= totalKbps * copyAudioShare ? Math.ceil(audio.kbps) : undefined;
 }
 
 /** After an attempt of `bytes` overshot `maxBytes`: scale the video bitrate by the overshoot, with margin. */
 export function retryPlan(previous: EncodePlan, { maxBytes, bytes, media }: { maxBytes: number; bytes: number; media: MediaInfo }): EncodePlan {
-  const audioKbps = media.hasAudio ? VIDEO_FIT_DEFAULTS.lowAudioKbps : 0;
+  // A copied track is already small and its size is fixed: only the video gives way.
+  const audioKbps = previous.copyAudio ? previous.audioKbps : media.hasAudio ? VIDEO_FIT_DEFAULTS.lowAudioKbps : 0;
   const videoKbps = Math.floor(previous.videoKbps * (maxBytes / bytes) * VIDEO_FIT_DEFAULTS.retryMargin);
-  return withVideoKbps({ audioKbps, media, videoKbps });
+  return withVideoKbps({ audioKbps, copyAudio: previous.copyAudio, media, videoKbps });
 }
 
-function withVideoKbps({ audioKbps, media, videoKbps }: { audioKbps: number; media: MediaInfo; videoKbps: number }): EncodePlan {
+function withVideoKbps({
+  audioKbps,
+  copyAudio,
+  media,
+  videoKbps,
+}: {
+  audioKbps: number;
+  copyAudio: boolean;
+  media: MediaInfo;
+  videoKbps: number;
+}): EncodePlan {
   const cap = VIDEO_FIT_DEFAULTS.scaleLadder.find(([minKbps]) => videoKbps >= minKbps)?.[1] ?? 240;
   const sourceShortSide =
     media.width !== undefined && media.height !== undefined ? Math.min(media.width, media.height) : undefined;
   const shortSide = sourceShortSide !== undefined && sourceShortSide > cap ? cap : undefined;
-  return { videoKbps, audioKbps, shortSide, media };
+  return { videoKbps, audioKbps, copyAudio, shortSide, media };
 }
 
 export function encodeArgs(inputPath: string, outputPath: string, plan: EncodePlan): string[] {
@@ -175,8 +209,13 @@ export function encodeArgs(inputPath: string, outputPath: string, plan: EncodePl
     '-bufsize', `${plan.videoKbps * 2}k`,
     '-pix_fmt', 'yuv420p',
   );
-  if (plan.audioKbps > 0) args.push('-c:a', 'aac', '-b:a', `${plan.audioKbps}k`, '-ac', '2');
-  else args.push('-an');
+  if (plan.copyAudio) args.push('-c:a', 'copy');
+  else if (plan.audioKbps > 0) {
+    args.push('-c:a', 'aac', '-b:a', `${plan.audioKbps}k`);
+    // Surround (or unknown) is mixed down to stereo for Discord's player; mono stays mono (half the work).
+    const channels = plan.media.audio?.channels;
+    if (channels === undefined || channels > 2) args.push('-ac', '2');
+  } else args.push('-an');
   // +faststart moves the index to the front so Discord can play the clip before it is fully downloaded.
   args.push('-movflags', '+faststart', '-sn', '-dn', '-f', 'mp4', outputPath);
   return args;
@@ -200,7 +239,7 @@ async function probe(inputPath: string, ffmpegPath: string, ffprobePath: string,
   try {
     result = await run(
       ffprobePath,
-      ['-v', 'error', '-show_entries', 'format=duration:stream=codec_type,width,height', '-of', 'json', inputPath],
+      ['-v', 'error', '-show_entries', 'format=duration:stream=codec_type,codec_name,width,height,channels,bit_rate', '-of', 'json', inputPath],
       'ffprobe',
     );
   } catch (err) {
@@ -232,13 +271,32 @@ export function parseFfprobeJson(text: string): MediaInfo | undefined {
   const root = (data ?? {}) as { format?: { duration?: unknown }; streams?: unknown };
   const durationSeconds = Number(root.format?.duration);
   if (!Number.isFinite(durationSeconds) || durationSeconds <= 0) return undefined;
-  const streams = (Array.isArray(root.streams) ? root.streams : []) as { codec_type?: unknown; width?: unknown; height?: unknown }[];
+  const streams = (Array.isArray(root.streams) ? root.streams : []) as {
+    codec_type?: unknown;
+    codec_name?: unknown;
+    width?: unknown;
+    height?: unknown;
+    channels?: unknown;
+    bit_rate?: unknown;
+  }[];
   const video = streams.find((s) => s.codec_type === 'video');
+  const audio = streams.find((s) => s.codec_type === 'audio');
+  // ffprobe prints bit_rate as a string of bits per second ("127916"), or "N/A".
+  const audioBps = Number(audio?.bit_rate);
   return {
     durationSeconds,
-    hasAudio: streams.some((s) => s.codec_type === 'audio'),
+    hasAudio: audio !== undefined,
     width: typeof video?.width === 'number' ? video.width : undefined,
     height: typeof video?.height === 'number' ? video.height : undefined,
+    ...(audio !== undefined && typeof audio.codec_name === 'string'
+      ? {
+          audio: {
+            codec: audio.codec_name,
+            kbps: Number.isFinite(audioBps) && audioBps > 0 ? audioBps / 1000 : undefined,
+            channels: typeof audio.channels === 'number' ? audio.channels : undefined,
+          },
+        }
+      : {}),
   };
 }
 

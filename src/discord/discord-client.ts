@@ -1,5 +1,6 @@
 import { Client, Events, GatewayIntentBits, type Interaction } from 'discord.js';
 import type { Logger } from 'pino';
+import { leanError } from '../delivery/discord-errors.js';
 
 /**
  * The bot's discord.js client: guild events only (slash commands need no privileged intent), every
@@ -17,9 +18,10 @@ export function createDiscordClient(options: {
     ...(options.apiUrl ? { rest: { api: options.apiUrl } } : {}),
   });
   client.on(Events.InteractionCreate, (interaction) => {
-    void options.onInteraction(interaction).catch((err: unknown) => log.error({ err }, 'interaction handling failed'));
+    void options.onInteraction(interaction).catch((err: unknown) => log.error({ err: leanError(err) }, 'interaction handling failed'));
   });
-  client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
+  // discord.js errors carry their request body (a clip's bytes): logged lean, never whole.
+  client.on(Events.Error, (err) => log.error({ err: leanError(err) }, 'discord client error'));
   client.on(Events.ShardDisconnect, (event) => log.warn({ code: event.code }, 'discord gateway disconnected'));
   return client;
 }

@@ -9,7 +9,9 @@ import {
 } from 'discord.js';
 import type { Logger } from 'pino';
 import type { Command, CommandContext } from './command.js';
+import { leanError } from '../delivery/discord-errors.js';
 import { UserError } from '../util/errors.js';
+import { cleanMessage } from '../util/text.js';
 import { isAllowed } from './permissions.js';
 
 export const REFUSAL = 'You need the Manage Server permission or the bot’s moderator role to use this.';
@@ -32,6 +34,7 @@ export class InteractionRouter {
   async handle(interaction: Interaction): Promise<void> {
     if (interaction.isAutocomplete()) return this.autocomplete(interaction);
     if (!interaction.isChatInputCommand()) return;
+    cleanRepliesOf(interaction);
     try {
       await this.execute(interaction);
     } catch (err) {
@@ -62,7 +65,7 @@ export class InteractionRouter {
       }
       await command.autocomplete(interaction, this.context);
     } catch (err) {
-      this.log.warn({ err }, 'autocomplete failed');
+      this.log.warn({ err: leanError(err) }, 'autocomplete failed');
       if (!interaction.responded) await interaction.respond([]).catch(() => undefined);
     }
   }
@@ -84,14 +87,29 @@ export class InteractionRouter {
       content = err.message;
     } else {
       const reportId = randomBytes(4).toString('hex');
-      this.log.error({ err, reportId, command: interaction.commandName }, 'command failed');
+      // Lean: a discord.js error carries its request body, the clip's bytes when an upload failed.
+      this.log.error({ err: leanError(err), reportId, command: interaction.commandName }, 'command failed');
       content = `Something went wrong (report \`${reportId}\`). Nothing was changed.`;
     }
     try {
       await respond(interaction, { content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
     } catch (replyErr) {
-      this.log.warn({ err: replyErr }, 'could not answer the interaction');
+      this.log.warn({ err: leanError(replyErr) }, 'could not answer the interaction');
     }
+  }
+}
+
+/**
+ * Every reply, edit and follow-up of this interaction goes through cleanMessage, whichever command or
+ * error path sends it: an echoed option, a stored name or a /logs line cannot carry control characters or
+ * bidi overrides into Discord.
+ */
+function cleanRepliesOf(interaction: ChatInputCommandInteraction): void {
+  type Send = (options: unknown) => Promise<unknown>;
+  const methods = interaction as unknown as Record<'reply' | 'editReply' | 'followUp', Send>;
+  for (const name of ['reply', 'editReply', 'followUp'] as const) {
+    const send = methods[name].bind(interaction);
+    methods[name] = (options: unknown) => send(cleanMessage(options));
   }
 }
 

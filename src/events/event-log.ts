@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { cleanText } from '../util/text.js';
 
 /**
  * The bounded in-memory log behind `/logs`, like the old app's dashboard log: the last 100 events per
@@ -59,7 +60,9 @@ export class EventLog {
     this.now = options.now ?? (() => new Date());
   }
 
-  add(guildId: string, event: Omit<LoggedEvent, 'at'>): void {
+  add(guildId: string, raw: Omit<LoggedEvent, 'at'>): void {
+    // Event texts quote chats, names and options; /logs shows them, and log lines should not carry controls either.
+    const event = { ...raw, text: cleanText(raw.text) };
     this.onEvent?.(event.kind);
     if (this.log) {
       const line = LOG_LINES[event.kind];

@@ -80,6 +80,18 @@ export class GuildSettingsService {
   }
 
   /** Every guild this process has settings for (stored or touched since start). */
+  /** For /healthz: OBS matters when some stream uses `obs` capture, or no stream uses `stream` capture. */
+  isObsCaptureNeeded(): boolean {
+    let usesStream = false;
+    for (const guildId of this.knownGuildIds()) {
+      for (const { username } of this.get(guildId).streams) {
+        if (this.captureOf(guildId, username) === 'obs') return true;
+        usesStream = true;
+      }
+    }
+    return !usesStream;
+  }
+
   knownGuildIds(): string[] {
     return [...this.cache.keys()];
   }

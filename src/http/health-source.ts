@@ -11,6 +11,11 @@ export interface HealthSource {
   streamStates(): ReadonlyMap<string, string>;
   /** Alerts waiting to be posted to Discord. */
   outboxSize(): number;
+  /**
+   * Whether clips depend on OBS: some watched stream uses `obs` capture, or none uses `stream` capture (a
+   * bot with no streams yet is an OBS bot, as before captures existed). Absent: always.
+   */
+  isObsNeeded?(): boolean;
 }
 
 /** The state a stream waits in for the shared connect budget. */
@@ -19,20 +24,30 @@ export const QUEUED_STATE = 'queued';
 export interface HealthReport {
   readonly isHealthy: boolean;
   readonly discord: { readonly ready: boolean };
-  readonly obs: { readonly connection: string; readonly bufferActive: boolean | null; readonly lastError: string | null };
+  readonly obs: {
+    readonly connection: string;
+    readonly bufferActive: boolean | null;
+    readonly lastError: string | null;
+    /** False when every stream uses `stream` capture: then OBS down does not make the bot unhealthy. */
+    readonly needed: boolean;
+  };
   /** How many streams are in each state, e.g. `{ live: 2, offline: 5 }`. */
   readonly streams: Readonly<Record<string, number>>;
   readonly outbox: number;
 }
 
-/** Healthy means clips can be made and posted: Discord is ready and OBS is connected. */
+/**
+ * Healthy means clips can be made and posted: Discord is ready, and OBS is connected if any stream's clips
+ * come from OBS. A bot whose streams all cut their own video stays healthy with OBS off or absent.
+ */
 export function healthReport(source: HealthSource): HealthReport {
   const obs = source.obsStatus();
   const discordReady = source.isDiscordReady();
+  const isObsNeeded = source.isObsNeeded?.() ?? true;
   return {
-    isHealthy: discordReady && obs.connection === 'connected',
+    isHealthy: discordReady && (obs.connection === 'connected' || !isObsNeeded),
     discord: { ready: discordReady },
-    obs: { connection: obs.connection, bufferActive: obs.isBufferActive ?? null, lastError: obs.lastError ?? null },
+    obs: { connection: obs.connection, bufferActive: obs.isBufferActive ?? null, lastError: obs.lastError ?? null, needed: isObsNeeded },
     streams: countByState(source.streamStates()),
     outbox: source.outboxSize(),
   };

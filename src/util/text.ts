@@ -22,3 +22,37 @@ export function cleanText(text: string, { keepLineBreaks = false }: { keepLineBr
   const cleaned = text.replace(UNSAFE_CHARACTERS, '');
   return keepLineBreaks ? cleaned : cleaned.replace(LINE_BREAKS, ' ');
 }
+
+/** What cleanMessage accepts: discord.js reply/send options, or a bare string. */
+type Embedish = { toJSON(): unknown } | Record<string, unknown>;
+
+/**
+ * The last step before anything reaches Discord (replies, alerts, notices, edits): every text of the
+ * message through cleanText, line breaks kept. Commands and alerts clean user text where they build it
+ * too; this makes sure nothing echoed (an option in an error, a stored name, a /logs line) slips past.
+ * Files are left as they are.
+ */
+export function cleanMessage<T>(message: T): T {
+  if (typeof message === 'string') return cleanText(message, { keepLineBreaks: true }) as T;
+  if (message === null || typeof message !== 'object') return message;
+  const options = message as Record<string, unknown>;
+  const cleaned: Record<string, unknown> = { ...options };
+  if (typeof options.content === 'string') cleaned.content = cleanText(options.content, { keepLineBreaks: true });
+  if (Array.isArray(options.embeds)) cleaned.embeds = (options.embeds as Embedish[]).map(cleanEmbed);
+  return cleaned as T;
+}
+
+function cleanEmbed(embed: Embedish): Record<string, unknown> {
+  const data = (typeof embed.toJSON === 'function' ? (embed as { toJSON(): unknown }).toJSON() : embed) as Record<string, unknown>;
+  return cleanDeep(data) as Record<string, unknown>;
+}
+
+/** Every string in an embed's JSON (title, description, fields, footer, author); URLs have no controls to lose. */
+function cleanDeep(value: unknown): unknown {
+  if (typeof value === 'string') return cleanText(value, { keepLineBreaks: true });
+  if (Array.isArray(value)) return value.map(cleanDeep);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, cleanDeep(inner)]));
+  }
+  return value;
+}

@@ -23,6 +23,17 @@ export interface FakeLiveVideo {
   readonly height?: number;
   /** Video bitrate in kbit/s; unset lets the encoder choose (a solid colour needs very little). */
   readonly kbps?: number;
+  /**
+   * A pre-encoded FLV served looped in real time with `-c copy` instead of encoding per request (the
+   * benchmark: serving ten 720p lives then costs almost nothing, so the figures are the reader's).
+   * `colour`, `codec` and the size are then only what the test says the file holds.
+   */
+  readonly file?: string;
+  /**
+   * Epoch ms: from then on the picture is white for one second (each connection works out when that is in
+   * its own stream time), so a test can see where a wall-clock moment lands in a clip.
+   */
+  readonly flashAt?: number;
 }
 
 export interface FlvServerStats {
@@ -168,16 +179,21 @@ export async function startFakeFlvServer(): Promise<FakeFlvServer> {
 
 /** A live-like FLV: real time, a keyframe every second, h264 (or HEVC) video and AAC audio. */
 function encoderArgs(video: FakeLiveVideo): string[] {
+  if (video.file !== undefined) {
+    return ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', video.file, '-c', 'copy', '-f', 'flv', 'pipe:1'];
+  }
   const size = `${video.width ?? 320}x${video.height ?? 180}`;
   const codec = video.codec === 'hevc'
     ? ['-c:v', 'libx265', '-preset', 'ultrafast', '-tune', 'zerolatency', '-x265-params', `keyint=${GOP_FRAMES}:min-keyint=${GOP_FRAMES}:log-level=none`]
     : ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(GOP_FRAMES)];
   const rate = video.kbps === undefined ? [] : ['-b:v', `${video.kbps}k`, '-maxrate', `${video.kbps}k`, '-bufsize', `${video.kbps * 2}k`];
+  const flashFrom = video.flashAt === undefined ? undefined : ((video.flashAt - Date.now()) / 1000).toFixed(3);
+  const flash = flashFrom === undefined ? [] : ['-vf', `drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='between(t,${flashFrom},${flashFrom}+1)'`];
   return [
     '-hide_banner', '-loglevel', 'error', '-nostdin',
     '-re', '-f', 'lavfi', '-i', `color=c=${video.colour}:s=${size}:r=${FPS}`,
     '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
-    ...codec, ...rate, '-pix_fmt', 'yuv420p',
+    ...flash, ...codec, ...rate, '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-b:a', '64k',
     // Debian's ffmpeg 5.1 cannot put HEVC in FLV (enhanced FLV came in 6.1), so the HEVC variant goes out
     // as MPEG-TS on the same URL; readers probe the container, as ffmpeg does.

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdtemp, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -24,6 +25,8 @@ describe('Discord faults and upload limits', () => {
   let h: Harness;
   let obs: FakeReplayBuffer;
   let bigClip: string;
+  /** The bot's own log lines (JSON), to hold its failure lines to a size. */
+  const botLines: string[] = [];
 
   const alertsOf = (handle: string): PostedMessage[] =>
     h.discord.channelMessages.filter((m) => m.files.some((f) => f.name.startsWith(`${handle}_`)) || JSON.stringify(m.embeds).includes(handle));
@@ -35,6 +38,16 @@ describe('Discord faults and upload limits', () => {
     obs = new FakeReplayBuffer(path.join(dir, 'replays'));
     h = await startHarness({
       replayBuffer: obs,
+      log: () =>
+        pino(
+          { level: 'info' },
+          new Writable({
+            write(chunk: Buffer, _encoding, done) {
+              botLines.push(chunk.toString());
+              done();
+            },
+          }),
+        ),
       // Backoff shortened so an "outage of minutes" is a few seconds of many attempts.
       tuning: { deliveryTimings: { initialBackoffMs: 50, maxBackoffMs: 300 } },
     });
@@ -60,6 +73,12 @@ describe('Discord faults and upload limits', () => {
     h.tiktok.sendChat('fault.user', { handle: 'after.429', text: 'clip it' });
     const alert = await h.discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith('after.429_')), 15_000);
     expect(alert.files).toHaveLength(1);
+  });
+
+  it("says in /logs that the alert was posted", async () => {
+    await delivered();
+    const logs = await h.command({ command: 'logs', options: { stream: 'fault.user' } });
+    expect(logs.content).toMatch(/`posted` @fault\\?\.user alert for after\\?\.429\\?_[^\n]* posted in channel \d+/);
   });
 
   it('delivers every alert once, in order, after an outage far longer than any retry budget', async () => {
@@ -95,32 +114,41 @@ describe('Discord faults and upload limits', () => {
     expect(alertsOf('cut.answer')).toHaveLength(1);
   });
 
-  it('holds alerts for a channel it lost permission in, says so in /status and /logs, and delivers once after /settings channel', async () => {
-    const general = h.discord.channels.general;
-    const before = postsTo(general).length;
+  // Where alerts go now: the channel the stream was added in until /settings channel moves them.
+  let alertChannel = (): string => h.discord.channels.general;
+
+  it.each([
+    { code: 50013, status: 403, message: 'Missing Permissions', handle: 'no.permission' },
+    { code: 50001, status: 403, message: 'Missing Access', handle: 'no.access' },
+    { code: 10003, status: 404, message: 'Unknown Channel', handle: 'gone.channel' },
+  ])('holds alerts for a channel it cannot post in ($code $message), says so in /status and /logs, and delivers once after /settings channel', async ({ code, status, message, handle }) => {
+    const held = alertChannel();
+    const working = held === h.discord.channels.general ? h.discord.channels.alerts : h.discord.channels.general;
+    const before = postsTo(held).length;
     const restore = h.discord.failRequestsUntilCleared(
-      { method: 'POST', pathIncludes: `/channels/${general}/messages` },
-      { status: 403, body: { message: 'Missing Permissions', code: 50013 } },
+      { method: 'POST', pathIncludes: `/channels/${held}/messages` },
+      { status, body: { message, code } },
     );
     try {
-      h.tiktok.sendChat('fault.user', { handle: 'no.permission', text: 'clip it' });
+      h.tiktok.sendChat('fault.user', { handle, text: 'clip it' });
       await waitFor(() => h.bot.delivery.problems(h.discord.guildId).length > 0, 15_000, () => 'the channel to be held');
-      const status = await h.command({ command: 'status' });
-      expect(status.content).toContain(`Cannot post in <#${general}>`);
-      expect(status.content).toContain('Missing Permissions (50013)');
+      const statusReply = await h.command({ command: 'status' });
+      expect(statusReply.content).toContain(`Cannot post in <#${held}>`);
+      expect(statusReply.content).toContain(`${message} (${code})`);
       const logs = await h.command({ command: 'logs', options: { stream: 'fault.user' } });
-      expect(logs.content).toMatch(/cannot post in channel \d+: Missing Permissions \\?\(50013\\?\)/);
-      // Held, not hammered: no more than a few attempts while the permission is missing.
+      expect(logs.content).toMatch(new RegExp(`cannot post in channel ${held}: ${message} \\\\?\\(${code}\\\\?\\)`));
+      // Held, not hammered: no more than a few attempts while the channel refuses.
       await new Promise((resolve) => setTimeout(resolve, 1_500));
-      expect(postsTo(general).length - before).toBeLessThanOrEqual(3);
-      expect(alertsOf('no.permission')).toHaveLength(0);
+      expect(postsTo(held).length - before).toBeLessThanOrEqual(3);
+      expect(alertsOf(handle)).toHaveLength(0);
 
-      const answer = await h.command({ command: 'settings', subcommand: 'channel', options: { channel: h.discord.channels.alerts } });
+      const answer = await h.command({ command: 'settings', subcommand: 'channel', options: { channel: working } });
       expect(answer.content).toContain('will be delivered there now');
-      const alert = await h.discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith('no.permission_')), 15_000);
-      expect(alert.channelId).toBe(h.discord.channels.alerts);
+      alertChannel = () => working;
+      const alert = await h.discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith(`${handle}_`)), 15_000);
+      expect(alert.channelId).toBe(working);
       await delivered();
-      expect(alertsOf('no.permission')).toHaveLength(1);
+      expect(alertsOf(handle)).toHaveLength(1);
       expect(h.bot.delivery.problems(h.discord.guildId)).toEqual([]);
     } finally {
       restore();
@@ -153,6 +181,28 @@ describe('Discord faults and upload limits', () => {
     expect(Buffer.byteLength(lines[0]!)).toBeLessThan(2 * 1024);
     expect(JSON.parse(lines[0]!)).toMatchObject({ method: 'POST', status: 400, code: 50035, message: 'Invalid Form Body' });
   });
+
+  it('keeps a failed /clip reply upload out of the log too: the command failure and the failed answer', async () => {
+    const from = botLines.length;
+    const save = obs.save.bind(obs);
+    // A 310 KB clip: under the upload limit, so it goes up as is; logged whole it would be megabytes.
+    obs.save = async (onSaved) => save(async (replay) => {
+      await writeFile(replay.path, randomBytes(310 * 1024));
+      return onSaved(replay);
+    });
+    const stop = h.discord.failRequestsUntilCleared({ method: 'PATCH', pathIncludes: '/messages/%40original' }, { status: 500 });
+    try {
+      await h.discord.interact({ command: 'clip', options: { stream: 'fault.user' } }).initial();
+      await waitFor(() => botLines.slice(from).some((l) => l.includes('could not answer the interaction')), 30_000, () => 'the failed answer to be logged');
+    } finally {
+      stop();
+      obs.save = save;
+    }
+    const failures = botLines.slice(from).filter((l) => /command failed|could not answer the interaction/.test(l));
+    expect(failures.length).toBeGreaterThanOrEqual(2);
+    for (const line of failures) expect(Buffer.byteLength(line)).toBeLessThan(4 * 1024);
+    expect(JSON.parse(failures[0]!)).toMatchObject({ msg: 'command failed', err: { method: 'PATCH', status: 500 } });
+  }, 60_000);
 
   it('removes control and bidi characters from the chat in an alert, keeping right-to-left letters', async () => {
     h.tiktok.sendChat('fault.user', { handle: 'hostile.text', text: 'clip it a\u0000b\u202ec\u2067d مرحبا' });

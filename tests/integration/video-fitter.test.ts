@@ -114,6 +114,35 @@ describe('fitVideo with real ffmpeg', () => {
     }
   }, 120_000);
 
+  it('re-encodes only the picture when the AAC track already fits, into h264 yuv420p with the index first', async () => {
+    // 3 MB over 8 s is ~2.7 Mbps: the 128 kbps mono AAC is under a tenth of it, so it is copied, not re-encoded.
+    const maxBytes = 3_000_000;
+    const fitted = await fitVideo({ inputPath: clipPath, maxBytes, ffmpegPath: 'ffmpeg', log });
+    try {
+      expect(fitted.bytes).toBeLessThanOrEqual(maxBytes);
+      const { stdout } = await run('ffprobe', [
+        '-v', 'error', '-show_entries', 'stream=codec_type,codec_name,pix_fmt,channels,bit_rate', '-of', 'json', fitted.path,
+      ]);
+      const { stdout: sourceOut } = await run('ffprobe', [
+        '-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=bit_rate', '-of', 'json', clipPath,
+      ]);
+      const streams = (JSON.parse(stdout) as { streams: Record<string, unknown>[] }).streams;
+      expect(streams.find((s) => s.codec_type === 'video')).toMatchObject({ codec_name: 'h264', pix_fmt: 'yuv420p' });
+      const audio = streams.find((s) => s.codec_type === 'audio');
+      const sourceAudio = (JSON.parse(sourceOut) as { streams: { bit_rate: string }[] }).streams[0];
+      // Copied: still mono, still the source's bitrate (a re-encode would be 96 kbps).
+      expect(audio).toMatchObject({ codec_name: 'aac', channels: 1 });
+      expect(Math.abs(Number(audio?.bit_rate) - Number(sourceAudio?.bit_rate))).toBeLessThan(2_000);
+      // +faststart: the index (moov) comes before the media (mdat), so Discord plays it while downloading.
+      const head = (await readFile(fitted.path)).subarray(0, 64 * 1024).toString('latin1');
+      expect(head.indexOf('moov')).toBeGreaterThan(-1);
+      expect(head.indexOf('moov')).toBeLessThan(head.indexOf('mdat'));
+      await expectOriginalIntact();
+    } finally {
+      await rm(fitted.path, { force: true });
+    }
+  }, 120_000);
+
   it('reads the duration with ffmpeg when there is no ffprobe', async () => {
     const fitted = await fitVideo({
       inputPath: clipPath,
@@ -322,6 +351,17 @@ describe('video fitter helpers', () => {
     const portrait = planEncode({ maxBytes: 3 * 1024 * 1024, media: { ...media, width: 1080, height: 1920 } });
     expect(portrait.shortSide).toBe(360);
     expect(encodeArgs('/in.mp4', '/out.mp4', portrait)).toEqual(expect.arrayContaining(['-vf', 'scale=360:-2']));
+    // Stereo AAC under the budget is copied; surround or another codec is re-encoded, mono is never upmixed.
+    const aac = { codec: 'aac', kbps: 160, channels: 2 };
+    const copied = planEncode({ maxBytes: 30 * 1024 * 1024, media: { ...media, audio: aac } });
+    expect(copied).toMatchObject({ copyAudio: true, audioKbps: 160 });
+    expect(encodeArgs('/in.mp4', '/out.mp4', copied)).toEqual(expect.arrayContaining(['-c:a', 'copy']));
+    expect(planEncode({ maxBytes: 5 * 1024 * 1024, media: { ...media, audio: aac } }).copyAudio).toBe(false);
+    expect(planEncode({ maxBytes: 30 * 1024 * 1024, media: { ...media, audio: { ...aac, codec: 'opus' } } }).copyAudio).toBe(false);
+    const surround = planEncode({ maxBytes: 30 * 1024 * 1024, media: { ...media, audio: { ...aac, channels: 6 } } });
+    expect(encodeArgs('/in.mp4', '/out.mp4', surround)).toEqual(expect.arrayContaining(['-ac', '2']));
+    const mono = planEncode({ maxBytes: 30 * 1024 * 1024, media: { ...media, audio: { codec: 'mp3', kbps: 128, channels: 1 } } });
+    expect(encodeArgs('/in.mp4', '/out.mp4', mono)).not.toContain('-ac');
     const silent = planEncode({ maxBytes: 10 * 1024 * 1024, media: { ...media, hasAudio: false } });
     expect(silent.audioKbps).toBe(0);
     expect(encodeArgs('/in.mp4', '/out.mp4', silent)).toContain('-an');

@@ -257,7 +257,10 @@ function ffmpegArgs(source: StreamSource, runDir: string, settings: Required<Str
   ];
 }
 
-/** Segments listed in a run's playlist: each with its wall-clock start (`#EXT-X-PROGRAM-DATE-TIME`). */
+/**
+ * Segments listed in a run's playlist, each with its wall-clock start: `#EXT-X-PROGRAM-DATE-TIME`, shifted
+ * to when the video really arrived (see anchorToArrival).
+ */
 export async function readPlaylist(runDir: string): Promise<Segment[]> {
   let text: string;
   try {
@@ -280,8 +283,39 @@ export async function readPlaylist(runDir: string): Promise<Segment[]> {
       duration = undefined;
     }
   }
-  return out;
+  return anchorToArrival(runDir, out);
 }
+
+/**
+ * ffmpeg stamps `#EXT-X-PROGRAM-DATE-TIME` from its clock when its output starts, which is after it probed
+ * the input (up to `-analyzeduration`, 2 s): every label of the run is that much later than the video
+ * arrived, and a cut by the labels alone would end about 2 s before the `after` window does. A segment's
+ * file is last written when it closes, i.e. when its last frame arrived, so the run's timeline is shifted
+ * by the median of (file time - labelled end): one shift for the run keeps the segments contiguous.
+ */
+async function anchorToArrival(runDir: string, segments: Segment[]): Promise<Segment[]> {
+  // A listed segment is complete and never rewritten: its offset is read once (a live's buffer is read
+  // every second; stat-ing its 30 segments each time would be most of the bot's share of the CPU).
+  const known = offsetsByRun.get(runDir) ?? new Map<string, number>();
+  const current = new Map<string, number>();
+  await Promise.all(segments.map(async (s) => {
+    const cached = known.get(s.path);
+    if (cached !== undefined) return void current.set(s.path, cached);
+    const info = await stat(s.path).catch(() => undefined);
+    if (info) current.set(s.path, info.mtimeMs - (s.start.getTime() + s.durationSeconds * 1000));
+  }));
+  offsetsByRun.delete(runDir);
+  if (current.size > 0) offsetsByRun.set(runDir, current);
+  while (offsetsByRun.size > MAX_RUNS_REMEMBERED) offsetsByRun.delete(offsetsByRun.keys().next().value!);
+  const offsets = [...current.values()].sort((a, b) => a - b);
+  const offset = offsets[Math.floor(offsets.length / 2)];
+  if (offset === undefined) return segments;
+  return segments.map((s) => ({ ...s, start: new Date(s.start.getTime() + offset) }));
+}
+
+/** Offsets of each run's listed segments (file time - labelled end), most recently read run last. */
+const offsetsByRun = new Map<string, Map<string, number>>();
+const MAX_RUNS_REMEMBERED = 500;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -20,7 +20,8 @@ const run = promisify(execFile);
 export const STREAM_CAPTURE_DEFAULTS = {
   /** How long past `at + after` a cut waits for the segment that covers it (segments are >= one GOP). */
   maxExtraWaitMs: 8_000,
-  pollMs: 250,
+  /** Reading a playlist is cheap; a tight poll is most of what stands between the window's end and the clip. */
+  pollMs: 100,
   /** Triggers within this long after a moment are in its clip already (the default `after` window). */
   mergeWindowMs: 5_000,
 } as const satisfies Record<string, number>;
@@ -68,7 +69,9 @@ export class StreamCapture implements ClipCapture {
     const from = request.at.getTime() - request.beforeSeconds * 1000;
     const to = request.at.getTime() + request.afterSeconds * 1000;
     const segments = await this.waitForSegments(() => buffer.segments(), to, signal);
-    const chosen = segments.filter((s) => s.start.getTime() < to && end(s) > from);
+    // The clip ends at the segment boundary nearest to `to` (segments start at keyframes): waiting for the
+    // boundary after it would cost up to a whole segment after the window for at most a second of video.
+    const chosen = segments.filter((s) => s.start.getTime() < to - halfOf(s) && end(s) > from);
     if (chosen.length === 0) {
       throw new AppError('STREAM_NOT_BUFFERED', `No video of @${request.streamer} was buffered around that moment (${describeBufferState(buffer.state())}).`);
     }
@@ -103,17 +106,22 @@ export class StreamCapture implements ClipCapture {
     return state === undefined || state.kind === 'failed';
   }
 
-  /** Waits until a complete segment reaches `to` (the after window is over), or gives up a little later. */
+  /** Waits until the segment boundary nearest `to` is complete (the after window is over), or gives up a little later. */
   private async waitForSegments(read: () => Promise<Segment[]>, to: number, signal?: AbortSignal): Promise<Segment[]> {
     const deadline = to + this.settings.maxExtraWaitMs;
     for (;;) {
       if (signal?.aborted) throw new AppError('ABORTED', 'The cut was cancelled.', { cause: signal.reason });
       const segments = await read();
       const last = segments.at(-1);
-      if ((last && end(last) >= to) || Date.now() >= deadline) return segments;
+      if ((last && end(last) >= to - halfOf(last)) || Date.now() >= deadline) return segments;
       await new Promise((resolve) => setTimeout(resolve, this.settings.pollMs));
     }
   }
+}
+
+/** Half a segment, in ms: how far the clip's end may snap to the nearer keyframe boundary. */
+function halfOf(segment: Segment): number {
+  return segment.durationSeconds * 500;
 }
 
 function end(segment: Segment): number {

@@ -1,12 +1,12 @@
 /**
  * Cuts a clip from buffered segments without re-encoding: hard links protect the segments from ffmpeg's
- * pruning while we read them, the concat demuxer joins them, `-c copy`, `+faststart` so Discord starts
+ * pruning while we read them, they are joined (see joinedInput), `-c copy`, `+faststart` so Discord starts
  * playing before the download ends, `-avoid_negative_ts make_zero` so the clip starts at 0. HEVC is
  * re-encoded to h264 for the post (Discord clients do not play it reliably); the copied cut is kept too.
  */
 import { execFile } from 'node:child_process';
 import { copyFile, link, mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { AppError } from '../../util/errors.js';
 import type { Segment } from './stream-buffer.js';
@@ -43,10 +43,8 @@ export async function cutSegments(options: {
     linked.push(target);
   }
   if (linked.length === 0) throw new AppError('STREAM_NOT_BUFFERED', 'The buffered video was gone before it could be cut.');
-  const list = join(workDir, 'list.txt');
-  await writeFile(list, linked.map((p) => `file '${p.replace(/'/g, "'\\''")}'`).join('\n') + '\n');
   const cut = join(workDir, 'cut.mp4');
-  await ffmpeg(ffmpegPath, ['-f', 'concat', '-safe', '0', '-i', list, '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy',
+  await ffmpeg(ffmpegPath, [...(await joinedInput(segments, linked, workDir)), '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy',
     '-avoid_negative_ts', 'make_zero', '-movflags', '+faststart', cut]);
   const probed = await probe(options.ffprobePath, cut);
   await Promise.all(linked.map((p) => rm(p, { force: true })));
@@ -56,6 +54,20 @@ export async function cutSegments(options: {
     '-crf', '23', '-pix_fmt', 'yuv420p', '-c:a', 'copy', '-movflags', '+faststart', h264]);
   const reencoded = await probe(options.ffprobePath, h264);
   return { path: h264, originalPath: cut, ...reencoded };
+}
+
+/**
+ * Segments of one ffmpeg run are one continuous MPEG-TS cut in pieces: joined byte by byte (the `concat:`
+ * protocol) they are probed once, about twice as fast as the concat demuxer, which opens and probes every
+ * file. Segments of several runs (a restart between them) restart their timestamps, which only the concat
+ * demuxer rebases, so they go through it; so does a path with `|`, the protocol's separator.
+ */
+async function joinedInput(segments: readonly Segment[], linked: readonly string[], workDir: string): Promise<string[]> {
+  const runs = new Set(segments.map((s) => dirname(s.path)));
+  if (runs.size === 1 && !linked.some((p) => p.includes('|'))) return ['-i', `concat:${linked.join('|')}`];
+  const list = join(workDir, 'list.txt');
+  await writeFile(list, linked.map((p) => `file '${p.replace(/'/g, "'\\''")}'`).join('\n') + '\n');
+  return ['-f', 'concat', '-safe', '0', '-i', list];
 }
 
 async function ffmpeg(path: string, args: string[]): Promise<void> {

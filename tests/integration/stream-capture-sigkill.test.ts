@@ -1,0 +1,164 @@
+/**
+ * The whole-process version of stream-capture-leftovers.test.ts: the real bot runs in a process of its own
+ * (tests/support/bot-process.ts, the way src/main.ts runs it) with a live in `stream` capture against the
+ * local TikTok, FLV and Discord servers. Killed with SIGKILL, it leaves its ffmpeg running; started again,
+ * it ends that ffmpeg (by the pid it recorded), and not an ffmpeg of someone else with a look-alike command
+ * line writing into the same buffer folder.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PID_FILE_NAME } from '../../src/capture/stream/ffmpeg-pids.js';
+import { startFakeDiscord, type FakeDiscord } from '../fakes/discord-server.js';
+import { startFakeFlvServer, type FakeFlvServer } from '../fakes/flv-server.js';
+import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
+import { BOT_TOKEN, waitFor } from '../support/bot-harness.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const STREAMER = 'kilo.live';
+
+/** Every process this test started, ended by its own pid at the end whatever happened. */
+const started: ChildProcess[] = [];
+/** The killed bot's ffmpegs: if the test fails before the next start ends them, afterAll does (by pid). */
+const orphans: number[] = [];
+
+/** Synchronous, so waitFor can poll it; a zombie (exited, not yet reaped) is not running. */
+function isRunning(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function cmdline(pid: number): Promise<string> {
+  return (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ');
+}
+
+describe('a bot killed with SIGKILL, started again', () => {
+  let discord: FakeDiscord;
+  let tiktok: FakeTikTok;
+  let flv: FakeFlvServer;
+  let dir: string;
+  let bufferDir: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'stream-sigkill-'));
+    bufferDir = path.join(dir, 'buffers');
+    discord = await startFakeDiscord({ token: BOT_TOKEN });
+    tiktok = await startFakeTikTok();
+    flv = await startFakeFlvServer();
+    flv.addLive(STREAMER, { colour: 'green', codec: 'h264' });
+    tiktok.addUser(STREAMER, { live: true });
+    tiktok.setVideo(STREAMER, { url: () => flv.url(STREAMER), codec: 'h264' });
+    env = {
+      PATH: process.env.PATH ?? '',
+      HOME: dir,
+      DISCORD_TOKEN: BOT_TOKEN,
+      DISCORD_GUILD_ID: discord.guildId,
+      OBS_URL: 'ws://127.0.0.1:1',
+      CLIPS_DIR: path.join(dir, 'clips'),
+      DATABASE_URL: `sqlite://${path.join(dir, 'bot.sqlite')}`,
+      STREAM_BUFFER_DIR: bufferDir,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      CLIP_BOT_TEST_OVERRIDES: JSON.stringify({
+        discordApiUrl: discord.apiUrl,
+        tiktokTransport: { ...tiktok.transport, requestTimeoutMs: 2_000, operationTimeoutMs: 5_000, heartbeatIntervalMs: 1_000 },
+        budgets: { connects: [{ limit: 30, windowMs: 60_000 }], checks: [{ limit: 50, windowMs: 1_000 }] },
+        supervisorTimings: { offlinePollMs: 400, reconnect: { initialMs: 200, maxMs: 2_000, factor: 2 } },
+        streamBuffer: { bufferSeconds: 10, segmentSeconds: 1 },
+      }),
+    };
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const pid of orphans) if (isRunning(pid) && (await cmdline(pid)).includes(bufferDir)) process.kill(pid, 'SIGKILL');
+    for (const child of started) {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    await flv?.close();
+    await tiktok?.close();
+    await discord?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Starts the bot process and resolves once it says it is ready (commands registered, streams resumed). */
+  function startBot(): Promise<ChildProcess> {
+    const child = spawn(process.execPath, ['--import', pathToFileURL(path.join(root, 'node_modules/tsx/dist/esm/index.mjs')).href, path.join(root, 'tests/support/bot-process.ts')], {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    started.push(child);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the bot did not start within 30 s: ${stderr}`)), 30_000);
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('ready')) {
+          clearTimeout(timer);
+          resolve(child);
+        }
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`the bot exited (${code ?? signal}) before it was ready: ${stderr}`));
+      });
+    });
+  }
+
+  /** The ffmpeg the bot recorded and that is running and writing this live's buffer. */
+  async function recordedFfmpeg(): Promise<number> {
+    let found: number | undefined;
+    const deadline = Date.now() + 20_000;
+    while (found === undefined) {
+      if (Date.now() > deadline) throw new Error('the bot never recorded a running buffer ffmpeg');
+      const pids = JSON.parse(await readFile(path.join(bufferDir, PID_FILE_NAME), 'utf8').catch(() => '[]')) as number[];
+      for (const pid of pids) {
+        const line = await cmdline(pid);
+        if (isRunning(pid) && line.startsWith('ffmpeg') && line.includes(path.join(bufferDir, STREAMER))) found = pid;
+      }
+      if (found === undefined) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return found;
+  }
+
+  it('leaves its ffmpeg orphaned, and ends it (only it) at the next start', async () => {
+    const first = await startBot();
+    await discord.interact({ command: 'settings', subcommand: 'capture', options: { mode: 'stream' } }).final(15_000);
+    await discord.interact({ command: 'stream', subcommand: 'add', options: { username: STREAMER } }).final(15_000);
+    const orphan = await recordedFfmpeg();
+    orphans.push(orphan);
+
+    // Someone else's ffmpeg, with a command line like ours and writing into the same buffer folder.
+    await mkdir(path.join(bufferDir, 'not-the-bots'), { recursive: true });
+    const stranger = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', 'color=c=red:s=64x64:r=5',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'hls', '-hls_time', '1', '-hls_flags', 'delete_segments',
+      path.join(bufferDir, 'not-the-bots', 'index.m3u8')], { stdio: 'ignore' });
+    started.push(stranger);
+
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => first.once('exit', (_code, signal) => resolve(signal)));
+    process.kill(first.pid!, 'SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(isRunning(orphan), 'the killed bot\'s ffmpeg outlives it').toBe(true);
+
+    const second = await startBot();
+    await waitFor(() => !isRunning(orphan), 10_000, () => `the orphaned ffmpeg ${orphan} to be ended`);
+    expect(isRunning(stranger.pid!), 'the look-alike ffmpeg is not the bot\'s').toBe(true);
+    // The stream is resumed with a buffer of its own again.
+    const fresh = await recordedFfmpeg();
+    expect(fresh).not.toBe(orphan);
+
+    const stopped = new Promise<number | null>((resolve) => second.once('exit', (code) => resolve(code)));
+    process.kill(second.pid!, 'SIGTERM');
+    expect(await stopped).toBe(0);
+    expect(isRunning(fresh), 'a clean stop ends the buffer ffmpeg').toBe(false);
+    expect(isRunning(stranger.pid!)).toBe(true);
+  }, 120_000);
+});
