@@ -2,11 +2,12 @@ import path from 'node:path';
 import { AttachmentBuilder, EmbedBuilder, type BaseMessageOptions } from 'discord.js';
 import type { Logger } from 'pino';
 import type { ClipOutcome } from '../clips/clip-outcome.js';
-import { toAlertContent, type AlertContent } from '../delivery/outbox.js';
-import type { FitCache } from '../delivery/fit-cache.js';
+import { toAlertContent, type AlertContent } from './outbox.js';
+import type { FitCache } from './fit-cache.js';
 import { isAppError } from '../util/errors.js';
 import { cleanText, errorMessage, truncate } from '../util/text.js';
 import { absoluteTime, escapeMarkdown } from '../util/markdown.js';
+import { DELIVERY_DEFAULTS } from './defaults.js';
 
 /** Upload limits by boost tier (discord-api-docs: 10 MiB default since 2025-01-16, 50 and 100 MiB). */
 export function uploadLimitForTier(premiumTier: number): number {
@@ -15,8 +16,6 @@ export function uploadLimitForTier(premiumTier: number): number {
   if (premiumTier === 2) return 50 * MiB;
   return 10 * MiB;
 }
-
-const MAX_CREDITED = 20;
 
 /** A rendered alert, with what delivery needs to know about it. */
 export interface RenderedAlert {
@@ -120,7 +119,7 @@ export function alertEmbed(alert: AlertContent): EmbedBuilder {
 }
 
 function creditList(chatters: readonly string[], moreCallers: number): string {
-  const shownNames = chatters.slice(0, MAX_CREDITED).map(shown);
+  const shownNames = chatters.slice(0, DELIVERY_DEFAULTS.maxCredited).map(shown);
   const more = chatters.length - shownNames.length + moreCallers;
   return more > 0 ? `${shownNames.join(', ')} and ${more} more` : shownNames.join(', ');
 }

@@ -2,12 +2,13 @@ import type { Logger } from 'pino';
 import type { ClipReporter } from '../clips/clip-service.js';
 import type { Trigger, Triggers } from '../triggers/trigger.js';
 import type { ClipOutcome } from '../clips/clip-outcome.js';
-import type { DeliveryWorker } from '../delivery/delivery-worker.js';
-import { OUTBOX_LIMITS, alertId, noticeId, nonceFor, toAlertContent, type OutboxEntry, type OutboxStore } from '../delivery/outbox.js';
+import type { DeliveryWorker } from './delivery-worker.js';
+import { alertId, noticeId, nonceFor, toAlertContent, type OutboxEntry, type OutboxStore } from './outbox.js';
 import type { EventLog } from '../events/event-log.js';
 import type { BotStore } from '../store/bot-store.js';
 import { cleanText, errorMessage, truncate } from '../util/text.js';
 import { escapeMarkdown } from '../util/markdown.js';
+import { DELIVERY_DEFAULTS } from './defaults.js';
 
 /**
  * Files every clip in the guild's archive and queues its alert in the durable outbox; the delivery
@@ -103,15 +104,15 @@ export class ClipPublisher implements ClipReporter {
   private async archive(guildId: string, outcome: ClipOutcome, isPosted: boolean): Promise<void> {
     const mine = this.triggersOf(guildId, outcome);
     const first = mine[0];
-    const text = (value: string) => cleanText(value).slice(0, OUTBOX_LIMITS.textChars);
+    const text = (value: string) => cleanText(value).slice(0, DELIVERY_DEFAULTS.outbox.textChars);
     try {
       await this.deps.store.recordClip(guildId, {
         id: outcome.clipId,
         streamer: outcome.streamer,
         path: outcome.path,
         fileName: outcome.fileName,
-        chatters: [...new Set(mine.map((t) => text(t.chatter)))].slice(0, OUTBOX_LIMITS.callers),
-        keywords: [...new Set(mine.map((t) => text(t.keyword)))].slice(0, OUTBOX_LIMITS.callers),
+        chatters: [...new Set(mine.map((t) => text(t.chatter)))].slice(0, DELIVERY_DEFAULTS.outbox.callers),
+        keywords: [...new Set(mine.map((t) => text(t.keyword)))].slice(0, DELIVERY_DEFAULTS.outbox.callers),
         message: text(first.message),
         manual: first.isManual,
         ...(first.note ? { note: text(first.note) } : {}),

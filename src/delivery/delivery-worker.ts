@@ -17,6 +17,7 @@ import { joinLines } from '../util/markdown.js';
 import { NotSendableError, classifyFailure, describeFailure, leanError } from './discord-errors.js';
 import type { FitCache } from './fit-cache.js';
 import type { OutboxEntry, OutboxStore } from './outbox.js';
+import { DELIVERY_DEFAULTS } from './defaults.js';
 
 export interface DeliveryTimings {
   /** First wait after a transient failure; doubles up to maxBackoffMs. */
@@ -28,15 +29,6 @@ export interface DeliveryTimings {
   readonly baseRequestTimeoutMs: number;
   readonly uploadBytesPerSecond: number;
 }
-
-export const DELIVERY_DEFAULTS = {
-  initialBackoffMs: 2_000,
-  maxBackoffMs: 60_000,
-  heldRecheckMs: 5 * 60_000,
-  baseRequestTimeoutMs: 15_000,
-  // 1 Mbit/s: a 25 MB clip gets about 3.5 minutes.
-  uploadBytesPerSecond: 125_000,
-} as const satisfies DeliveryTimings;
 
 /** A channel that cannot be posted in, as /status shows it. */
 export interface ChannelProblem {
@@ -81,7 +73,7 @@ export class DeliveryWorker {
       readonly timings?: Partial<DeliveryTimings>;
     },
   ) {
-    this.timings = { ...DELIVERY_DEFAULTS, ...deps.timings };
+    this.timings = { ...DELIVERY_DEFAULTS.worker, ...deps.timings };
   }
 
   /** Loads what a previous run left queued and starts delivering (call once the client is ready). */

@@ -8,14 +8,12 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { FitVideoOptions, FittedVideo } from './video-fitter.js';
+import { DELIVERY_DEFAULTS } from './defaults.js';
 
 export type FitVideoFn = (options: FitVideoOptions) => Promise<FittedVideo>;
 
-/** Room for the multipart envelope and JSON payload next to the file, proportional to the limit. */
-export const FIT_MARGIN_RATIO = 0.03;
-
 export function fitTargetBytes(uploadLimitBytes: number): number {
-  return Math.floor(uploadLimitBytes * (1 - FIT_MARGIN_RATIO));
+  return Math.floor(uploadLimitBytes * (1 - DELIVERY_DEFAULTS.fit.marginRatio));
 }
 
 export class FitCache {

@@ -13,6 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Trigger } from '../triggers/trigger.js';
 import type { ClipOutcome } from '../clips/clip-outcome.js';
 import type { StoreRows } from '../store/bot-store.js';
+import { DELIVERY_DEFAULTS } from './defaults.js';
 
 /** A trigger as an alert shows it (the guild and streamer are the entry's). */
 export interface AlertCaller {
@@ -30,7 +31,7 @@ export interface AlertContent {
   readonly path: string;
   readonly fileName: string;
   readonly streamer: string;
-  /** The first OUTBOX_LIMITS.callers callers; the first names the file. */
+  /** The first DELIVERY_DEFAULTS.outbox.callers callers; the first names the file. */
   readonly callers: readonly AlertCaller[];
   /** Callers beyond those kept ("and 120 more"). */
   readonly moreCallers: number;
@@ -65,15 +66,6 @@ export interface SentAlert {
   readonly footer?: string;
 }
 
-export const OUTBOX_LIMITS = {
-  /** Callers kept per alert; a burst of thousands still makes one small row. */
-  callers: 25,
-  /** Per-caller text kept (chat message, note); Discord shows less anyway. */
-  textChars: 500,
-  /** Delivered alerts remembered per guild for credit edits (late callers concern the latest few). */
-  sentPerGuild: 50,
-} as const satisfies Record<string, number>;
-
 const KEYS = {
   index: 'outbox:index',
   entry: (id: string) => `outbox:entry:${id}`,
@@ -96,19 +88,19 @@ export function nonceFor(entryId: string): string {
 }
 
 export function toAlertContent(outcome: ClipOutcome, triggers: readonly Trigger[]): AlertContent {
-  const kept = triggers.slice(0, OUTBOX_LIMITS.callers);
+  const kept = triggers.slice(0, DELIVERY_DEFAULTS.outbox.callers);
   return {
     clipId: outcome.clipId,
     path: outcome.path,
     fileName: outcome.fileName,
     streamer: outcome.streamer,
     callers: kept.map((t) => ({
-      chatter: t.chatter.slice(0, OUTBOX_LIMITS.textChars),
-      keyword: t.keyword.slice(0, OUTBOX_LIMITS.textChars),
-      message: t.message.slice(0, OUTBOX_LIMITS.textChars),
+      chatter: t.chatter.slice(0, DELIVERY_DEFAULTS.outbox.textChars),
+      keyword: t.keyword.slice(0, DELIVERY_DEFAULTS.outbox.textChars),
+      message: t.message.slice(0, DELIVERY_DEFAULTS.outbox.textChars),
       at: t.at.toISOString(),
       isManual: t.isManual,
-      ...(t.note ? { note: t.note.slice(0, OUTBOX_LIMITS.textChars) } : {}),
+      ...(t.note ? { note: t.note.slice(0, DELIVERY_DEFAULTS.outbox.textChars) } : {}),
     })),
     moreCallers: Math.max(0, new Set(triggers.map((t) => t.chatter)).size - new Set(kept.map((t) => t.chatter)).size),
     savedAt: outcome.savedAt.toISOString(),
@@ -188,7 +180,7 @@ export class OutboxStore {
   async recordSent(guildId: string, sent: SentAlert): Promise<void> {
     await this.rows.modify(KEYS.sent(guildId), (current) => {
       const previous = parseSent(current).filter((s) => s.alertId !== sent.alertId);
-      return { v: 1, sent: [sent, ...previous].slice(0, OUTBOX_LIMITS.sentPerGuild) };
+      return { v: 1, sent: [sent, ...previous].slice(0, DELIVERY_DEFAULTS.outbox.sentPerGuild) };
     });
   }
 }

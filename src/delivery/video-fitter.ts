@@ -3,6 +3,7 @@ import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { AppError, isAppError } from '../util/errors.js';
+import { DELIVERY_DEFAULTS } from './defaults.js';
 
 /**
  * Makes a clip fit Discord's upload limit. A clip that fits is returned as is; a larger one is re-encoded
@@ -41,42 +42,6 @@ export interface FittedVideo {
   readonly bytes: number;
 }
 
-export const VIDEO_FIT_DEFAULTS = {
-  timeoutMs: 5 * 60_000,
-  /** Share of the byte budget the audio + video bitrates aim for; the rest absorbs mp4 overhead and rate-control overshoot. */
-  headroom: 0.9,
-  /** On the retry, aim this far below what the overshoot ratio says. */
-  retryMargin: 0.85,
-  /** Below this the picture is mush and the attempt is not worth the CPU: report CLIP_TOO_LARGE instead. */
-  minVideoKbps: 50,
-  audioKbps: 96,
-  lowAudioKbps: 64,
-  /** Total bitrate under which audio drops to lowAudioKbps. */
-  lowAudioBelowKbps: 1_000,
-  /** An AAC track is copied as is when its bitrate is at most this, and at most copyAudioShare of the budget. */
-  copyAudioMaxKbps: 192,
-  copyAudioShare: 0.1,
-  /** [minimum video kbps, largest short side in pixels]: less bitrate, smaller picture. */
-  scaleLadder: [
-    [2_500, 1_080],
-    [1_200, 720],
-    [600, 540],
-    [300, 360],
-    [0, 240],
-  ],
-} as const satisfies {
-  timeoutMs: number;
-  headroom: number;
-  retryMargin: number;
-  minVideoKbps: number;
-  audioKbps: number;
-  lowAudioKbps: number;
-  lowAudioBelowKbps: number;
-  copyAudioMaxKbps: number;
-  copyAudioShare: number;
-  scaleLadder: readonly (readonly [number, number])[];
-};
-
 export async function fitVideo(options: FitVideoOptions): Promise<FittedVideo> {
   const { maxBytes, ffmpegPath, log, signal } = options;
   if (!Number.isFinite(maxBytes) || maxBytes <= 0) {
@@ -87,7 +52,7 @@ export async function fitVideo(options: FitVideoOptions): Promise<FittedVideo> {
   const originalBytes = await fileSize(inputPath);
   if (originalBytes <= maxBytes) return { path: inputPath, reencoded: false, bytes: originalBytes };
 
-  const deadline = Date.now() + (options.timeoutMs ?? VIDEO_FIT_DEFAULTS.timeoutMs);
+  const deadline = Date.now() + (options.timeoutMs ?? DELIVERY_DEFAULTS.fit.timeoutMs);
   const run = (command: string, args: readonly string[], tool: string): Promise<ToolResult> =>
     runTool(command, args, { tool, deadline, ...(signal ? { signal } : {}) });
 
@@ -96,8 +61,8 @@ export async function fitVideo(options: FitVideoOptions): Promise<FittedVideo> {
 
   let plan = planEncode({ maxBytes, media });
   for (let attempt = 1; attempt <= 2; attempt += 1) {
-    if (plan.videoKbps < VIDEO_FIT_DEFAULTS.minVideoKbps) {
-      throw tooLarge(inputPath, originalBytes, maxBytes, `it would need a video bitrate under ${VIDEO_FIT_DEFAULTS.minVideoKbps} kbps`);
+    if (plan.videoKbps < DELIVERY_DEFAULTS.fit.minVideoKbps) {
+      throw tooLarge(inputPath, originalBytes, maxBytes, `it would need a video bitrate under ${DELIVERY_DEFAULTS.fit.minVideoKbps} kbps`);
     }
     const outputPath = options.outputPath === undefined ? await reserveOutputPath(inputPath) : `${resolve(options.outputPath)}.part`;
     let bytes: number;
@@ -147,14 +112,14 @@ export interface EncodePlan {
 }
 
 export function planEncode({ maxBytes, media }: { maxBytes: number; media: MediaInfo }): EncodePlan {
-  const totalKbps = (maxBytes * 8 * VIDEO_FIT_DEFAULTS.headroom) / media.durationSeconds / 1000;
+  const totalKbps = (maxBytes * 8 * DELIVERY_DEFAULTS.fit.headroom) / media.durationSeconds / 1000;
   const copyKbps = copyableAudioKbps(media, totalKbps);
   if (copyKbps !== undefined) return withVideoKbps({ audioKbps: copyKbps, copyAudio: true, media, videoKbps: Math.floor(totalKbps - copyKbps) });
   const audioKbps = !media.hasAudio
     ? 0
-    : totalKbps < VIDEO_FIT_DEFAULTS.lowAudioBelowKbps
-      ? VIDEO_FIT_DEFAULTS.lowAudioKbps
-      : VIDEO_FIT_DEFAULTS.audioKbps;
+    : totalKbps < DELIVERY_DEFAULTS.fit.lowAudioBelowKbps
+      ? DELIVERY_DEFAULTS.fit.lowAudioKbps
+      : DELIVERY_DEFAULTS.fit.audioKbps;
   return withVideoKbps({ audioKbps, copyAudio: false, media, videoKbps: Math.floor(totalKbps - audioKbps) });
 }
 
@@ -163,15 +128,15 @@ function copyableAudioKbps(media: MediaInfo, totalKbps: number): number | undefi
   const audio = media.audio;
   if (!media.hasAudio || audio?.codec !== 'aac' || audio.kbps === undefined) return undefined;
   if (audio.channels !== undefined && audio.channels > 2) return undefined;
-  const { copyAudioMaxKbps, copyAudioShare } = VIDEO_FIT_DEFAULTS;
+  const { copyAudioMaxKbps, copyAudioShare } = DELIVERY_DEFAULTS.fit;
   return audio.kbps <= copyAudioMaxKbps && audio.kbps <= totalKbps * copyAudioShare ? Math.ceil(audio.kbps) : undefined;
 }
 
 /** After an attempt of `bytes` overshot `maxBytes`: scale the video bitrate by the overshoot, with margin. */
 export function retryPlan(previous: EncodePlan, { maxBytes, bytes, media }: { maxBytes: number; bytes: number; media: MediaInfo }): EncodePlan {
   // A copied track is already small and its size is fixed: only the video gives way.
-  const audioKbps = previous.copyAudio ? previous.audioKbps : media.hasAudio ? VIDEO_FIT_DEFAULTS.lowAudioKbps : 0;
-  const videoKbps = Math.floor(previous.videoKbps * (maxBytes / bytes) * VIDEO_FIT_DEFAULTS.retryMargin);
+  const audioKbps = previous.copyAudio ? previous.audioKbps : media.hasAudio ? DELIVERY_DEFAULTS.fit.lowAudioKbps : 0;
+  const videoKbps = Math.floor(previous.videoKbps * (maxBytes / bytes) * DELIVERY_DEFAULTS.fit.retryMargin);
   return withVideoKbps({ audioKbps, copyAudio: previous.copyAudio, media, videoKbps });
 }
 
@@ -186,7 +151,7 @@ function withVideoKbps({
   media: MediaInfo;
   videoKbps: number;
 }): EncodePlan {
-  const cap = VIDEO_FIT_DEFAULTS.scaleLadder.find(([minKbps]) => videoKbps >= minKbps)?.[1] ?? 240;
+  const cap = DELIVERY_DEFAULTS.fit.scaleLadder.find(([minKbps]) => videoKbps >= minKbps)?.[1] ?? 240;
   const sourceShortSide =
     media.width !== undefined && media.height !== undefined ? Math.min(media.width, media.height) : undefined;
   const shortSide = sourceShortSide !== undefined && sourceShortSide > cap ? cap : undefined;

@@ -8,10 +8,8 @@ import { AppError, withTimeout } from '../../util/errors.js';
 import type { Connection } from './obs-connection.js';
 import { OUTPUT_RUNNING } from './obs-errors.js';
 import { requestWithTimeout } from './obs-socket.js';
+import { CAPTURE_DEFAULTS } from '../defaults.js';
 
-const START_ATTEMPTS = 3;
-/** STARTED follows an accepted start within some 50 ms; a second without it means OBS dropped the start. */
-const START_CONFIRM_MS = 1_000;
 
 /**
  * StartReplayBuffer answers as soon as OBS begins starting the output; the output reports STARTED some
@@ -24,8 +22,8 @@ const START_CONFIRM_MS = 1_000;
  * The adapter resolves `connection.startedWaiters` when the STARTED event arrives.
  */
 export async function startBufferAndConfirm(connection: Connection, requestTimeoutMs: number, log: Logger): Promise<void> {
-  const attempts = START_ATTEMPTS;
-  const confirmMs = Math.min(START_CONFIRM_MS, requestTimeoutMs);
+  const attempts = CAPTURE_DEFAULTS.obs.startAttempts;
+  const confirmMs = Math.min(CAPTURE_DEFAULTS.obs.startConfirmMs, requestTimeoutMs);
   for (let attempt = 1; ; attempt += 1) {
     if (await askToStart(connection, requestTimeoutMs, confirmMs)) return;
     log.warn({ attempt, attempts }, 'OBS accepted StartReplayBuffer but the buffer did not start');

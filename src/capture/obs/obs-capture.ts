@@ -1,8 +1,6 @@
-import type { ReplayBuffer } from '../obs/replay-buffer.js';
+import type { ReplayBuffer } from './replay-buffer.js';
 import type { CaptureRequest, CapturedClip, ClipCapture, Footage } from '../clip-capture.js';
-
-/** Used until OBS has told us its replay buffer length. */
-export const DEFAULT_OBS_MERGE_WINDOW_MS = 30_000;
+import { CAPTURE_DEFAULTS } from '../defaults.js';
 
 interface Member {
   readonly file: (footage: Footage) => Promise<string>;
@@ -64,7 +62,7 @@ export class ObsCapture implements ClipCapture {
   mergeWindowMs(): number {
     if (this.options.mergeWindowMs !== undefined) return this.options.mergeWindowMs;
     const seconds = this.options.replayBuffer.bufferSeconds();
-    return seconds === undefined ? DEFAULT_OBS_MERGE_WINDOW_MS : seconds * 1000;
+    return seconds === undefined ? CAPTURE_DEFAULTS.obs.mergeWindowMs : seconds * 1000;
   }
 
   isFailing(): boolean {

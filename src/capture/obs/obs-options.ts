@@ -3,6 +3,7 @@ import OBSWebSocket from 'obs-websocket-js';
 import type { Logger } from 'pino';
 import { AppError } from '../../util/errors.js';
 import type { ObsSocket } from './obs-socket.js';
+import { CAPTURE_DEFAULTS } from '../defaults.js';
 
 export interface ObsReplayBufferOptions {
   /** obs-websocket address, e.g. `ws://127.0.0.1:4455`. */
@@ -23,17 +24,6 @@ export interface ObsReplayBufferOptions {
   readonly random?: () => number;
 }
 
-export const OBS_REPLAY_BUFFER_DEFAULTS = {
-  requestTimeoutMs: 5_000,
-  connectTimeoutMs: 5_000,
-  // The event normally follows in well under a second; a long buffer on a slow disk takes longer.
-  savedEventTimeoutMs: 10_000,
-  reconnect: { initialDelayMs: 1_000, maxDelayMs: 30_000 },
-  // If the buffer stops again this soon after we restarted it, something in OBS stops it (encoder,
-  // disk, a user who really wants it off): leave it stopped rather than fight in a loop.
-  minAutoRestartIntervalMs: 10_000,
-} as const;
-
 /** The options with defaults filled in, checked. The logger stays with the adapter. */
 export interface ObsSettings {
   readonly url: string;
@@ -49,7 +39,7 @@ export interface ObsSettings {
 
 /** Fills in defaults; throws CONFIG_INVALID listing every problem. */
 export function resolveObsSettings(options: ObsReplayBufferOptions): ObsSettings {
-  const defaults = OBS_REPLAY_BUFFER_DEFAULTS;
+  const defaults = CAPTURE_DEFAULTS.obs;
   const settings: ObsSettings = {
     url: options.url,
     password: options.password,

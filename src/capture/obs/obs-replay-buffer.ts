@@ -31,7 +31,6 @@ import { readBufferSeconds, readRecordDirectory, startBufferAndConfirm } from '.
 import { attachConnection, type Connection } from './obs-connection.js';
 import { describeClose, describeConnectFailure, messageOf, OUTPUT_NOT_RUNNING } from './obs-errors.js';
 import {
-  OBS_REPLAY_BUFFER_DEFAULTS,
   resolveObsSettings,
   type ObsReplayBufferOptions,
   type ObsSettings,
@@ -46,10 +45,11 @@ import {
   type ReplayBufferStateChanged,
 } from './obs-socket.js';
 import { ObsStatusTracker, type StatusListener, type StatusPatch } from './obs-status.js';
+import { CAPTURE_DEFAULTS } from '../defaults.js';
 
 // The names this module has always exported; other files import them from here.
 export { describeConnectFailure } from './obs-errors.js';
-export { OBS_REPLAY_BUFFER_DEFAULTS, type ObsReplayBufferOptions } from './obs-options.js';
+export type { ObsReplayBufferOptions } from './obs-options.js';
 export { reconnectDelay } from './obs-reconnect.js';
 export type { ObsSocket } from './obs-socket.js';
 
@@ -366,7 +366,7 @@ export class ObsReplayBuffer implements ReplayBuffer {
       return;
     }
     const now = Date.now();
-    if (now - this.lastAutoRestartAt < OBS_REPLAY_BUFFER_DEFAULTS.minAutoRestartIntervalMs) {
+    if (now - this.lastAutoRestartAt < CAPTURE_DEFAULTS.obs.minAutoRestartIntervalMs) {
       const reason = 'replay buffer stopped again right after a restart; left it stopped (check the OBS log)';
       this.log.error(reason);
       this.setStatus({ isBufferActive: false, lastError: reason }, reason);

@@ -18,19 +18,9 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../../util/text.js';
 import type { FfmpegPidFile } from './ffmpeg-pids.js';
 import type { StreamSource } from './stream-url.js';
+import { CAPTURE_DEFAULTS } from '../defaults.js';
 
-export const STREAM_BUFFER_DEFAULTS = {
-  bufferSeconds: 60,
-  segmentSeconds: 2,
-  /** No new segment for this long: the pull is stuck; restart it. */
-  stallMs: 15_000,
-  restartMinMs: 1_000,
-  restartMaxMs: 30_000,
-} as const satisfies Record<string, number>;
-
-const FIRST_SEGMENT_GRACE_MS = 10_000;
-
-export type StreamBufferOptions = { readonly [K in keyof typeof STREAM_BUFFER_DEFAULTS]?: number };
+export type StreamBufferOptions = { readonly [K in keyof typeof CAPTURE_DEFAULTS.streamBuffer]?: number };
 
 export type BufferState =
   | { readonly kind: 'filling' }
@@ -73,7 +63,7 @@ export class StreamBuffer {
 
   constructor(private readonly deps: StreamBufferDeps) {
     this.streamer = deps.streamer;
-    this.settings = { ...STREAM_BUFFER_DEFAULTS, ...deps.options };
+    this.settings = { ...CAPTURE_DEFAULTS.streamBuffer, ...deps.options };
   }
 
   get codec(): StreamSource['codec'] {
@@ -210,7 +200,7 @@ export class StreamBuffer {
     }
     await this.segments();
     // The first segment also waits for ffmpeg to probe the input and for a whole GOP: give it longer.
-    const limit = this.lastSegmentCount === 0 ? this.settings.stallMs + FIRST_SEGMENT_GRACE_MS : this.settings.stallMs;
+    const limit = this.lastSegmentCount === 0 ? this.settings.stallMs + this.settings.firstSegmentGraceMs : this.settings.stallMs;
     return Date.now() - this.lastSegmentSeenAt > limit;
   }
 

@@ -14,17 +14,9 @@ import type { CaptureRequest, CapturedClip, ClipCapture, Footage } from '../clip
 import { describeBufferState, type Segment } from './stream-buffer.js';
 import type { StreamBuffers } from './stream-buffers.js';
 import { cutSegments } from './stream-cut.js';
+import { CAPTURE_DEFAULTS } from '../defaults.js';
 
 const run = promisify(execFile);
-
-export const STREAM_CAPTURE_DEFAULTS = {
-  /** How long past `at + after` a cut waits for the segment that covers it (segments are >= one GOP). */
-  maxExtraWaitMs: 8_000,
-  /** Reading a playlist is cheap; a tight poll is most of what stands between the window's end and the clip. */
-  pollMs: 100,
-  /** Triggers within this long after a moment are in its clip already (the default `after` window). */
-  mergeWindowMs: 5_000,
-} as const satisfies Record<string, number>;
 
 /** Whether ffmpeg and ffprobe run at all; stream capture is refused without them. */
 export async function isFfmpegAvailable(ffmpegPath: string, ffprobePath: string): Promise<boolean> {
@@ -42,7 +34,7 @@ export const FFMPEG_MISSING_MESSAGE =
 
 export class StreamCapture implements ClipCapture {
   readonly mode = 'stream' as const;
-  private readonly settings: { readonly [K in keyof typeof STREAM_CAPTURE_DEFAULTS]: number };
+  private readonly settings: { readonly [K in keyof typeof CAPTURE_DEFAULTS.streamCut]: number };
 
   constructor(
     private readonly options: {
@@ -52,10 +44,10 @@ export class StreamCapture implements ClipCapture {
       readonly ffprobePath: string;
       /** Resolved once at start-up (isFfmpegAvailable). */
       readonly hasFfmpeg: boolean;
-      readonly timings?: { readonly [K in keyof typeof STREAM_CAPTURE_DEFAULTS]?: number };
+      readonly timings?: { readonly [K in keyof typeof CAPTURE_DEFAULTS.streamCut]?: number };
     },
   ) {
-    this.settings = { ...STREAM_CAPTURE_DEFAULTS, ...options.timings };
+    this.settings = { ...CAPTURE_DEFAULTS.streamCut, ...options.timings };
   }
 
   async capture(request: CaptureRequest, file: (footage: Footage) => Promise<string>, signal?: AbortSignal): Promise<CapturedClip> {
