@@ -81,9 +81,15 @@ export async function startTikTokChild() {
   };
 }
 
-/** The real bot (createBot) against the local Discord and the TikTok child, with a stand-in OBS. */
-export async function startBenchBot(transport: TikTokTransport): Promise<{ bot: Bot; discord: FakeDiscord; close: () => Promise<void> }> {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'bench-bot-'));
+/**
+ * The real bot (createBot) against the local Discord and the TikTok child, with a stand-in OBS. In `root`
+ * when given (the caller removes it), else in a temp folder of its own; `env` adds configuration.
+ */
+export async function startBenchBot(
+  transport: TikTokTransport,
+  options: { root?: string; env?: Record<string, string> } = {},
+): Promise<{ bot: Bot; discord: FakeDiscord; close: () => Promise<void> }> {
+  const root = options.root ?? (await mkdtemp(path.join(os.tmpdir(), 'bench-bot-')));
   const discord = await startFakeDiscord({ token: TOKEN });
   const config = loadConfig({
     DISCORD_TOKEN: TOKEN,
@@ -92,6 +98,7 @@ export async function startBenchBot(transport: TikTokTransport): Promise<{ bot: 
     CLIPS_DIR: path.join(root, 'clips'),
     DATABASE_URL: `sqlite://${path.join(root, 'bot.sqlite')}`,
     LOG_LEVEL: 'silent',
+    ...options.env,
   });
   const bot = await createBot(config, pino({ level: 'silent' }), {
     adapters: { discordApiUrl: discord.apiUrl, tiktokTransport: transport, replayBuffer: new FakeReplayBuffer(path.join(root, 'obs')) },
@@ -105,7 +112,7 @@ export async function startBenchBot(transport: TikTokTransport): Promise<{ bot: 
     close: async () => {
       await bot.stop();
       await discord.close();
-      await rm(root, { recursive: true, force: true });
+      if (options.root === undefined) await rm(root, { recursive: true, force: true });
     },
   };
 }

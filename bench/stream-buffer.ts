@@ -22,21 +22,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import pino from 'pino';
-import { createBot } from '../src/app.js';
 import { readPlaylist } from '../src/capture/stream/stream-buffer.js';
-import { loadConfig } from '../src/config.js';
 import type { TikTokTransport } from '../src/tiktok/tiktok-live-connection.js';
-import { startFakeDiscord } from '../tests/fakes/discord-server.js';
 import { startFakeFlvServer } from '../tests/fakes/flv-server.js';
 import { startFakeTikTok } from '../tests/fakes/tiktok-server.js';
-import { FakeReplayBuffer } from '../tests/fakes/fake-replay-buffer.js';
-import { endChild, forkBench } from './flood.js';
+import { endChild, forkBench, startBenchBot } from './flood.js';
 import type { BenchResult } from './result.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const run = promisify(execFile);
-const TOKEN = 'bench-bot-token.not-a-secret';
 const LIVES = 10;
 const WINDOW_MS = 20_000;
 const CLIPS = 5;
@@ -227,26 +221,14 @@ function median(values: readonly number[]): number {
 
 async function botChild(request: Extract<Request, { type: 'start' }>): Promise<void> {
   const { root, names } = request;
-  const discord = await startFakeDiscord({ token: TOKEN });
-  const config = loadConfig({
-    DISCORD_TOKEN: TOKEN,
-    DISCORD_GUILD_ID: discord.guildId,
-    OBS_URL: 'ws://127.0.0.1:1',
-    CLIPS_DIR: path.join(root, 'clips'),
-    DATABASE_URL: `sqlite://${path.join(root, 'bot.sqlite')}`,
-    STREAM_BUFFER_DIR: path.join(root, 'buffers'),
-    MAX_STREAM_BUFFERS: String(LIVES),
-    LOG_LEVEL: 'silent',
+  const { bot, discord, close } = await startBenchBot(request.transport, {
+    root,
+    env: { STREAM_BUFFER_DIR: path.join(root, 'buffers'), MAX_STREAM_BUFFERS: String(LIVES) },
   });
-  const bot = await createBot(config, pino({ level: 'silent' }), {
-    adapters: { discordApiUrl: discord.apiUrl, tiktokTransport: request.transport, replayBuffer: new FakeReplayBuffer(path.join(root, 'obs')) },
-    tuning: { budgets: { connects: [{ limit: 200, windowMs: 60_000 }], checks: [{ limit: 100, windowMs: 1_000 }] } },
-  });
-  await bot.start();
   const guildId = discord.guildId;
   for (const name of names) await bot.settings.addStream(guildId, name, discord.channels.general, 'bench');
   while (!names.every((n) => bot.monitor.state(n)?.name === 'live')) await sleep(100);
-  const stop = () => void bot.stop().then(() => discord.close()).finally(() => process.exit(0));
+  const stop = () => void close().finally(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('disconnect', stop);
   process.on('message', (message: Request) => {
