@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChatMessage } from '../../src/tiktok/chat-message.js';
 import { TikTokError } from '../../src/tiktok/live-connection.js';
 import { RateBudget } from '../../src/tiktok/rate-budget.js';
-import { StreamMonitor } from '../../src/tiktok/stream-monitor.js';
+import { StreamMonitor, type MonitorBudgets } from '../../src/tiktok/stream-monitor.js';
 import { StreamSupervisor, type StreamState, type SupervisorTimings } from '../../src/tiktok/stream-supervisor.js';
 import { FakeLiveConnection } from '../fakes/fake-live-connection.js';
 
@@ -181,19 +181,9 @@ describe('StreamMonitor', () => {
   afterEach(() => vi.useRealTimers());
 
   it('keeps 50 streams going live at once within the shared connect budget', async () => {
-    const connections = new Map<string, FakeLiveConnection>();
-    const monitor = new StreamMonitor({
-      connect: (username) => {
-        const connection = new FakeLiveConnection(username);
-        connection.isLiveAnswer = true;
-        connections.set(username, connection);
-        return connection;
-      },
-      listener: { chat: () => undefined, stateChange: () => undefined },
-      log,
-      budgets: { connects: [{ limit: 4, windowMs: 60_000 }, { limit: 25, windowMs: 3_600_000 }], checks: [{ limit: 1, windowMs: 1_000 }] },
-      timings,
-      random: () => 0.5,
+    const { connections, monitor } = liveMonitor({
+      connects: [{ limit: 4, windowMs: 60_000 }, { limit: 25, windowMs: 3_600_000 }],
+      checks: [{ limit: 1, windowMs: 1_000 }],
     });
     for (let i = 0; i < 50; i += 1) monitor.watch('guild', `user${i}`);
     const totalConnects = () => [...connections.values()].reduce((n, c) => n + c.calls.connect, 0);
@@ -271,8 +261,15 @@ describe('StreamMonitor', () => {
   });
 });
 
-/** A monitor whose every user is live, with `connectsPerMinute` shared connects; its connections by user. */
-function liveMonitor(connectsPerMinute: number) {
+/**
+ * A monitor whose every user is live, with `connectsPerMinute` shared connects (or the budgets given);
+ * its connections by user.
+ */
+function liveMonitor(connectsPerMinute: number | MonitorBudgets) {
+  const budgets =
+    typeof connectsPerMinute === 'number'
+      ? { connects: [{ limit: connectsPerMinute, windowMs: 60_000 }], checks: [{ limit: 10, windowMs: 1_000 }] }
+      : connectsPerMinute;
   const connections = new Map<string, FakeLiveConnection>();
   const monitor = new StreamMonitor({
     connect: (username) => {
@@ -283,7 +280,7 @@ function liveMonitor(connectsPerMinute: number) {
     },
     listener: { chat: () => undefined, stateChange: () => undefined },
     log,
-    budgets: { connects: [{ limit: connectsPerMinute, windowMs: 60_000 }], checks: [{ limit: 10, windowMs: 1_000 }] },
+    budgets,
     timings,
     random: () => 0.5,
   });
