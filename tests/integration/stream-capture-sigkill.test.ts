@@ -17,6 +17,7 @@ import { startFakeDiscord, type FakeDiscord } from '../fakes/discord-server.js';
 import { startFakeFlvServer, type FakeFlvServer } from '../fakes/flv-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
 import { BOT_TOKEN, waitFor } from '../support/bot-harness.js';
+import type { BotOverrides } from '../../src/app.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const STREAMER = 'kilo.live';
@@ -67,12 +68,16 @@ describe('a bot killed with SIGKILL, started again', () => {
       STREAM_BUFFER_DIR: bufferDir,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       CLIP_BOT_TEST_OVERRIDES: JSON.stringify({
-        discordApiUrl: discord.apiUrl,
-        tiktokTransport: { ...tiktok.transport, requestTimeoutMs: 2_000, operationTimeoutMs: 5_000, heartbeatIntervalMs: 1_000 },
-        budgets: { connects: [{ limit: 30, windowMs: 60_000 }], checks: [{ limit: 50, windowMs: 1_000 }] },
-        supervisorTimings: { offlinePollMs: 400, reconnect: { initialMs: 200, maxMs: 2_000, factor: 2 } },
-        streamBuffer: { bufferSeconds: 10, segmentSeconds: 1 },
-      }),
+        adapters: {
+          discordApiUrl: discord.apiUrl,
+          tiktokTransport: { ...tiktok.transport, requestTimeoutMs: 2_000, operationTimeoutMs: 5_000, heartbeatIntervalMs: 1_000 },
+        },
+        tuning: {
+          budgets: { connects: [{ limit: 30, windowMs: 60_000 }], checks: [{ limit: 50, windowMs: 1_000 }] },
+          supervisorTimings: { offlinePollMs: 400, reconnect: { initialMs: 200, maxMs: 2_000, factor: 2 } },
+          streamBuffer: { bufferSeconds: 10, segmentSeconds: 1 },
+        },
+      } satisfies BotOverrides),
     };
   }, 30_000);
 
