@@ -12,7 +12,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Trigger } from '../triggers/trigger.js';
 import type { ClipOutcome } from '../clips/clip-outcome.js';
-import type { StoreRows } from '../store/bot-store.js';
+import { KEEP_ROW, type StoreRows } from '../store/bot-store.js';
 import { DELIVERY_DEFAULTS } from './defaults.js';
 
 /** A trigger as an alert shows it (the guild and streamer are the entry's). */
@@ -141,10 +141,11 @@ export class OutboxStore {
       // A compare-and-set on the entry's own row: a rewrite racing another keeps the later credits.
       const written = await this.rows.modify(KEYS.entry(draft.id), (current) => {
         kept = undefined;
-        if (!isEntry(current)) return current;
+        // Gone (delivered meanwhile, maybe by another process): nothing to rewrite, nothing written.
+        if (!isEntry(current)) return KEEP_ROW;
         const next = replace(current);
         if (!next) kept = current;
-        return next ?? current;
+        return next ?? KEEP_ROW;
       });
       if (kept) return kept;
       if (isEntry(written)) return written;

@@ -38,6 +38,12 @@ export const storeKeys = {
   guildIndex: 'index:guilds',
 } as const;
 
+/** What a `rows().modify` change returns to leave the row as it is (nothing is written). */
+export const KEEP_ROW: unique symbol = Symbol('keep row');
+
+/** What `rows().modify` resolves with: the row written, or undefined where the change could keep it. */
+export type Modified<T> = typeof KEEP_ROW extends T ? Exclude<T, typeof KEEP_ROW> | undefined : T;
+
 /** Plain rows in the store's namespace (see BotStore.rows). */
 export interface StoreRows {
   get(key: string): Promise<unknown>;
@@ -47,9 +53,9 @@ export interface StoreRows {
   /**
    * Read-modify-write that is atomic also across processes sharing the database (a compare-and-set,
    * `change` re-applied when another writer got in between, so it must be a pure function of `current`).
-   * Resolves with what was written.
+   * Resolves with what was written; `change` returns KEEP_ROW to write nothing (then: undefined).
    */
-  modify<T>(key: string, change: (current: unknown) => T): Promise<T>;
+  modify<T>(key: string, change: (current: unknown) => T): Promise<Modified<T>>;
 }
 
 /**
@@ -190,12 +196,13 @@ export class BotStore {
         await this.#keyv.delete(key);
       },
       locked: (key, work) => this.#lock.run(key, work),
-      modify: (key, change) => {
+      modify: <T>(key: string, change: (current: unknown) => T) => {
         this.#assertOpen();
         return this.#lock.run(key, () =>
-          this.#modify(key, (raw) => {
+          this.#modify(key, (raw): { row: unknown; result: Modified<T> } => {
             const row = change(raw);
-            return { row, result: row };
+            // KEEP_ROW is only a possible T when Modified<T> includes undefined.
+            return row === KEEP_ROW ? { row: UNCHANGED, result: undefined as Modified<T> } : { row, result: row as Modified<T> };
           }),
         );
       },

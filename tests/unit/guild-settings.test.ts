@@ -11,6 +11,7 @@ import {
   CLIP_ARCHIVE_LIMIT,
   SETTINGS_DEFAULTS,
   BotStore,
+  KEEP_ROW,
   storeKeys,
   type ClipRecord,
   type GuildSettings,
@@ -301,6 +302,16 @@ describe('BotStore', () => {
     const stored = (await (await open()).rows().get('outbox:test')) as string[];
     expect(stored).toHaveLength(20);
     expect(new Set(stored).size).toBe(20);
+  });
+
+  it('writes nothing when a modify keeps the row, present or absent', async () => {
+    const rows = (await open()).rows();
+    await rows.set('outbox:kept', { n: 1 });
+    await expect(rows.modify('outbox:kept', () => KEEP_ROW)).resolves.toBeUndefined();
+    await expect(rows.modify('outbox:absent', () => KEEP_ROW)).resolves.toBeUndefined();
+    const reopened = (await open()).rows();
+    expect(await reopened.get('outbox:kept')).toEqual({ n: 1 });
+    expect(await reopened.get('outbox:absent')).toBeUndefined();
   });
 
   it('keeps the last 200 clips per guild, newest first, filtered by streamer', async () => {
