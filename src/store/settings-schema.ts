@@ -143,14 +143,14 @@ export function readSettingsRow(guildId: string, raw: unknown): Repaired<GuildSe
       keywords,
       alertChannelId: optionalIdField(row, 'alertChannelId', problems),
       moderatorRoleId: optionalIdField(row, 'moderatorRoleId', problems),
-      cooldownSeconds: numberField(row, 'cooldownSeconds', SETTINGS_LIMITS.maxCooldownSeconds, problems),
-      delaySeconds: numberField(row, 'delaySeconds', SETTINGS_LIMITS.maxDelaySeconds, problems),
-      notifyLive: booleanField(row, 'notifyLive', problems),
-      giftMinDiamonds: numberField(row, 'giftMinDiamonds', SETTINGS_LIMITS.maxGiftMinDiamonds, problems),
-      hypeSensitivity: hypeField(row, problems),
-      captureMode: captureModeField(row, problems),
-      windowBeforeSeconds: numberField(row, 'windowBeforeSeconds', SETTINGS_LIMITS.maxWindowBeforeSeconds, problems),
-      windowAfterSeconds: numberField(row, 'windowAfterSeconds', SETTINGS_LIMITS.maxWindowAfterSeconds, problems),
+      cooldownSeconds: defaultedField(row, 'cooldownSeconds', wholeUpTo(SETTINGS_LIMITS.maxCooldownSeconds), problems),
+      delaySeconds: defaultedField(row, 'delaySeconds', wholeUpTo(SETTINGS_LIMITS.maxDelaySeconds), problems),
+      notifyLive: defaultedField(row, 'notifyLive', isBoolean, problems),
+      giftMinDiamonds: defaultedField(row, 'giftMinDiamonds', wholeUpTo(SETTINGS_LIMITS.maxGiftMinDiamonds), problems),
+      hypeSensitivity: defaultedField(row, 'hypeSensitivity', isHypeSensitivity, problems),
+      captureMode: defaultedField(row, 'captureMode', isCaptureMode, problems),
+      windowBeforeSeconds: defaultedField(row, 'windowBeforeSeconds', wholeUpTo(SETTINGS_LIMITS.maxWindowBeforeSeconds), problems),
+      windowAfterSeconds: defaultedField(row, 'windowAfterSeconds', wholeUpTo(SETTINGS_LIMITS.maxWindowAfterSeconds), problems),
     }),
     problems,
   };
@@ -292,41 +292,30 @@ function optionalIdField(raw: Record<string, unknown>, field: string, problems: 
   return undefined;
 }
 
-function numberField(
+/** The settings that have a default. */
+type Defaulted = Pick<GuildSettings, keyof typeof SETTINGS_DEFAULTS>;
+
+/** A setting with a default: the stored value when it is valid, else the default, and the problem said. */
+function defaultedField<K extends keyof Defaulted>(
   raw: Record<string, unknown>,
-  field: 'cooldownSeconds' | 'delaySeconds' | 'giftMinDiamonds' | 'windowBeforeSeconds' | 'windowAfterSeconds',
-  max: number,
+  field: K,
+  isValid: (value: unknown) => value is Defaulted[K],
   problems: string[],
-): number {
+): Defaulted[K] {
+  const fallback = (SETTINGS_DEFAULTS as Defaulted)[field];
   const value = raw[field];
-  if (value === undefined) return SETTINGS_DEFAULTS[field];
-  if (isWholeInRange(value, max)) return value;
-  problems.push(`${field} is invalid; default ${SETTINGS_DEFAULTS[field]} used`);
-  return SETTINGS_DEFAULTS[field];
+  if (value === undefined) return fallback;
+  if (isValid(value)) return value;
+  problems.push(`${field} is invalid; default ${String(fallback)} used`);
+  return fallback;
 }
 
-function booleanField(raw: Record<string, unknown>, field: 'notifyLive', problems: string[]): boolean {
-  const value = raw[field];
-  if (value === undefined) return SETTINGS_DEFAULTS[field];
-  if (typeof value === 'boolean') return value;
-  problems.push(`${field} is invalid; default ${String(SETTINGS_DEFAULTS[field])} used`);
-  return SETTINGS_DEFAULTS[field];
+function wholeUpTo(max: number): (value: unknown) => value is number {
+  return (value): value is number => isWholeInRange(value, max);
 }
 
-function hypeField(raw: Record<string, unknown>, problems: string[]): HypeSensitivity {
-  const value = raw['hypeSensitivity'];
-  if (value === undefined) return SETTINGS_DEFAULTS.hypeSensitivity;
-  if (isHypeSensitivity(value)) return value;
-  problems.push(`hypeSensitivity is invalid; default ${SETTINGS_DEFAULTS.hypeSensitivity} used`);
-  return SETTINGS_DEFAULTS.hypeSensitivity;
-}
-
-function captureModeField(raw: Record<string, unknown>, problems: string[]): CaptureMode {
-  const value = raw['captureMode'];
-  if (value === undefined) return SETTINGS_DEFAULTS.captureMode;
-  if (isCaptureMode(value)) return value;
-  problems.push(`captureMode is invalid; default ${SETTINGS_DEFAULTS.captureMode} used`);
-  return SETTINGS_DEFAULTS.captureMode;
+function isBoolean(value: unknown): value is boolean {
+  return typeof value === 'boolean';
 }
 
 export function isCaptureMode(value: unknown): value is CaptureMode {
