@@ -1,6 +1,7 @@
 import type Keyv from 'keyv';
 import type { Logger } from 'pino';
 import { AppError, UserError } from '../util/errors.js';
+import { sleep } from '../util/sleep.js';
 import type { ConditionalWriter } from './conditional-write.js';
 import { KeyedLock } from './keyed-lock.js';
 import { STORE_NAMESPACE, openKeyv } from './keyv-backend.js';
@@ -38,7 +39,7 @@ export const storeKeys = {
   guildIndex: 'index:guilds',
 } as const;
 
-/** What a `rows().modify` change returns to leave the row as it is (nothing is written). */
+/** What a read-modify-write returns to leave the row as it is (nothing is written). */
 export const KEEP_ROW: unique symbol = Symbol('keep row');
 
 /** What `rows().modify` resolves with: the row written, or undefined where the change could keep it. */
@@ -49,7 +50,6 @@ export interface StoreRows {
   get(key: string): Promise<unknown>;
   set(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
-  locked<T>(key: string, work: () => Promise<T>): Promise<T>;
   /**
    * Read-modify-write that is atomic also across processes sharing the database (a compare-and-set,
    * `change` re-applied when another writer got in between, so it must be a pure function of `current`).
@@ -157,7 +157,7 @@ export class BotStore {
         if (found === undefined) {
           throw new AppError('NOT_FOUND', `clip ${clipId} is not in guild ${guildId}'s archive`);
         }
-        if (found.posted) return { row: UNCHANGED, result: undefined };
+        if (found.posted) return { row: KEEP_ROW, result: undefined };
         return { row: { v: SCHEMA_VERSION, clips: clips.with(index, { ...found, posted: true }) }, result: undefined };
       }),
     );
@@ -178,7 +178,7 @@ export class BotStore {
 
   /**
    * Raw rows beside the settings, for other concerns that must live in the same store (the delivery
-   * outbox, src/delivery/outbox.ts). Keys are the caller's own (never `guild:*` or `index:*`); `locked`
+   * outbox, src/delivery/outbox.ts). Keys are the caller's own (never `guild:*` or `index:*`); `modify`
    * serializes read-modify-writes per key like the settings' own updates, and close() waits for them.
    */
   rows(): StoreRows {
@@ -195,14 +195,13 @@ export class BotStore {
         this.#assertOpen();
         await this.#keyv.delete(key);
       },
-      locked: (key, work) => this.#lock.run(key, work),
       modify: <T>(key: string, change: (current: unknown) => T) => {
         this.#assertOpen();
         return this.#lock.run(key, () =>
           this.#modify(key, (raw): { row: unknown; result: Modified<T> } => {
             const row = change(raw);
             // KEEP_ROW is only a possible T when Modified<T> includes undefined.
-            return row === KEEP_ROW ? { row: UNCHANGED, result: undefined as Modified<T> } : { row, result: row as Modified<T> };
+            return { row, result: (row === KEEP_ROW ? undefined : row) as Modified<T> };
           }),
         );
       },
@@ -272,7 +271,7 @@ export class BotStore {
       // Another process may add its guild at the same moment: the conditional write keeps both.
       await this.#modify(storeKeys.guildIndex, (raw) => {
         const stored = this.#reportRepairs(readGuildIndexRow(raw), { key: 'guild index' });
-        if (stored.includes(guildId)) return { row: UNCHANGED, result: undefined };
+        if (stored.includes(guildId)) return { row: KEEP_ROW, result: undefined };
         return { row: { v: SCHEMA_VERSION, guildIds: [...stored, guildId] }, result: undefined };
       });
       this.#indexed.add(guildId);
@@ -282,7 +281,7 @@ export class BotStore {
   /**
    * Compare-and-set loop on one row: read its stored text, let `decide` build the next row from the
    * parsed value, and write it only if the row still holds what was read; otherwise start over. `decide`
-   * may throw to write nothing, or return UNCHANGED; `beforeWrite` runs before each conditional write.
+   * may throw to write nothing, or return KEEP_ROW; `beforeWrite` runs before each conditional write.
    */
   async #modify<R>(
     key: string,
@@ -293,7 +292,7 @@ export class BotStore {
     for (let attempt = 1; ; attempt++) {
       const text = await this.#storage(key, () => this.#writer.readRaw(storedKey));
       const { row, result } = decide(text === undefined ? undefined : parseStoredValue(text));
-      if (row === UNCHANGED) return result;
+      if (row === KEEP_ROW) return result;
       // The same shape Keyv writes (its serializer on `{ value }`), so Keyv reads it back as usual.
       const next = JSON.stringify({ value: row });
       await beforeWrite?.();
@@ -305,7 +304,7 @@ export class BotStore {
         );
       }
       this.#log.debug({ key, attempt }, 'row changed by another writer; reading it again');
-      await sleepMs(Math.random() * CONFLICT_RETRY.maxPauseMs);
+      await sleep(Math.random() * CONFLICT_RETRY.maxPauseMs);
     }
   }
 
@@ -350,9 +349,6 @@ export class BotStore {
   }
 }
 
-/** Returned by a `#modify` decision when the row needs no write. */
-const UNCHANGED = Symbol('unchanged row');
-
 /** The value inside a row's stored text, parsed as the Keyv deserializer does (see keyv-backend.ts). */
 function parseStoredValue(text: string): unknown {
   try {
@@ -360,8 +356,4 @@ function parseStoredValue(text: string): unknown {
   } catch {
     return UNREADABLE;
   }
-}
-
-function sleepMs(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

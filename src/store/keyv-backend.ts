@@ -6,6 +6,7 @@ import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import type { Logger } from 'pino';
 import { AppError } from '../util/errors.js';
+import { errorMessage } from '../util/text.js';
 import { postgresWriter, redisWriter, sqliteWriter, type ConditionalWriter } from './conditional-write.js';
 import { UNREADABLE } from './settings-schema.js';
 
@@ -91,7 +92,7 @@ export async function openKeyv(databaseUrl: string, log: Logger): Promise<Opened
     await keyv.get('index:guilds');
   } catch (err) {
     await keyv.disconnect().catch(() => undefined);
-    throw new AppError('CONFIG_INVALID', `cannot open the settings store (${description}): ${errorText(err)}`, {
+    throw new AppError('CONFIG_INVALID', `cannot open the settings store (${description}): ${errorMessage(err)}`, {
       cause: err,
     });
   }
@@ -156,7 +157,7 @@ async function createFolder(file: string): Promise<void> {
   try {
     await mkdir(dirname(file), { recursive: true });
   } catch (err) {
-    throw new AppError('CONFIG_INVALID', `cannot create the folder for the sqlite database ${file}: ${errorText(err)}`, {
+    throw new AppError('CONFIG_INVALID', `cannot create the folder for the sqlite database ${file}: ${errorMessage(err)}`, {
       cause: err,
     });
   }
@@ -169,8 +170,4 @@ function redactedHost(databaseUrl: string): string {
   } catch {
     return '(unparsable URL)';
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
