@@ -61,6 +61,8 @@ export class ClipReplyBuilder {
         ...(footer ? { footer } : {}),
       };
     } catch (err) {
+      // Stopped mid-fit (shutdown): not a reason to post without the file; the entry stays queued.
+      if (isAppError(err, 'ABORTED')) throw err;
       this.deps.log.warn({ err: errorMessage(err), path: alert.path }, 'clip not attached');
       return noFile(whyNotAttached(err));
     }

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { EventLog } from '../events/event-log.js';
 import type { GuildSettingsService } from '../guilds/settings-service.js';
 import type { BotStore } from '../store/bot-store.js';
+import { isAppError } from '../util/errors.js';
 import { cleanMessage, errorMessage } from '../util/text.js';
 import { alertEmbed, uploadLimitForTier, type ClipReplyBuilder } from './clip-message.js';
 import { joinLines } from '../util/markdown.js';
@@ -87,10 +88,14 @@ export class DeliveryWorker {
     this.pump();
   }
 
-  /** Stops starting new attempts and waits for those in flight. Queued entries stay in the store. */
+  /**
+   * Stops starting new attempts, ends re-encodes in flight (they take minutes; the next start fits again)
+   * and waits for the rest. Queued entries stay in the store.
+   */
   async stop(): Promise<void> {
     this.isRunning = false;
     clearTimeout(this.timer);
+    this.deps.fits.abort();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
@@ -219,6 +224,8 @@ export class DeliveryWorker {
     try {
       await this.deliver(channelId, entry, withoutFile);
     } catch (err) {
+      // Its fit was ended by stop(): nothing failed, the entry waits in the store for the next start.
+      if (isAppError(err, 'ABORTED') && !this.isRunning) return;
       const kind = classifyFailure(err);
       this.deps.log.warn({ ...leanError(err), entry: entry.id, channelId, kind, attempt: state.failures + 1 }, 'posting to Discord failed');
       if (kind === 'too-large' && entry.kind === 'alert' && withoutFile === undefined) {

@@ -19,6 +19,8 @@ export function fitTargetBytes(uploadLimitBytes: number): number {
 export class FitCache {
   private readonly fits = new Map<string, Promise<FittedVideo>>();
   private folderMade: Promise<unknown> | undefined;
+  /** Aborted at shutdown: a re-encode takes minutes, and its ffmpeg must not outlive or hold up the bot. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly deps: { dir: string; fitVideo: FitVideoFn; ffmpegPath: string; log: Logger },
@@ -46,6 +48,11 @@ export class FitCache {
     await Promise.all(names.filter((n) => n.startsWith(`${stem}-`)).map((n) => rm(path.join(this.deps.dir, n), { force: true })));
   }
 
+  /** Shutdown: ends every fit in flight (each ffmpeg killed by its pid) and starts none. Its entry stays queued. */
+  abort(): void {
+    this.stopping.abort();
+  }
+
   /** At start-up: removes re-encodes of clips nothing waits on any more (left by a crash). */
   async sweep(keepClipPaths: readonly string[]): Promise<void> {
     const keep = new Set(keepClipPaths.map(stemOf));
@@ -61,7 +68,7 @@ export class FitCache {
     if (done && done.size <= maxBytes) return { path: outputPath, reencoded: true, bytes: done.size };
     this.folderMade ??= mkdir(this.deps.dir, { recursive: true });
     await this.folderMade;
-    return this.deps.fitVideo({ inputPath: clipPath, maxBytes, ffmpegPath: this.deps.ffmpegPath, log: this.deps.log, outputPath });
+    return this.deps.fitVideo({ inputPath: clipPath, maxBytes, ffmpegPath: this.deps.ffmpegPath, log: this.deps.log, outputPath, signal: this.stopping.signal });
   }
 }
 
