@@ -41,10 +41,12 @@ export interface ChannelProblem {
 }
 
 interface ChannelState {
+  /** The guild the channel is in (a channel is in one only): `/settings channel` there retries it. */
+  readonly guildId: string;
   isBusy: boolean;
   nextAttemptAt: number;
   failures: number;
-  held: { reason: string; since: Date; guildId: string } | undefined;
+  held: { reason: string; since: Date } | undefined;
   /** Entries whose target is this channel, as of the last scheduling pass. */
   waiting: number;
 }
@@ -114,7 +116,7 @@ export class DeliveryWorker {
   /** `/settings channel`: try the guild's held channels and backed-off entries again now. */
   retryGuild(guildId: string): void {
     for (const [channelId, state] of this.channels) {
-      if (state.held?.guildId === guildId || state.held === undefined) {
+      if (state.guildId === guildId) {
         state.nextAttemptAt = 0;
         if (state.held) this.deps.log.info({ channelId }, 'trying a held channel again');
       }
@@ -126,7 +128,7 @@ export class DeliveryWorker {
   problems(guildId: string): ChannelProblem[] {
     const problems: ChannelProblem[] = [];
     for (const [channelId, state] of this.channels) {
-      if (state.held?.guildId !== guildId) continue;
+      if (state.guildId !== guildId || !state.held) continue;
       problems.push({ channelId, reason: state.held.reason, since: state.held.since, waiting: state.waiting });
     }
     return problems;
@@ -175,7 +177,7 @@ export class DeliveryWorker {
     const now = Date.now();
     let nextDue = Number.POSITIVE_INFINITY;
     for (const [channelId, entry] of heads) {
-      const state = this.stateOf(channelId);
+      const state = this.stateOf(channelId, entry.guildId);
       // A head computed before an attempt finished may be delivered already.
       if (state.isBusy || !this.entries.includes(entry)) continue;
       if (state.nextAttemptAt > now) {
@@ -197,10 +199,10 @@ export class DeliveryWorker {
     }
   }
 
-  private stateOf(channelId: string): ChannelState {
+  private stateOf(channelId: string, guildId: string): ChannelState {
     let state = this.channels.get(channelId);
     if (!state) {
-      state = { isBusy: false, nextAttemptAt: 0, failures: 0, held: undefined, waiting: 0 };
+      state = { guildId, isBusy: false, nextAttemptAt: 0, failures: 0, held: undefined, waiting: 0 };
       this.channels.set(channelId, state);
     }
     return state;
@@ -239,7 +241,7 @@ export class DeliveryWorker {
       if (kind === 'channel') {
         if (!state.held) {
           const reason = describeFailure(err);
-          state.held = { reason, since: new Date(), guildId: entry.guildId };
+          state.held = { reason, since: new Date() };
           this.deps.events.add(entry.guildId, {
             kind: 'failure',
             stream: entry.streamer,
