@@ -174,4 +174,15 @@ describe('stream capture', () => {
     expect(await readdir(join(root, 'buffers'))).not.toContain('alba');
     await expect(clipNow('alba', 'alba-gone')).rejects.toMatchObject({ code: 'STREAM_NOT_BUFFERED' });
   }, 20_000);
+
+  it('still clips a moment whose LIVE ends during its after window: shorter, and saying so', async () => {
+    const clipping = capture.capture({ streamer: 'bert', at: new Date(), beforeSeconds: 3, afterSeconds: 4 }, filer('bert-ended'));
+    await new Promise((r) => setTimeout(r, 1_000));
+    const stopping = buffers.stop('bert'); // the LIVE ended: its buffer stops while the cut waits
+    const clip = await clipping;
+    await stopping;
+    expectColour(await meanColour(clip.path), COLOURS.bert);
+    expect(clip.note).toMatch(/of the 7 s asked were buffered/);
+    expect(await readdir(join(root, 'buffers'))).not.toContain('bert');
+  }, 20_000);
 });

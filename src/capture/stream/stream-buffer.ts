@@ -12,9 +12,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import { sleep } from '../../util/sleep.js';
 import { errorMessage } from '../../util/text.js';
 import type { FfmpegPidFile } from './ffmpeg-pids.js';
 import type { StreamSource } from './stream-url.js';
@@ -57,21 +58,16 @@ export class StreamBuffer {
   private failure: { kind: 'reconnecting' | 'failed'; reason: string } | undefined;
   private lastSegmentSeenAt = Date.now();
   private lastSegmentCount = 0;
-  private codecOfSource: StreamSource['codec'] = 'unknown';
   private loop: Promise<void> | undefined;
   private lastSeconds = 0;
+  /** This buffer's own run folders: stop() removes these, never a newer buffer's of the same stream. */
+  private readonly runDirs = new Set<string>();
+  /** Cuts reading this buffer's segments: stop() ends ffmpeg at once but keeps the files until they finish. */
+  private readonly cuts = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: StreamBufferDeps) {
     this.streamer = deps.streamer;
     this.settings = { ...CAPTURE_DEFAULTS.streamBuffer, ...deps.options };
-  }
-
-  get codec(): StreamSource['codec'] {
-    return this.codecOfSource;
-  }
-
-  get bufferSeconds(): number {
-    return this.settings.bufferSeconds;
   }
 
   /** Pid of the ffmpeg running now (tests check /proc with it). */
@@ -87,12 +83,34 @@ export class StreamBuffer {
     });
   }
 
-  /** Ends ffmpeg (by its pid) and removes this stream's segments. */
+  /**
+   * Ends ffmpeg (by its pid) and removes this buffer's segments, once the cuts still reading them (a
+   * moment whose LIVE ended during its `after` window) are done.
+   */
   async stop(): Promise<void> {
     this.controller.abort();
     this.endChild();
     await this.loop;
-    await rm(join(this.deps.dir, this.streamer), { recursive: true, force: true });
+    await Promise.allSettled([...this.cuts]);
+    await Promise.all([...this.runDirs].map((dir) => rm(dir, { recursive: true, force: true })));
+    // The stream's folder goes too unless a new buffer of the same stream has started in it meanwhile.
+    await rmdir(join(this.deps.dir, this.streamer)).catch(() => undefined);
+  }
+
+  /** Whether stop() was called: no segment will be added any more. */
+  get isStopped(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Runs `cut` with this buffer's segments kept on disk until it settles, even if the buffer stops. */
+  async whileCutting<T>(cut: () => Promise<T>): Promise<T> {
+    const running = cut();
+    this.cuts.add(running);
+    try {
+      return await running;
+    } finally {
+      this.cuts.delete(running);
+    }
   }
 
   state(): BufferState {
@@ -123,6 +141,8 @@ export class StreamBuffer {
   private async run(): Promise<void> {
     const signal = this.controller.signal;
     let backoff: number = this.settings.restartMinMs;
+    // Runs an earlier bot left here (killed before its stop() could remove them) go once they are stale.
+    await this.prune();
     while (!signal.aborted) {
       let source: StreamSource;
       try {
@@ -131,11 +151,12 @@ export class StreamBuffer {
         if (signal.aborted) return;
         this.failure = { kind: 'failed', reason: errorMessage(err) };
         this.deps.log.warn({ err, stream: this.streamer }, 'stream buffer has no source');
-        await sleep(backoff, signal);
+        await sleep(backoff, signal).catch(() => undefined);
         backoff = Math.min(backoff * 2, this.settings.restartMaxMs);
         continue;
       }
-      this.codecOfSource = source.codec;
+      // Stopped while room info was read: no ffmpeg may start after stop() ended the last one.
+      if (signal.aborted) return;
       const startedAt = Date.now();
       const reason = await this.pull(source, signal);
       if (signal.aborted) return;
@@ -144,7 +165,7 @@ export class StreamBuffer {
       // A run that buffered for a while earns a quick restart; one that died at once backs off.
       backoff = Date.now() - startedAt > 30_000 ? this.settings.restartMinMs : Math.min(backoff * 2, this.settings.restartMaxMs);
       await this.prune();
-      await sleep(backoff === this.settings.restartMinMs ? 0 : backoff, signal);
+      await sleep(backoff === this.settings.restartMinMs ? 0 : backoff, signal).catch(() => undefined);
     }
   }
 
@@ -154,6 +175,7 @@ export class StreamBuffer {
     const runDir = join(this.deps.dir, this.streamer, String(Date.now() * 100 + this.runNumber));
     mkdirSync(runDir, { recursive: true });
     this.runDir = runDir;
+    this.runDirs.add(runDir);
     this.lastSegmentCount = 0;
     this.lastSegmentSeenAt = Date.now();
     const child = spawn(this.deps.ffmpegPath, ffmpegArgs(source, runDir, this.settings), {
@@ -188,17 +210,15 @@ export class StreamBuffer {
     });
   }
 
-  /** True when no new segment appeared for stallMs; prunes old runs on the way. */
+  /** True when no new segment appeared for stallMs (one read of the playlists also updates lastSeconds). */
   private async checkProgress(runDir: string): Promise<boolean> {
-    const segments = await readPlaylist(runDir);
-    const newest = segments.at(-1)?.path;
-    const count = segments.length === 0 ? 0 : Number(/(\d+)\.ts$/.exec(newest ?? '')?.[1] ?? 0) + 1;
+    const newest = (await this.segments()).filter((s) => dirname(s.path) === runDir).at(-1)?.path;
+    const count = newest === undefined ? 0 : Number(/(\d+)\.ts$/.exec(newest)?.[1] ?? 0) + 1;
     if (count !== this.lastSegmentCount) {
       this.lastSegmentCount = count;
       this.lastSegmentSeenAt = Date.now();
       this.failure = undefined;
     }
-    await this.segments();
     // The first segment also waits for ffmpeg to probe the input and for a whole GOP: give it longer.
     const limit = this.lastSegmentCount === 0 ? this.settings.stallMs + this.settings.firstSegmentGraceMs : this.settings.stallMs;
     return Date.now() - this.lastSegmentSeenAt > limit;
@@ -306,19 +326,6 @@ async function anchorToArrival(runDir: string, segments: Segment[]): Promise<Seg
 /** Offsets of each run's listed segments (file time - labelled end), most recently read run last. */
 const offsetsByRun = new Map<string, Map<string, number>>();
 const MAX_RUNS_REMEMBERED = 500;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}
 
 export function describeBufferState(state: BufferState): string {
   switch (state.kind) {

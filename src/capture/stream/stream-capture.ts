@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AppError } from '../../util/errors.js';
 import type { CaptureRequest, CapturedClip, ClipCapture, Footage } from '../clip-capture.js';
-import { describeBufferState, type Segment } from './stream-buffer.js';
+import { sleep } from '../../util/sleep.js';
+import { describeBufferState, type Segment, type StreamBuffer } from './stream-buffer.js';
 import type { StreamBuffers } from './stream-buffers.js';
 import { cutSegments } from './stream-cut.js';
 import { CAPTURE_DEFAULTS } from '../defaults.js';
@@ -50,7 +51,7 @@ export class StreamCapture implements ClipCapture {
     this.settings = { ...CAPTURE_DEFAULTS.streamCut, ...options.timings };
   }
 
-  async capture(request: CaptureRequest, file: (footage: Footage) => Promise<string>, signal?: AbortSignal): Promise<CapturedClip> {
+  async capture(request: CaptureRequest, file: (footage: Footage) => Promise<string>): Promise<CapturedClip> {
     if (!this.options.hasFfmpeg) throw new AppError('FFMPEG_MISSING', FFMPEG_MISSING_MESSAGE);
     const buffer = this.options.buffers.get(request.streamer);
     if (!buffer) {
@@ -60,7 +61,19 @@ export class StreamCapture implements ClipCapture {
     }
     const from = request.at.getTime() - request.beforeSeconds * 1000;
     const to = request.at.getTime() + request.afterSeconds * 1000;
-    const segments = await this.waitForSegments(() => buffer.segments(), to, signal);
+    // Held from here: a LIVE that ends during the `after` window stops its buffer, whose segments must
+    // stay on disk until this cut has read them (the clip then says how much it holds).
+    return buffer.whileCutting(() => this.cut(buffer, request, from, to, file));
+  }
+
+  private async cut(
+    buffer: StreamBuffer,
+    request: CaptureRequest,
+    from: number,
+    to: number,
+    file: (footage: Footage) => Promise<string>,
+  ): Promise<CapturedClip> {
+    const segments = await this.waitForSegments(buffer, to);
     // The clip ends at the segment boundary nearest to `to` (segments start at keyframes): waiting for the
     // boundary after it would cost up to a whole segment after the window for at most a second of video.
     const chosen = segments.filter((s) => s.start.getTime() < to - halfOf(s) && end(s) > from);
@@ -98,15 +111,20 @@ export class StreamCapture implements ClipCapture {
     return state === undefined || state.kind === 'failed';
   }
 
-  /** Waits until the segment boundary nearest `to` is complete (the after window is over), or gives up a little later. */
-  private async waitForSegments(read: () => Promise<Segment[]>, to: number, signal?: AbortSignal): Promise<Segment[]> {
+  /**
+   * Waits until the segment boundary nearest `to` is complete (the after window is over), the buffer has
+   * stopped (no segment will come), or a little past `to` at most.
+   */
+  private async waitForSegments(buffer: StreamBuffer, to: number): Promise<Segment[]> {
     const deadline = to + this.settings.maxExtraWaitMs;
     for (;;) {
-      if (signal?.aborted) throw new AppError('ABORTED', 'The cut was cancelled.', { cause: signal.reason });
-      const segments = await read();
+      const segments = await buffer.segments();
       const last = segments.at(-1);
-      if ((last && end(last) >= to - halfOf(last)) || Date.now() >= deadline) return segments;
-      await new Promise((resolve) => setTimeout(resolve, this.settings.pollMs));
+      if ((last && end(last) >= to - halfOf(last)) || buffer.isStopped || Date.now() >= deadline) return segments;
+      // Segments close in real time: none can reach the window's end before then, so sleep until it
+      // instead of re-reading every playlist from the trigger on.
+      const readyAt = last ? to - halfOf(last) : 0;
+      await sleep(Math.max(this.settings.pollMs, Math.min(readyAt, deadline) - Date.now()));
     }
   }
 }
