@@ -59,6 +59,8 @@ export class DeliveryWorker {
   private readonly channels = new Map<string, ChannelState>();
   private timer: NodeJS.Timeout | undefined;
   private isRunning = false;
+  private isScheduling = false;
+  private isPumpedAgain = false;
   private readonly inFlight = new Set<Promise<void>>();
   /** Timeouts wanted by uploads in flight; the REST client's timeout is the largest of them. */
   private readonly uploadTimeouts = new Map<symbol, number>();
@@ -141,12 +143,33 @@ export class DeliveryWorker {
 
   // -------------------------------------------------------------------------------------------------
 
+  /**
+   * One scheduling pass at a time: passes side by side would each see the same entries (and drop one with
+   * nowhere to go twice). A pump during a pass asks for one more pass after it, which sees what changed.
+   */
   private pump(): void {
     if (!this.isRunning) return;
     clearTimeout(this.timer);
     this.timer = undefined;
-    const work = this.schedule().catch((err: unknown) => this.deps.log.error({ err: errorMessage(err) }, 'delivery scheduling failed'));
-    this.track(work);
+    if (this.isScheduling) {
+      this.isPumpedAgain = true;
+      return;
+    }
+    this.isScheduling = true;
+    this.track(this.scheduleUntilSettled());
+  }
+
+  private async scheduleUntilSettled(): Promise<void> {
+    try {
+      do {
+        this.isPumpedAgain = false;
+        clearTimeout(this.timer);
+        this.timer = undefined;
+        await this.schedule().catch((err: unknown) => this.deps.log.error({ err: errorMessage(err) }, 'delivery scheduling failed'));
+      } while (this.isPumpedAgain && this.isRunning);
+    } finally {
+      this.isScheduling = false;
+    }
   }
 
   private track(work: Promise<void>): void {

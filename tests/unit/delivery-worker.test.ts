@@ -76,4 +76,20 @@ describe('DeliveryWorker scheduling', () => {
     expect(t.worker.pendingCount).toBe(1);
     expect(t.worker.pendingEntry(b.id)).toBeDefined();
   });
+
+  it('drops an entry with nowhere to go once, however many times it is pumped meanwhile', async () => {
+    const t = workerWith({ channels: { 'guild-a': 'channel-a' } });
+    stops.push(() => t.worker.stop());
+    await t.worker.start();
+    // Each accept pumps; the second comes while the first pass is still busy with the first entry.
+    const lost = [notice('guild-x'), notice('guild-x'), notice('guild-x')];
+    for (const entry of lost) t.worker.accept(entry);
+    const posted = notice('guild-a');
+    t.worker.accept(posted);
+    await waitFor(() => t.worker.pendingCount === 0, 5_000, () => 'every entry to be handled');
+    await t.worker.stop();
+    expect(t.events.filter((e) => e.guildId === 'guild-x')).toHaveLength(3);
+    expect(t.removed.sort()).toEqual([...lost, posted].map((e) => e.id).sort());
+    expect(t.sends.get('channel-a')).toBe(1);
+  });
 });
