@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultMaxStreamBuffers } from './capture/stream/stream-buffers.js';
@@ -102,29 +103,29 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     problems.push('HTTP_PORT must be a port number up to 65535 (0: any free port; unset: no /healthz)');
   }
 
-  const connectsPer = (key: string): number | undefined => {
+  /** A whole number from `min` to `max`, or undefined when unset; a bad value is reported with `rule`. */
+  const wholeNumber = (key: string, min: number, max: number, rule: string): number | undefined => {
     const text = read(key);
     if (text === undefined) return undefined;
-    if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 1_000_000) {
-      problems.push(`${key} must be a whole number of connects, at least 1 (unset: what the signing service allows)`);
+    if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+      problems.push(`${key} must be ${rule}`);
       return undefined;
     }
     return Number(text);
   };
-  const tiktokConnectsPerMinute = connectsPer('TIKTOK_CONNECTS_PER_MINUTE');
-  const tiktokConnectsPerHour = connectsPer('TIKTOK_CONNECTS_PER_HOUR');
+  const connectsRule = 'a whole number of connects, at least 1 (unset: what the signing service allows)';
+  const tiktokConnectsPerMinute = wholeNumber('TIKTOK_CONNECTS_PER_MINUTE', 1, 1_000_000, connectsRule);
+  const tiktokConnectsPerHour = wholeNumber('TIKTOK_CONNECTS_PER_HOUR', 1, 1_000_000, connectsRule);
 
   const logFileText = read('LOG_FILE');
   const logFile = logFileText === undefined ? undefined : path.resolve(logFileText);
 
   const clipsDir = path.resolve(read('CLIPS_DIR') ?? defaultClipsDir());
-  const streamBufferDir = path.resolve(read('STREAM_BUFFER_DIR') ?? path.join(os.tmpdir(), 'tiktok-clip-bot-buffers'));
-  const maxBuffersText = read('MAX_STREAM_BUFFERS');
-  let maxStreamBuffers = defaultMaxStreamBuffers();
-  if (maxBuffersText !== undefined) {
-    if (/^\d+$/.test(maxBuffersText) && Number(maxBuffersText) >= 1 && Number(maxBuffersText) <= 1000) maxStreamBuffers = Number(maxBuffersText);
-    else problems.push('MAX_STREAM_BUFFERS must be a whole number from 1 to 1000 (unset: chosen from the machine)');
-  }
+  // One buffer folder per clips folder: two bots (each with its own CLIPS_DIR and instance lock) never
+  // share one, so neither can end the other's ffmpegs as leftovers.
+  const streamBufferDir = path.resolve(read('STREAM_BUFFER_DIR') ?? path.join(os.tmpdir(), `tiktok-clip-bot-buffers-${shortHash(clipsDir)}`));
+  const maxStreamBuffers =
+    wholeNumber('MAX_STREAM_BUFFERS', 1, 1000, 'a whole number from 1 to 1000 (unset: chosen from the machine)') ?? defaultMaxStreamBuffers();
 
   if (problems.length > 0) {
     throw new AppError(
@@ -181,4 +182,8 @@ function databasePassword(databaseUrl: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 8);
 }

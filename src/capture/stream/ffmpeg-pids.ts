@@ -6,16 +6,20 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 
 export const PID_FILE_NAME = 'ffmpeg-pids.json';
 
 export class FfmpegPidFile {
   private readonly pids = new Set<number>();
   private readonly path: string;
+  /** What a previous run recorded, kept in the file until endLeftovers() has dealt with it. */
+  private leftovers: number[];
 
   constructor(private readonly bufferDir: string) {
     this.path = join(bufferDir, PID_FILE_NAME);
+    // Read now, so a buffer started before endLeftovers() runs cannot write the old pids out of the file.
+    this.leftovers = readPids(this.path);
   }
 
   /** Written synchronously: the record must be on disk before the process can outlive us. */
@@ -34,7 +38,9 @@ export class FfmpegPidFile {
    */
   async endLeftovers(): Promise<number[]> {
     const ended: number[] = [];
-    for (const pid of readPids(this.path)) {
+    const leftovers = this.leftovers;
+    this.leftovers = [];
+    for (const pid of leftovers) {
       if (this.pids.has(pid)) continue;
       if (!(await this.isOurFfmpeg(pid))) continue;
       try {
@@ -51,7 +57,8 @@ export class FfmpegPidFile {
   private async isOurFfmpeg(pid: number): Promise<boolean> {
     try {
       const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-      return /ffmpeg/.test(args[0] ?? '') && args.some((a) => a.startsWith(this.bufferDir));
+      // Inside our folder, not a sibling that merely starts with its name (`…-buffers2`).
+      return /ffmpeg/.test(args[0] ?? '') && args.some((a) => a.startsWith(this.bufferDir + sep));
     } catch {
       return false;
     }
@@ -59,7 +66,7 @@ export class FfmpegPidFile {
 
   private write(): void {
     const tmp = `${this.path}.tmp`;
-    writeFileSync(tmp, JSON.stringify([...this.pids]));
+    writeFileSync(tmp, JSON.stringify([...new Set([...this.leftovers, ...this.pids])]));
     renameSync(tmp, this.path);
   }
 }
