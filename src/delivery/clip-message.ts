@@ -84,10 +84,6 @@ function shown(text: string): string {
   return escapeMarkdown(cleanText(text));
 }
 
-export function clipEmbed(outcome: ClipOutcome): EmbedBuilder {
-  return alertEmbed(toAlertContent(outcome, outcome.triggers));
-}
-
 export function alertEmbed(alert: AlertContent): EmbedBuilder {
   const first = alert.callers[0];
   const isManual = first?.isManual ?? false;

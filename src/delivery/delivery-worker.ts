@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { EventLog } from '../events/event-log.js';
 import type { GuildSettingsService } from '../guilds/settings-service.js';
 import type { BotStore } from '../store/bot-store.js';
+import { backoffDelay } from '../util/backoff.js';
 import { isAppError } from '../util/errors.js';
 import { cleanMessage, errorMessage } from '../util/text.js';
 import { alertEmbed, uploadLimitForTier, type ClipReplyBuilder } from './clip-message.js';
@@ -21,7 +22,7 @@ import type { OutboxEntry, OutboxStore } from './outbox.js';
 import { DELIVERY_DEFAULTS } from './defaults.js';
 
 export interface DeliveryTimings {
-  /** First wait after a transient failure; doubles up to maxBackoffMs. */
+  /** First wait after a transient failure; doubles up to maxBackoffMs, each wait half fixed, half random (backoffDelay). */
   readonly initialBackoffMs: number;
   readonly maxBackoffMs: number;
   /** How often a held channel (no access, no permission) is tried again on its own. */
@@ -277,8 +278,8 @@ export class DeliveryWorker {
       if (state.failures === 3) {
         this.deps.events.add(entry.guildId, { kind: 'failure', stream: entry.streamer, text: `could not post to Discord yet (${describeFailure(err)}); retrying until it works` });
       }
-      const backoff = Math.min(this.timings.maxBackoffMs, this.timings.initialBackoffMs * 2 ** (state.failures - 1));
-      state.nextAttemptAt = Date.now() + backoff * (0.8 + Math.random() * 0.4);
+      state.nextAttemptAt =
+        Date.now() + backoffDelay(state.failures - 1, { initialMs: this.timings.initialBackoffMs, maxMs: this.timings.maxBackoffMs, factor: 2 });
       return;
     }
     if (state.held) {

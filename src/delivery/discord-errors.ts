@@ -4,7 +4,7 @@
  * per line), so they are never logged whole: only method, route, status, code and message.
  */
 import { DiscordAPIError, HTTPError, RESTJSONErrorCodes } from 'discord.js';
-import { truncate } from '../util/text.js';
+import { errorMessage, truncate } from '../util/text.js';
 
 export type FailureKind =
   /** Try again later (5xx, timeouts, cut connections, 429 past discord.js's own handling). */
@@ -60,7 +60,7 @@ export function leanError(err: unknown): Record<string, unknown> {
     const code = (err as NodeJS.ErrnoException).code;
     return { name: err.name, ...(code ? { code } : {}), message: truncate(err.message, 300) };
   }
-  return { message: truncate(String(err), 300) };
+  return { message: truncate(errorMessage(err), 300) };
 }
 
 /** In plain words for /status and /logs: "Missing Permissions (50013)". */
@@ -68,7 +68,7 @@ export function describeFailure(err: unknown): string {
   if (err instanceof DiscordAPIError) return `${truncate(err.message, 150)} (${err.code})`;
   if (err instanceof HTTPError) return `HTTP ${err.status}`;
   if (err instanceof Error && err.name === 'AbortError') return 'the request timed out';
-  return truncate(err instanceof Error ? err.message : String(err), 150);
+  return truncate(errorMessage(err), 150);
 }
 
 function routeOf(url: string): string {
