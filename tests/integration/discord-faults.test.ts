@@ -9,7 +9,9 @@ import { REST } from 'discord.js';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leanError } from '../../src/delivery/discord-errors.js';
-import { BOT_TOKEN, startHarness, waitFor, type Harness } from '../support/bot-harness.js';
+import { createBot } from '../../src/app.js';
+import { DELIVERY_DEFAULTS } from '../../src/delivery/defaults.js';
+import { BOT_TOKEN, FAST_TUNING, startHarness, waitFor, type Harness } from '../support/bot-harness.js';
 import { probeDuration } from '../support/media.js';
 import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 import type { PostedMessage } from '../fakes/discord-server.js';
@@ -27,6 +29,15 @@ describe('Discord faults and upload limits', () => {
   let bigClip: string;
   /** The bot's own log lines (JSON), to hold its failure lines to a size. */
   const botLines: string[] = [];
+  const botLog = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        botLines.push(chunk.toString());
+        done();
+      },
+    }),
+  );
 
   const alertsOf = (handle: string): PostedMessage[] =>
     h.discord.channelMessages.filter((m) => m.files.some((f) => f.name.startsWith(`${handle}_`)) || JSON.stringify(m.embeds).includes(handle));
@@ -38,16 +49,7 @@ describe('Discord faults and upload limits', () => {
     obs = new FakeReplayBuffer(path.join(dir, 'replays'));
     h = await startHarness({
       replayBuffer: obs,
-      log: () =>
-        pino(
-          { level: 'info' },
-          new Writable({
-            write(chunk: Buffer, _encoding, done) {
-              botLines.push(chunk.toString());
-              done();
-            },
-          }),
-        ),
+      log: () => botLog,
       // Backoff shortened so an "outage of minutes" is a few seconds of many attempts.
       tuning: { deliveryTimings: { initialBackoffMs: 50, maxBackoffMs: 300 } },
     });
@@ -246,4 +248,32 @@ describe('Discord faults and upload limits', () => {
     expect(list.content).toContain('fault.user');
     h.discord.clearFailures();
   });
+
+  // Last: the bot from here on runs with the delivery timings a user gets (every test above shortens them).
+  it('gets the alert through a 500 once with the default delivery timings', async () => {
+    await h.bot.stop();
+    h.bot = await createBot(h.config, botLog, {
+      adapters: {
+        discordApiUrl: h.discord.apiUrl,
+        tiktokTransport: { ...h.tiktok.transport, requestTimeoutMs: 2_000, operationTimeoutMs: 5_000, heartbeatIntervalMs: 1_000 },
+        replayBuffer: obs,
+      },
+      // FAST_TUNING's other knobs keep the stream quick to join; delivery gets exactly the defaults.
+      tuning: { ...FAST_TUNING, deliveryTimings: DELIVERY_DEFAULTS.worker },
+    });
+    await h.bot.start();
+    await h.waitForState('fault.user', 'live');
+    const from = botLines.length;
+    const before = postsTo(alertChannel()).length;
+    // discord.js answers a 500 by asking again three times at once: four 500s are one failed attempt
+    // of the bot's, which then waits its own first backoff.
+    h.discord.failNextRequests({ method: 'POST', pathIncludes: '/messages' }, Array.from({ length: 4 }, () => ({ status: 500 })));
+    h.tiktok.sendChat('fault.user', { handle: 'default.timings', text: 'clip it' });
+    // The first retry waits 1-2 s by default, well inside this.
+    await h.discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith('default.timings_')), 20_000);
+    await delivered();
+    expect(alertsOf('default.timings')).toHaveLength(1);
+    expect(botLines.slice(from).filter((l) => l.includes('posting to Discord failed'))).toHaveLength(1);
+    expect(postsTo(alertChannel()).length - before).toBe(5);
+  }, 60_000);
 });
