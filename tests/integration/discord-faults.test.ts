@@ -5,13 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import { REST } from 'discord.js';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { leanError } from '../../src/delivery/discord-errors.js';
 import { createBot } from '../../src/app.js';
 import { DELIVERY_DEFAULTS } from '../../src/delivery/defaults.js';
-import { BOT_TOKEN, FAST_TUNING, startHarness, waitFor, type Harness } from '../support/bot-harness.js';
+import { FAST_TUNING, startHarness, waitFor, type Harness } from '../support/bot-harness.js';
 import { probeDuration } from '../support/media.js';
 import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 import type { PostedMessage } from '../fakes/discord-server.js';
@@ -158,30 +156,24 @@ describe('Discord faults and upload limits', () => {
   }, 60_000);
 
   it('keeps a failed upload out of the log: method, route, status, code and message only', async () => {
-    const lines: string[] = [];
-    const log = pino(
-      { level: 'info' },
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(chunk.toString());
-          done();
-        },
-      }),
-    );
-    const stop = h.discord.failRequestsUntilCleared({ method: 'POST', pathIncludes: '/messages' }, { status: 400, body: { message: 'Invalid Form Body', code: 50035 } });
+    const from = botLines.length;
+    const save = obs.save.bind(obs);
+    // A 310 KB clip: under the upload limit, so it goes up as is; logged whole it would be megabytes.
+    obs.save = async (onSaved) => save(async (replay) => {
+      await writeFile(replay.path, randomBytes(310 * 1024));
+      return onSaved(replay);
+    });
+    h.discord.failNextRequests({ method: 'POST', pathIncludes: '/messages' }, [{ status: 400, body: { message: 'Invalid Form Body', code: 50035 } }]);
     try {
-      const rest = new REST({ api: h.discord.apiUrl, retries: 0 }).setToken(BOT_TOKEN);
-      const clip = Buffer.alloc(310 * 1024, 7);
-      const failure = await rest
-        .post(`/channels/${h.discord.channels.alerts}/messages`, { body: { content: 'x' }, files: [{ name: 'clip.mp4', data: clip }] })
-        .catch((err: unknown) => err);
-      log.warn({ ...leanError(failure), entry: 'alert:1:2' }, 'posting to Discord failed');
+      h.tiktok.sendChat('fault.user', { handle: 'refused.upload', text: 'clip it' });
+      await waitFor(() => botLines.slice(from).some((l) => l.includes('outbox entry dropped')), 15_000, () => 'the refused alert to be dropped');
     } finally {
-      stop();
+      obs.save = save;
     }
-    expect(lines).toHaveLength(1);
-    expect(Buffer.byteLength(lines[0]!)).toBeLessThan(2 * 1024);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ method: 'POST', status: 400, code: 50035, message: 'Invalid Form Body' });
+    const failures = botLines.slice(from).filter((l) => l.includes('posting to Discord failed'));
+    expect(failures).toHaveLength(1);
+    expect(Buffer.byteLength(failures[0]!)).toBeLessThan(2 * 1024);
+    expect(JSON.parse(failures[0]!)).toMatchObject({ method: 'POST', status: 400, code: 50035, message: 'Invalid Form Body', msg: 'posting to Discord failed' });
   });
 
   it('keeps a failed /clip reply upload out of the log too: the command failure and the failed answer', async () => {
