@@ -27,6 +27,7 @@ export function createLatencyRig() {
       onSaved({ path: `/dev/null#${performance.now()}`, savedAt: new Date() }),
     status: () => ({ connection: 'connected', isBufferActive: true, since: new Date(), lastError: undefined }),
     bufferSeconds: () => 30,
+    recordDirectory: () => undefined,
     onStatusChange: () => () => undefined,
     start: async () => undefined,
     close: async () => undefined,

@@ -5,7 +5,7 @@ import { ChatRouter } from './triggers/chat-router.js';
 import { TriggerRouter } from './triggers/trigger-router.js';
 import { ClipJournal } from './clips/clip-journal.js';
 import { ClipService } from './clips/clip-service.js';
-import { fitVideo } from './delivery/video-fitter.js';
+import { deriveFfprobePath, fitVideo } from './delivery/video-fitter.js';
 import { DeliveryWorker, type DeliveryTimings } from './delivery/delivery-worker.js';
 import { leanError } from './delivery/discord-errors.js';
 import { FitCache } from './delivery/fit-cache.js';
@@ -35,7 +35,6 @@ import { StreamBufferSync } from './capture/stream/stream-buffer-sync.js';
 import type { StreamBufferOptions } from './capture/stream/stream-buffer.js';
 import { FFMPEG_MISSING_MESSAGE, isFfmpegAvailable, StreamCapture } from './capture/stream/stream-capture.js';
 import { pickStreamSource } from './capture/stream/stream-url.js';
-import { deriveFfprobePath } from './delivery/video-fitter.js';
 import { fileClip } from './clips/clip-filer.js';
 import { ObsReplayBuffer } from './capture/obs/obs-replay-buffer.js';
 import type { ReplayBuffer } from './capture/obs/replay-buffer.js';
@@ -152,10 +151,13 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
       chatRate: (username): number | undefined => triggerRouter.chatRate(username),
       stateChange: (username, state, previous, guildIds) => {
         bufferSync.stateChanged(username, state.name, guildIds);
-        if (state.name === 'stopped') streamStates.delete(username);
-        else streamStates.set(username, state.name);
-        // A stopped stream (removed) starts a fresh chat baseline if it is watched again.
-        if (state.name === 'stopped') triggerRouter.forgetStream(username);
+        if (state.name === 'stopped') {
+          streamStates.delete(username);
+          // A stopped stream (removed) starts a fresh chat baseline if it is watched again.
+          triggerRouter.forgetStream(username);
+        } else {
+          streamStates.set(username, state.name);
+        }
         notices.streamChanged(username, state, previous, guildIds);
       },
     },
@@ -219,16 +221,13 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
   const publisher = new ClipPublisher({ store, outbox, worker: delivery, events, log: log.child({ component: 'alerts' }) });
 
   const clips = new ClipService({
-    captures: { obs: new ObsCapture({ replayBuffer }), stream: hasFfmpeg ? streamCapture : undefined },
+    // Stream capture refuses by itself, with one clear message, where ffmpeg is missing.
+    captures: { obs: new ObsCapture({ replayBuffer }), stream: streamCapture },
     fileClip,
     clipsDir: config.clipsDir,
     reporter: publisher,
     journal: new ClipJournal(config.clipsDir, log.child({ component: 'clip-journal' }), {
-      allowedRoots: () => [
-        config.clipsDir,
-        config.streamBufferDir,
-        ...(replayBuffer.recordDirectory?.() ? [replayBuffer.recordDirectory()!] : []),
-      ],
+      allowedRoots: () => [config.clipsDir, config.streamBufferDir, replayBuffer.recordDirectory()].filter((dir) => dir !== undefined),
     }),
     events,
     log: log.child({ component: 'clips' }),
@@ -313,16 +312,29 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
     async stop() {
       if (isStopped) return;
       isStopped = true;
-      await httpServer?.close();
-      stopObsListener();
-      await monitor.close();
-      await streamBuffers.stopAll();
-      await clips.close();
-      await delivery.stop();
-      await replayBuffer.close();
-      await client.destroy();
-      await store.close();
-      await lock.release();
+      // Every step runs even when one before it fails: no ffmpeg, store connection or lock is left behind.
+      const steps: Array<[string, () => unknown]> = [
+        ['http', () => httpServer?.close()],
+        ['obs listener', stopObsListener],
+        ['monitor', () => monitor.close()],
+        ['stream buffers', () => streamBuffers.stopAll()],
+        ['clips', () => clips.close()],
+        ['delivery', () => delivery.stop()],
+        ['obs', () => replayBuffer.close()],
+        ['discord', () => client.destroy()],
+        ['store', () => store.close()],
+        ['instance lock', () => lock.release()],
+      ];
+      const failures: unknown[] = [];
+      for (const [what, step] of steps) {
+        try {
+          await step();
+        } catch (err) {
+          log.error({ err, step: what }, 'a shutdown step failed; going on with the others');
+          failures.push(err);
+        }
+      }
+      if (failures.length > 0) throw new AggregateError(failures, `${failures.length} shutdown step(s) failed`);
     },
   };
 }

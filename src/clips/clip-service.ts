@@ -13,6 +13,7 @@ import { SETTINGS_DEFAULTS } from '../store/settings-schema.js';
 import { snapshotTriggers, type Trigger } from '../triggers/trigger.js';
 import type { ClipOutcome } from './clip-outcome.js';
 import { CLIP_DEFAULTS } from './defaults.js';
+import { FFMPEG_MISSING_MESSAGE } from '../capture/stream/stream-capture.js';
 
 /** Where the pipeline reports: the Discord side implements it. */
 export interface ClipReporter {
@@ -95,11 +96,13 @@ interface Moment {
   readonly delayFrom: Map<string, number>;
 }
 
-/** Stands in for stream capture when the bot cannot buffer lives (no ffmpeg): every moment says why. */
+/**
+ * For a service built without stream capture (unit tests, benches): the bot itself always has one, which
+ * refuses on its own when ffmpeg is missing. Says it the same way.
+ */
 const NO_STREAM_CAPTURE: ClipCapture = {
   mode: 'stream',
-  capture: () =>
-    Promise.reject(new AppError('CAPTURE_UNAVAILABLE', 'stream capture is not available on this bot (is ffmpeg installed?)')),
+  capture: () => Promise.reject(new AppError('FFMPEG_MISSING', FFMPEG_MISSING_MESSAGE)),
   mergeWindowMs: () => 0,
   isFailing: () => false,
 };

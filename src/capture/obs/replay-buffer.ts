@@ -35,7 +35,7 @@ export interface ReplayBuffer {
    * The folder OBS saves replays to, once known (read at connect). Crash recovery accepts journalled
    * replays only from here and the clips folder.
    */
-  recordDirectory?(): string | undefined;
+  recordDirectory(): string | undefined;
   /** Fires on every change of connection or buffer state, with a plain-words reason. */
   onStatusChange(listener: (status: ReplayBufferStatus, reason: string) => void): () => void;
   /** Connects and keeps the connection alive (reconnecting with backoff) until `close()`. */
