@@ -31,6 +31,8 @@ interface Watched {
   /** The supervisor's connection; stream capture reads the LIVE's room info through it. */
   readonly connection: LiveConnection;
   readonly guildIds: Set<string>;
+  /** The same guilds as a frozen list, rebuilt only when they change: every chat hands it on as it is. */
+  guildList: readonly string[];
 }
 
 /**
@@ -77,6 +79,7 @@ export class StreamMonitor {
     const existing = this.watched.get(username);
     if (existing) {
       existing.guildIds.add(guildId);
+      existing.guildList = Object.freeze([...existing.guildIds]);
       return;
     }
     const guildIds = new Set([guildId]);
@@ -88,13 +91,13 @@ export class StreamMonitor {
       timings: this.options.timings,
       random: this.options.random,
       log: this.options.log.child({ stream: username }),
-      onChat: (message) => this.options.listener.chat(message, [...guildIds]),
-      onGift: (gift) => this.options.listener.gift?.(gift, [...guildIds]),
-      onStateChange: (state, previous) =>
-        this.options.listener.stateChange(username, state, previous, [...guildIds]),
+      onChat: (message) => this.options.listener.chat(message, entry.guildList),
+      onGift: (gift) => this.options.listener.gift?.(gift, entry.guildList),
+      onStateChange: (state, previous) => this.options.listener.stateChange(username, state, previous, entry.guildList),
       onRateLimited: (untilMs) => this.rateLimited(untilMs),
     });
-    this.watched.set(username, { supervisor, connection, guildIds });
+    const entry: Watched = { supervisor, connection, guildIds, guildList: Object.freeze([guildId]) };
+    this.watched.set(username, entry);
     supervisor.start();
   }
 
@@ -102,6 +105,7 @@ export class StreamMonitor {
     const entry = this.watched.get(username);
     if (!entry) return;
     entry.guildIds.delete(guildId);
+    entry.guildList = Object.freeze([...entry.guildIds]);
     if (entry.guildIds.size > 0) return;
     this.watched.delete(username);
     await entry.supervisor.stop('removed');

@@ -172,12 +172,15 @@ export class StreamSupervisor {
     let finish!: (end: LiveEnd) => void;
     const ended = new Promise<LiveEnd>((resolve) => (finish = resolve));
     let silenceTimer: NodeJS.Timeout | undefined;
+    // Every frame pushes the one timer back (refresh(): no new timer on this per-frame path).
     const armSilence = () => {
-      clearTimeout(silenceTimer);
-      silenceTimer = setTimeout(
-        () => finish({ kind: 'dropped', reason: `no data from TikTok for ${Math.round(this.timings.silenceTimeoutMs / 1000)} s` }),
-        this.timings.silenceTimeoutMs,
-      );
+      if (silenceTimer) silenceTimer.refresh();
+      else {
+        silenceTimer = setTimeout(
+          () => finish({ kind: 'dropped', reason: `no data from TikTok for ${Math.round(this.timings.silenceTimeoutMs / 1000)} s` }),
+          this.timings.silenceTimeoutMs,
+        );
+      }
     };
     const unsubscribe = [
       connection.on('chat', (message) => {
