@@ -14,6 +14,7 @@ import { snapshotTriggers, type Trigger } from '../triggers/trigger.js';
 import type { ClipOutcome } from './clip-outcome.js';
 import { CLIP_DEFAULTS } from './defaults.js';
 import { FFMPEG_MISSING_MESSAGE } from '../capture/stream/stream-capture.js';
+import type { FileClipInput } from './clip-filer.js';
 
 /** Where the pipeline reports: the Discord side implements it. */
 export interface ClipReporter {
@@ -25,16 +26,8 @@ export interface ClipReporter {
   clipFailed(guildId: string, triggers: readonly Trigger[], reason: string): Promise<void>;
 }
 
-export type FileClip = (input: {
-  sourcePath: string;
-  clipsDir: string;
-  streamer: string;
-  chatter: string;
-  keyword: string;
-  at: Date;
-  /** The source is another moment's clip (a shared OBS save): link or copy it, never move it. */
-  keepSource?: boolean;
-}) => Promise<string>;
+/** Files footage under the streamer's folder and name (clip-filer.ts's fileClip; tests pass their own). */
+export type FileClip = (input: Omit<FileClipInput, 'retry' | 'fs'>) => Promise<string>;
 
 /** What a guild asks of a stream's moments, read (from memory) at trigger time so changes apply at once. */
 export interface MomentPolicy {
@@ -431,8 +424,7 @@ export class ClipService {
         await this.recover(entry).catch((err: unknown) => this.options.log.error({ err, clipId: entry.clipId }, 'clip recovery failed'));
       }
     })();
-    this.inFlight.add(recovery);
-    void recovery.finally(() => this.inFlight.delete(recovery));
+    this.track(recovery);
     return recovery;
   }
 

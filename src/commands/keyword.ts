@@ -1,6 +1,5 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { UserError } from '../util/errors.js';
-import { compileMatcher } from '../triggers/keyword-matcher.js';
 import { escapeMarkdown, joinLines } from '../util/markdown.js';
 import type { KeywordMode } from '../store/settings-schema.js';
 import type { Command } from '../discord/command.js';
@@ -57,7 +56,8 @@ export const keywordCommand = {
         const message = interaction.options.getString('message', true);
         const { keywords } = settings.get(guildId);
         if (keywords.length === 0) throw new UserError('NOT_FOUND', 'There are no keywords yet. Add one with `/keyword add`.');
-        const hits = (settings.matcherFor(guildId) ?? compileMatcher(keywords)).match(message);
+        // The matcher is built with the keywords (settings-service remember()), so it is there when they are.
+        const hits = settings.matcherFor(guildId)?.match(message) ?? [];
         await interaction.reply({
           content:
             hits.length === 0

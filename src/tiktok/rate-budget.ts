@@ -115,12 +115,6 @@ export class RateBudget {
     this.drain();
   }
 
-  /** How many grants were given in the last `windowMs` (for status and tests). */
-  grantedWithin(windowMs: number): number {
-    const since = this.now() - windowMs;
-    return this.grants.filter((t) => t > since).length;
-  }
-
   get queued(): number {
     return this.waiters.length;
   }

@@ -13,9 +13,8 @@
  *   go silent without closing (and TikTok can skip the stream-end message, issue #268): `activity`
  *   fires for every frame including heartbeat answers (every 10 s by default), so a watchdog on it
  *   catches both. disconnect() then connect() recovers.
- * - Chats can arrive slightly out of order (the library gunzips frames concurrently). Message ids
- *   already emitted by this adapter (last 5,000) are dropped, so a replay after a reconnect is not
- *   emitted twice.
+ * - Chats can arrive slightly out of order (the library gunzips frames concurrently). Each chat keeps
+ *   TikTok's message id, so a replay after a reconnect carries the id it had: the supervisor drops it.
  */
 import { Agent as HttpsAgent } from 'node:https';
 import {
@@ -269,9 +268,10 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
   );
   private session: Session | undefined;
 
-  constructor(username: string, transport: TikTokTransport, log: TikTokAdapterLogger = noopLogger) {
+  /** Built by createTikTokConnectionFactory, which resolves and checks the transport once for all. */
+  constructor(username: string, transport: ResolvedTransport, log: TikTokAdapterLogger = noopLogger) {
     this.username = username.trim().replace(/^@/, '').toLowerCase();
-    this.transport = resolveTransport(transport);
+    this.transport = transport;
     this.log = log;
   }
 
