@@ -1,10 +1,10 @@
 import { SlashCommandBuilder } from 'discord.js';
-import { describeState } from '../discord/format.js';
+import { describeStream } from '../discord/format.js';
 import { escapeMarkdown, joinLines, relativeTime } from '../util/markdown.js';
 import type { StreamMonitor } from '../tiktok/stream-monitor.js';
 import type { Command } from '../discord/command.js';
-import { describeCapture } from './stream.js';
 import { forModerators } from '../discord/permissions.js';
+import { formatRate } from '../util/rate.js';
 
 export const statusCommand = {
   data: forModerators(new SlashCommandBuilder().setName('status').setDescription('OBS, replay buffer, streams and the last clip')),
@@ -20,7 +20,7 @@ export const statusCommand = {
       `**Replay buffer:** ${buffer}`,
       connectBudgetText(monitor.connectBudgetInfo()),
       `**Streams (${streams.length}):**`,
-      ...(streams.length === 0 ? ['none yet — `/stream add`'] : streams.map((s) => `• @${escapeMarkdown(s.username)} — ${describeState(monitor.state(s.username))}${chatRateText(monitor.chatRate(s.username))}${describeCapture(settings.captureOf(interaction.guildId, s.username), streamBuffers?.state(s.username))}`)),
+      ...(streams.length === 0 ? ['none yet — `/stream add`'] : streams.map((s) => `• @${escapeMarkdown(s.username)} — ${describeStream({ settings, monitor, streamBuffers }, interaction.guildId, s.username, chatRateText(monitor.chatRate(s.username)))}`)),
       `**Last clip:** ${lastClip ? `\`${lastClip.fileName}\` ${relativeTime(new Date(lastClip.at))} by ${escapeMarkdown(lastClip.triggeredBy)}` : 'none yet'}`,
       // Channels the outbox cannot deliver to: their posts wait (never dropped) until fixed.
       ...delivery.problems(interaction.guildId).map(
@@ -42,5 +42,5 @@ function connectBudgetText(info: ReturnType<StreamMonitor['connectBudgetInfo']>)
 /** The stream's chat pace over the last 5 s, as the hype trigger sees it. */
 function chatRateText(perSecond: number | undefined): string {
   if (perSecond === undefined) return '';
-  return ` — chat ${perSecond >= 10 ? perSecond.toFixed(0) : perSecond.toFixed(1)} msgs/s`;
+  return ` — chat ${formatRate(perSecond)} msgs/s`;
 }

@@ -1,9 +1,7 @@
 import { SlashCommandBuilder } from 'discord.js';
-import { describeState } from '../discord/format.js';
+import { describeStream } from '../discord/format.js';
 import { escapeMarkdown, joinLines } from '../util/markdown.js';
-import { queuedReason } from '../tiktok/stream-supervisor.js';
-import { describeBufferState, type BufferState } from '../capture/stream/stream-buffer.js';
-import type { CaptureMode } from '../capture/clip-capture.js';
+import { formatWait } from '../tiktok/stream-supervisor.js';
 import { UserError } from '../util/errors.js';
 import { isCaptureMode } from '../store/settings-schema.js';
 import type { Command } from '../discord/command.js';
@@ -54,7 +52,7 @@ export const streamCommand = {
       }
       default: {
         const streams = settings.get(guildId).streams;
-        const lines = streams.map((s) => `**@${escapeMarkdown(s.username)}** — ${describeState(monitor.state(s.username))}${describeCapture(settings.captureOf(guildId, s.username), streamBuffers?.state(s.username))}`);
+        const lines = streams.map((s) => `**@${escapeMarkdown(s.username)}** — ${describeStream({ settings, monitor, streamBuffers }, guildId, s.username)}`);
         await interaction.reply({
           content: lines.length > 0 ? joinLines(lines) : 'No streams yet. Add one with `/stream add`.',
           allowedMentions: { parse: [] },
@@ -72,12 +70,7 @@ export const streamCommand = {
  */
 function budgetNote(username: string, waitMs: number | undefined): string {
   if (waitMs !== undefined && waitMs < 5_000) return '';
-  const when = waitMs === undefined ? 'once the signing service has told its limits' : `in ${queuedReason(waitMs).replace(/^.*joins in /, '')}`;
+  const when = waitMs === undefined ? 'once the signing service has told its limits' : `in ${formatWait(waitMs)}`;
   return ` TikTok connects are rationed by the signing service: if @${escapeMarkdown(username)} is live, it is queued for the connect budget and joins the chat ${when} (\`/stream list\` shows it).`;
 }
 
-/** ` · capture stream, buffer ready (58 s)`: which capture a stream uses and, for stream capture, its buffer. */
-export function describeCapture(mode: CaptureMode, buffer: BufferState | undefined): string {
-  if (mode === 'obs') return ' · capture obs';
-  return ` · capture stream, ${buffer ? describeBufferState(buffer) : 'no buffer (not live)'}`;
-}

@@ -265,9 +265,13 @@ export class StreamSupervisor {
 /** "queued for the connect budget, joins in ~40 s" (or "~3 min"; unknown while the limits are being read). */
 export function queuedReason(estimateMs: number | undefined): string {
   if (estimateMs === undefined) return 'queued for the connect budget (reading the signing service limits)';
-  const seconds = Math.max(1, Math.ceil(estimateMs / 1000));
-  const when = seconds < 120 ? `~${seconds} s` : seconds < 7_200 ? `~${Math.round(seconds / 60)} min` : `~${Math.round(seconds / 3_600)} h`;
-  return `queued for the connect budget, joins in ${when}`;
+  return `queued for the connect budget, joins in ${formatWait(estimateMs)}`;
+}
+
+/** A wait in words: "~40 s", "~3 min", "~2 h". */
+export function formatWait(ms: number): string {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  return seconds < 120 ? `~${seconds} s` : seconds < 7_200 ? `~${Math.round(seconds / 60)} min` : `~${Math.round(seconds / 3_600)} h`;
 }
 
 /** The epoch ms the signing service's window resets at, from a 429's `x-ratelimit-reset` (SignatureRateLimitError.resetTime). */

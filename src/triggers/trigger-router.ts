@@ -4,6 +4,7 @@ import type { GiftEvent } from '../tiktok/live-connection.js';
 import type { HypeSensitivity } from '../store/settings-schema.js';
 import { countGift, describeGifts, GiftTrigger } from './gift-trigger.js';
 import { HypeDetector } from './hype-detector.js';
+import { formatRate } from '../util/rate.js';
 
 /** The settings a guild's triggers beyond keywords read (a GuildSettings fits). */
 export interface TriggerPolicy {
@@ -103,8 +104,4 @@ export class TriggerRouter {
     this.hype.delete(streamer);
     for (const key of this.gifts.keys()) if (key.endsWith(`\n${streamer}`)) this.gifts.delete(key);
   }
-}
-
-function formatRate(perSecond: number): string {
-  return perSecond >= 10 ? perSecond.toFixed(0) : perSecond.toFixed(1);
 }

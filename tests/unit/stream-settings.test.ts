@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultSettings, readSettingsRow, toSettingsRow } from '../../src/store/settings-schema.js';
 import { defaultMaxStreamBuffers } from '../../src/capture/stream/stream-buffers.js';
-import { describeCapture } from '../../src/commands/stream.js';
+import { describeCapture } from '../../src/discord/format.js';
 
 const GUILD = '123456789012345678';
 
