@@ -16,7 +16,7 @@ import { PID_FILE_NAME } from '../../src/capture/stream/ffmpeg-pids.js';
 import { startFakeDiscord, type FakeDiscord } from '../fakes/discord-server.js';
 import { startFakeFlvServer, type FakeFlvServer } from '../fakes/flv-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
-import { BOT_TOKEN, waitFor } from '../support/bot-harness.js';
+import { BOT_TOKEN, FAST_TUNING, waitFor } from '../support/bot-harness.js';
 import type { BotOverrides } from '../../src/app.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -72,11 +72,7 @@ describe('a bot killed with SIGKILL, started again', () => {
           discordApiUrl: discord.apiUrl,
           tiktokTransport: { ...tiktok.transport, requestTimeoutMs: 2_000, operationTimeoutMs: 5_000, heartbeatIntervalMs: 1_000 },
         },
-        tuning: {
-          budgets: { connects: [{ limit: 30, windowMs: 60_000 }], checks: [{ limit: 50, windowMs: 1_000 }] },
-          supervisorTimings: { offlinePollMs: 400, reconnect: { initialMs: 200, maxMs: 2_000, factor: 2 } },
-          streamBuffer: { bufferSeconds: 10, segmentSeconds: 1 },
-        },
+        tuning: { ...FAST_TUNING, streamBuffer: { bufferSeconds: 10, segmentSeconds: 1 } },
       } satisfies BotOverrides),
     };
   }, 30_000);
@@ -158,6 +154,7 @@ describe('a bot killed with SIGKILL, started again', () => {
     expect(isRunning(stranger.pid!), 'the look-alike ffmpeg is not the bot\'s').toBe(true);
     // The stream is resumed with a buffer of its own again.
     const fresh = await recordedFfmpeg();
+    orphans.push(fresh); // ended in afterAll should the test fail before the bot's own stop
     expect(fresh).not.toBe(orphan);
 
     const stopped = new Promise<number | null>((resolve) => second.once('exit', (code) => resolve(code)));
