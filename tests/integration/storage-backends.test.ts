@@ -8,7 +8,7 @@ import { isAppError } from '../../src/util/errors.js';
 import { BotStore, type ClipRecord, type GuildSettings } from '../../src/store/bot-store.js';
 import { POSTGRES_INSTALL, postgresMissing, startPostgres } from '../support/postgres-process.js';
 import { REDIS_INSTALL, redisMissing, startRedis } from '../support/redis-process.js';
-import { describeWithServer } from '../support/server-suite.js';
+import { describeRequiring } from '../support/server-suite.js';
 
 /**
  * The same storage suite on each backend DATABASE_URL accepts: SQLite, a real redis-server and a real
@@ -176,14 +176,14 @@ describe('storage on SQLite', () => {
   });
 });
 
-describeWithServer('storage on Redis', redisMissing(), REDIS_INSTALL, () => {
+describeRequiring('storage on Redis', redisMissing(), REDIS_INSTALL, () => {
   storageSuite(async () => {
     const redis = await startRedis();
     return { url: redis.url, stop: redis.stop, close: redis.stop };
   });
 });
 
-describeWithServer('storage on PostgreSQL', postgresMissing(), POSTGRES_INSTALL, () => {
+describeRequiring('storage on PostgreSQL', postgresMissing(), POSTGRES_INSTALL, () => {
   storageSuite(async () => {
     const postgres = await startPostgres();
     return { url: postgres.url, stop: postgres.stop, close: postgres.stop };

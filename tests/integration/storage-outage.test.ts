@@ -5,10 +5,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/bot-harness.js';
 import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 import { REDIS_INSTALL, redisMissing, startRedis, type RedisInstance } from '../support/redis-process.js';
-import { describeWithServer } from '../support/server-suite.js';
+import { describeRequiring } from '../support/server-suite.js';
 
 /** The whole bot on a real Redis that goes away: a moderator is told, and nothing changes. */
-describeWithServer('slash commands when the Redis store goes away', redisMissing(), REDIS_INSTALL, () => {
+describeRequiring('slash commands when the Redis store goes away', redisMissing(), REDIS_INSTALL, () => {
   let redis: RedisInstance;
   let h: Harness;
 

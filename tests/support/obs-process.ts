@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'vitest';
+import { describeRequiring } from './server-suite.js';
 
 export interface StartObsOptions {
   /** obs-websocket password; a random one by default. */
@@ -95,42 +95,18 @@ export function obsAvailability(): ObsAvailability {
   return { isAvailable: missing.length === 0, missing };
 }
 
-function isSet(value: string | undefined): boolean {
-  return value !== undefined && !['', '0', 'false', 'no'].includes(value.trim().toLowerCase());
-}
-
-function isObsRequired(): boolean {
-  return isSet(process.env.CI) || isSet(process.env.REQUIRE_OBS);
-}
-
 /**
- * `describe` for suites that need a real OBS. Missing tools: a loud warning and a skip locally, a failing
- * test when `CI` or `REQUIRE_OBS` is set.
+ * `describe` for suites that need a real OBS: a loud skip locally when obs, Xvfb, ffmpeg or ffprobe is
+ * missing, a failing test in CI (see describeRequiring).
  */
 export function describeWithObs(name: string, fn: () => void): void {
-  const availability = obsAvailability();
-  if (availability.isAvailable) {
-    describe(name, fn);
-    return;
-  }
-  const what = `missing on PATH: ${availability.missing.join(', ')}`;
-  if (isObsRequired()) {
-    describe(name, () => {
-      it('needs a real OBS (CI / REQUIRE_OBS is set, so a skip counts as a failure)', () => {
-        throw new Error(
-          `Cannot run "${name}": ${what}. Install with ` +
-            '`apt-get install -y --no-install-recommends obs-studio xvfb libgl1-mesa-dri ffmpeg`.',
-        );
-      });
-    });
-    return;
-  }
-  const bar = '!'.repeat(78);
-  console.warn(
-    `\n${bar}\n!! SKIPPING "${name}": real OBS tests need obs, Xvfb, ffmpeg, ffprobe; ${what}\n` +
-      `!! Set REQUIRE_OBS=1 to make this a failure.\n${bar}\n`,
+  const { isAvailable, missing } = obsAvailability();
+  describeRequiring(
+    name,
+    isAvailable ? undefined : `real OBS tests need obs, Xvfb, ffmpeg, ffprobe; missing on PATH: ${missing.join(', ')}`,
+    'apt-get install -y --no-install-recommends obs-studio xvfb libgl1-mesa-dri ffmpeg',
+    fn,
   );
-  describe.skip(name, fn);
 }
 
 /** A free TCP port: bind port 0, read it, release it. OBS listens on all interfaces, so probe those. */

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { describe, expect, it } from 'vitest';
+import { describeRequiring } from '../support/server-suite.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const run = promisify(execFile);
@@ -90,9 +91,12 @@ describe('start-on-boot recipes', () => {
     expect(unit).toMatch(/^WantedBy=default\.target$/m);
   });
 
-  // Without a running user manager (containers, CI) `--user` cannot start; the system-mode check
-  // still parses every directive and resolves ExecStart's binary.
-  it.skipIf(!hasSystemdAnalyze)('the systemd unit passes systemd-analyze verify', async () => {
+});
+
+// Without a running user manager (containers, CI) `--user` cannot start; the system-mode check
+// still parses every directive and resolves ExecStart's binary.
+describeRequiring('the systemd unit', hasSystemdAnalyze ? undefined : 'systemd-analyze is not installed', 'apt-get install -y systemd', () => {
+  it('passes systemd-analyze verify', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'unit-'));
     try {
       const unit = path.join(dir, 'tiktok-clip-bot.service');
