@@ -48,15 +48,12 @@ export interface FakeFlvServer {
   /** A fresh signed URL of this streamer's FLV (what room info hands out). */
   url(streamer: string): string;
   addLive(streamer: string, video: FakeLiveVideo): void;
-  video(streamer: string): FakeLiveVideo | undefined;
   /** Ends this streamer's open connections mid-live (the encoder dies, the socket closes): an EOF for the reader. */
   dropConnections(streamer: string): number;
   /** Every URL handed out so far answers 403 from now on. */
   expireUrls(streamer: string): void;
   /** The live is over: open connections end and new requests get 404. */
   endLive(streamer: string): void;
-  /** Pids of the encoders running now. */
-  encoderPids(): number[];
   readonly stats: FlvServerStats;
   close(): Promise<void>;
 }
@@ -153,7 +150,6 @@ export async function startFakeFlvServer(): Promise<FakeFlvServer> {
     addLive(streamer, video) {
       lives.set(streamer, { video, signs: new Set(), encoders: new Set(), isEnded: false });
     },
-    video: (streamer) => lives.get(streamer)?.video,
     dropConnections: (streamer) => endEncoders(mustGet(streamer).encoders),
     expireUrls(streamer) {
       mustGet(streamer).signs.clear();
@@ -163,7 +159,6 @@ export async function startFakeFlvServer(): Promise<FakeFlvServer> {
       live.isEnded = true;
       endEncoders(live.encoders);
     },
-    encoderPids: () => [...encoders].flatMap((e) => (e.pid === undefined ? [] : [e.pid])),
     async close() {
       const exits = [...encoders].map((e) => new Promise<void>((resolve) => {
         if (e.exitCode !== null || e.signalCode !== null) resolve();
