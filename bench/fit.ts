@@ -41,15 +41,20 @@ export async function benchFit(ffmpegPath = process.env.FFMPEG_PATH ?? 'ffmpeg')
     const fitted = await fits.fit(clip, LIMIT);
     const botSeconds = (performance.now() - botStart) / 1000;
 
-    // Plain ffmpeg at the bitrates the bot planned, so the two do the same encode.
-    const plan = planEncode({ maxBytes: fitTargetBytes(LIMIT), media: { durationSeconds: SECONDS, hasAudio: true, width: 1280, height: 720 } });
+    // Plain ffmpeg at the bitrates the bot planned, so the two do the same encode: the same picture, and
+    // the AAC track copied where the bot copies it (a 128 kbps mono track fits this budget).
+    const plan = planEncode({
+      maxBytes: fitTargetBytes(LIMIT),
+      media: { durationSeconds: SECONDS, hasAudio: true, width: 1280, height: 720, audio: { codec: 'aac', kbps: 128, channels: 1 } },
+    });
     const plain = path.join(dir, 'plain.mp4');
     const plainStart = performance.now();
     await run(ffmpegPath, [
       '-hide_banner', '-loglevel', 'error', '-y', '-i', clip,
       ...(plan.shortSide !== undefined ? ['-vf', `scale=-2:${plan.shortSide}`] : []),
       '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', `${plan.videoKbps}k`, '-maxrate', `${plan.videoKbps}k`, '-bufsize', `${plan.videoKbps * 2}k`,
-      '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', `${plan.audioKbps}k`, '-movflags', '+faststart', plain,
+      '-pix_fmt', 'yuv420p', ...(plan.copyAudio ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', `${plan.audioKbps}k`]),
+      '-movflags', '+faststart', plain,
     ]);
     const plainSeconds = (performance.now() - plainStart) / 1000;
 
