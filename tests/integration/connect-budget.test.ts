@@ -1,10 +1,6 @@
-import os from 'node:os';
-import path from 'node:path';
-import { mkdtemp } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeSignLimits } from '../fakes/tiktok-server.js';
-import { startHarness, waitFor, type Harness } from '../support/bot-harness.js';
-import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
+import { startWithStandInObs, waitFor, type Harness } from '../support/bot-harness.js';
 
 /**
  * The shared connect budget as a user gets it (no fixed test budgets): sized from what the local signing
@@ -21,8 +17,7 @@ describe('the connect budget follows the signing service', () => {
 
   /** A bot with the user's budgets whose signing service advertises `limits` (or cannot be reached). */
   async function start(limits: FakeSignLimits | 'unreachable', otherGuilds = 0): Promise<Harness> {
-    const obs = new FakeReplayBuffer(await mkdtemp(path.join(os.tmpdir(), 'replays-')));
-    const harness = await startHarness({ replayBuffer: obs, userBudgets: true, otherGuilds });
+    const harness = await startWithStandInObs({ userBudgets: true, otherGuilds });
     if (limits === 'unreachable') harness.tiktok.limitsUnreachable('error');
     else harness.tiktok.advertiseLimits(limits);
     // The bot reads the limits as it is built: a restart makes it read what the service says now.

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdtemp, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { copyFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -9,7 +8,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBot } from '../../src/app.js';
 import { DELIVERY_DEFAULTS } from '../../src/delivery/defaults.js';
-import { FAST_TUNING, startHarness, waitFor, type Harness } from '../support/bot-harness.js';
+import { FAST_TUNING, startWithStandInObs, waitFor, type Harness } from '../support/bot-harness.js';
 import { probeDuration } from '../support/media.js';
 import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 import type { PostedMessage } from '../fakes/discord-server.js';
@@ -43,21 +42,19 @@ describe('Discord faults and upload limits', () => {
   const delivered = () => waitFor(() => h.bot.delivery.pendingCount === 0, 15_000, () => `the outbox to empty (${h.bot.delivery.pendingCount} left)`);
 
   beforeAll(async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'faults-'));
-    obs = new FakeReplayBuffer(path.join(dir, 'replays'));
-    h = await startHarness({
-      replayBuffer: obs,
+    const standIn = await startWithStandInObs({
       log: () => botLog,
       // Backoff shortened so an "outage of minutes" is a few seconds of many attempts.
       tuning: { deliveryTimings: { initialBackoffMs: 50, maxBackoffMs: 300 } },
+      liveStreams: ['fault.user'],
+      keywords: ['clip it'],
+      cooldownSeconds: 0,
     });
-    h.tiktok.addUser('fault.user', { live: true });
-    await h.command({ command: 'stream', subcommand: 'add', options: { username: 'fault.user' } });
-    await h.command({ command: 'keyword', subcommand: 'add', options: { word: 'clip it' } });
-    await h.command({ command: 'settings', subcommand: 'cooldown', options: { seconds: 0 } });
-    await h.waitForState('fault.user', 'live');
-    // Noise does not compress: about 12 MiB for 4 s, over the default 10 MiB upload limit.
-    bigClip = path.join(dir, 'big.mp4');
+    h = standIn;
+    obs = standIn.obs;
+    // Noise does not compress: about 12 MiB for 4 s, over the default 10 MiB upload limit. In the
+    // harness's own folder, so it goes with it.
+    bigClip = path.join(path.dirname(h.clipsDir), 'big.mp4');
     await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'nullsrc=s=640x360:d=4,geq=random(1)*255:128:128', '-f', 'lavfi', '-i', 'sine=d=4',
       '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '24M', '-minrate', '24M', '-maxrate', '24M', '-bufsize', '24M', '-c:a', 'aac', '-shortest', bigClip]);
   }, 60_000);

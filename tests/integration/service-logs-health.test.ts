@@ -1,11 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretsOf } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { BOT_TOKEN, startHarness, waitFor, type Harness } from '../support/bot-harness.js';
+import { BOT_TOKEN, startWithStandInObs, waitFor, type Harness } from '../support/bot-harness.js';
 import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
 
 type LogLine = Record<string, unknown> & { msg: string; level: number };
@@ -17,35 +14,30 @@ type LogLine = Record<string, unknown> & { msg: string; level: number };
 describe('logs, /healthz and /metrics of a running bot', () => {
   let h: Harness;
   let obs: FakeReplayBuffer;
-  let dir: string;
   const raw: string[] = [];
   const lines = (): LogLine[] => raw.map((l) => JSON.parse(l) as LogLine);
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'service-'));
-    obs = new FakeReplayBuffer(path.join(dir, 'replays'));
     const destination = new Writable({
       write(chunk: Buffer, _encoding, callback) {
         raw.push(...chunk.toString().split('\n').filter((l) => l !== ''));
         callback();
       },
     });
-    h = await startHarness({
-      replayBuffer: obs,
+    const standIn = await startWithStandInObs({
       env: { HTTP_PORT: '0', LOG_LEVEL: 'info' },
       log: (config) => createLogger({ level: config.logLevel, secrets: secretsOf(config), destination }),
+      liveStreams: ['svc.user'],
+      keywords: ['clip it'],
+      cooldownSeconds: 0,
     });
-    h.tiktok.addUser('svc.user', { live: true });
-    await h.command({ command: 'stream', subcommand: 'add', options: { username: 'svc.user' } });
-    await h.command({ command: 'keyword', subcommand: 'add', options: { word: 'clip it' } });
-    await h.command({ command: 'settings', subcommand: 'cooldown', options: { seconds: 0 } });
-    await h.waitForState('svc.user', 'live');
+    h = standIn;
+    obs = standIn.obs;
   }, 60_000);
 
   afterAll(async () => {
     if (process.env.DUMP_LOG) console.log(raw.join('\n'));
     await h?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   const get = async (page: string) => {
