@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, startWithStandInObs, type StandInObsHarness } from '../support/bot-harness.js';
+import type { InteractionInput } from '../fakes/discord-server.js';
 
 // {chatter}_{trigger}_{YYYY-MM-DD_hh-mm-ss_AM|PM}.mp4
 const GIFT_CLIP = /^(.+)_gift_\d{4}-\d{2}-\d{2}_(0[1-9]|1[0-2])-[0-5]\d-[0-5]\d_(AM|PM)( \(\d+\))?\.mp4$/;
@@ -14,7 +15,7 @@ describe('gift triggers through the real bot: TikTok gift frames to alerts in Di
   let h: StandInObsHarness;
 
   beforeAll(async () => {
-    h = await startWithStandInObs({ liveStreams: [STREAMER], cooldownSeconds: 0 });
+    h = await startWithStandInObs({ liveStreams: [STREAMER], cooldownSeconds: 0, otherGuilds: 1 });
   });
 
   afterAll(async () => {
@@ -76,5 +77,31 @@ describe('gift triggers through the real bot: TikTok gift frames to alerts in Di
     }
     const clips = await h.command({ command: 'clips' });
     expect(clips.content).toContain('hearty');
+  });
+
+  it('holds each server to its own threshold when two servers watch the same live', async () => {
+    const other = h.discord.otherGuilds[0]!;
+    const inputs: InteractionInput[] = [
+      { command: 'stream', subcommand: 'add', options: { username: STREAMER } },
+      { command: 'settings', subcommand: 'channel', options: { channel: other.channels.alerts } },
+      { command: 'settings', subcommand: 'cooldown', options: { seconds: 0 } },
+      { command: 'trigger', subcommand: 'gift', options: { min_diamonds: 1_000 } },
+    ];
+    for (const input of inputs) await h.command({ ...input, guildId: other.id });
+    const inOther = () => giftAlerts().filter((m) => m.channelId === other.channels.alerts);
+    const inMain = () => giftAlerts().filter((m) => m.channelId !== other.channels.alerts);
+    const mainBefore = inMain().length;
+
+    // 500 💎: over this server's 100, under the other's 1,000.
+    h.tiktok.sendGift(STREAMER, { handle: 'mid.gifter', giftName: 'Crown', diamondCount: 500 });
+    await waitFor(() => inMain().length === mainBefore + 1, 10_000, () => 'the alert in the first server');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(inOther()).toHaveLength(0);
+
+    // 5,000 💎: over both; each server gets its own alert of the one clip.
+    h.tiktok.sendGift(STREAMER, { handle: 'whale', giftName: 'Universe', diamondCount: 5_000 });
+    await waitFor(() => inOther().length === 1 && inMain().length === mainBefore + 2, 10_000, () => 'an alert in each server');
+    expect(GIFT_CLIP.exec(inOther()[0]!.files[0]!.name)![1]).toBe('whale');
+    expect(GIFT_CLIP.exec(inMain().at(-1)!.files[0]!.name)![1]).toBe('whale');
   });
 });
