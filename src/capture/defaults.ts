@@ -32,6 +32,12 @@ export const CAPTURE_DEFAULTS = {
     pollMs: 100,
     /** Triggers within this long after a moment are in its clip already (the default `after` window). */
     mergeWindowMs: 5_000,
+    /**
+     * A cut's ffmpeg or ffprobe that runs this long is killed (by its pid) and the moment reported as
+     * failed: a copy of a minute takes seconds, an HEVC re-encode well under this; a hung one must not
+     * hold its moment forever.
+     */
+    toolTimeoutMs: 120_000,
   },
 } as const satisfies {
   obs: Record<string, number | Record<string, number>>;

@@ -10,8 +10,11 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { AppError } from '../../util/errors.js';
 import type { Segment } from './stream-buffer.js';
+import { CAPTURE_DEFAULTS } from '../defaults.js';
 
 const run = promisify(execFile);
+/** execFile kills the child by its pid with SIGKILL once the time is up. */
+const TOOL_LIMIT = { timeout: CAPTURE_DEFAULTS.streamCut.toolTimeoutMs, killSignal: 'SIGKILL' } as const;
 
 export interface CutResult {
   /** The clip to post (h264). */
@@ -72,7 +75,7 @@ async function joinedInput(segments: readonly Segment[], linked: readonly string
 
 async function ffmpeg(path: string, args: string[]): Promise<void> {
   try {
-    await run(path, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], { maxBuffer: 4 * 1024 * 1024 });
+    await run(path, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], { maxBuffer: 4 * 1024 * 1024, ...TOOL_LIMIT });
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr?.trim().split('\n').pop() ?? '';
     throw new AppError('FFMPEG_FAILED', `ffmpeg could not cut the clip${stderr ? `: ${stderr}` : ''}.`, { cause: err });
@@ -82,7 +85,7 @@ async function ffmpeg(path: string, args: string[]): Promise<void> {
 async function probe(ffprobePath: string, file: string): Promise<{ durationSeconds: number; codec: string }> {
   try {
     const { stdout } = await run(ffprobePath, ['-v', 'error', '-select_streams', 'v:0', '-show_entries',
-      'stream=codec_name:format=duration', '-of', 'json', file]);
+      'stream=codec_name:format=duration', '-of', 'json', file], TOOL_LIMIT);
     const parsed = JSON.parse(stdout) as { streams?: Array<{ codec_name?: string }>; format?: { duration?: string } };
     const durationSeconds = Number.parseFloat(parsed.format?.duration ?? '');
     const codec = parsed.streams?.[0]?.codec_name;
