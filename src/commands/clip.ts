@@ -40,7 +40,12 @@ export const clipCommand = {
     } catch (err) {
       throw new UserError(err instanceof AppError ? err.code : 'INTERNAL', `Could not save a clip: ${explainFailure(err)}.`);
     }
-    await interaction.editReply(await context.clipReplies.build(outcome, interaction.attachmentSizeLimit));
+    try {
+      await interaction.editReply(await context.clipReplies.build(outcome, interaction.attachmentSizeLimit));
+    } finally {
+      // The reply carries the clip (re-encoded to fit when need be); its re-encode is not kept for ever.
+      await context.delivery.releaseFit(outcome.path);
+    }
   },
 
   autocomplete: autocompleteStreams,

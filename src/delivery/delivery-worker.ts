@@ -112,6 +112,11 @@ export class DeliveryWorker {
     this.pump();
   }
 
+  /** Something is done uploading `clipPath` (an alert, a /clip reply): its re-encodes go unless a queued alert still needs them. */
+  async releaseFit(clipPath: string): Promise<void> {
+    if (!this.entries.some((e) => e.kind === 'alert' && e.alert.path === clipPath)) await this.deps.fits.release(clipPath);
+  }
+
   pendingEntry(id: string): OutboxEntry | undefined {
     return this.entries.find((e) => e.id === id);
   }
@@ -315,9 +320,7 @@ export class DeliveryWorker {
           text: `alert for ${entry.alert.fileName} posted in channel ${channelId}${rendered.fileBytes === 0 ? ' (without the file)' : ''}`,
         });
         await this.finished(entry);
-        if (!this.entries.some((e) => e.kind === 'alert' && e.alert.path === entry.alert.path)) {
-          await this.deps.fits.release(entry.alert.path);
-        }
+        await this.releaseFit(entry.alert.path);
         return;
       }
       case 'credits': {
