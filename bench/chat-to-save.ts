@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { createTikTokConnectionFactory } from '../src/tiktok/tiktok-live-connection.js';
+import { createTikTokConnectionFactory } from '../src/monitor/tiktok-live-connection.js';
 import { startFakeTikTok } from '../tests/fakes/tiktok-server.js';
 import { createLatencyRig } from './latency-rig.js';
 import type { BenchResult } from './result.js';

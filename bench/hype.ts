@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { ChatMessage } from '../src/tiktok/chat-message.js';
+import type { ChatMessage } from '../src/monitor/chat-message.js';
 import { TriggerRouter } from '../src/triggers/trigger-router.js';
 import type { BenchResult } from './result.js';
 

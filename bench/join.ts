@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
-import { StreamMonitor } from '../src/tiktok/stream-monitor.js';
-import { createTikTokConnectionFactory, fetchSignLimits } from '../src/tiktok/tiktok-live-connection.js';
+import { StreamMonitor } from '../src/monitor/stream-monitor.js';
+import { createTikTokConnectionFactory, fetchSignLimits } from '../src/monitor/tiktok-live-connection.js';
 import { startFakeTikTok } from '../tests/fakes/tiktok-server.js';
 import type { BenchResult } from './result.js';
 

@@ -1,4 +1,4 @@
-import { ObsCapture } from '../src/capture/obs/obs-capture.js';
+import { ObsCapture } from '../src/obs/obs-capture.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { ClipJournal } from '../src/clips/clip-journal.js';
 import { ClipService } from '../src/clips/clip-service.js';
 import { EventLog } from '../src/events/event-log.js';
 import { compileMatcher } from '../src/triggers/keyword-matcher.js';
-import type { ReplayBuffer, SavedReplay } from '../src/capture/obs/replay-buffer.js';
+import type { ReplayBuffer, SavedReplay } from '../src/obs/replay-buffer.js';
 import type { BenchResult } from './result.js';
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The port between a moment and its footage. Two captures implement it:
- * - `obs` (src/capture/obs-capture.ts): OBS's replay buffer, one picture for every stream. Moments of
+ * - `obs` (src/obs/obs-capture.ts): OBS's replay buffer, one picture for every stream. Moments of
  *   different streams that ask while a save is waiting or running share that one save; each still gets
  *   its own file (the first moves OBS's file, the others link or copy the first's clip).
  * - `stream` (src/capture/stream/): a rolling buffer of the LIVE's own video, cut per moment.

@@ -1,6 +1,6 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { explainFailure } from '../clips/clip-service.js';
-import { parseTikTokUsername } from '../tiktok/tiktok-username.js';
+import { parseTikTokUsername } from '../monitor/tiktok-username.js';
 import { AppError, UserError } from '../util/errors.js';
 import { cleanText } from '../util/text.js';
 import type { Command, GuildCommandInteraction, CommandContext } from '../discord/command.js';

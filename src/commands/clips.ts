@@ -1,7 +1,7 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { escapeMarkdown, joinLines, relativeTime } from '../util/markdown.js';
 import { truncate } from '../util/text.js';
-import { parseTikTokUsername } from '../tiktok/tiktok-username.js';
+import { parseTikTokUsername } from '../monitor/tiktok-username.js';
 import type { Command } from '../discord/command.js';
 import { autocompleteStreams } from './autocomplete.js';
 import { forModerators } from '../discord/permissions.js';

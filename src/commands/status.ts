@@ -1,7 +1,7 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { describeStream } from '../discord/format.js';
 import { escapeMarkdown, joinLines, relativeTime } from '../util/markdown.js';
-import type { StreamMonitor } from '../tiktok/stream-monitor.js';
+import type { StreamMonitor } from '../monitor/stream-monitor.js';
 import type { Command } from '../discord/command.js';
 import { forModerators } from '../discord/permissions.js';
 import { formatRate } from '../util/rate.js';

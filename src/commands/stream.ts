@@ -1,7 +1,7 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { describeStream } from '../discord/format.js';
 import { escapeMarkdown, joinLines } from '../util/markdown.js';
-import { formatWait } from '../tiktok/stream-supervisor.js';
+import { formatWait } from '../monitor/stream-supervisor.js';
 import { UserError } from '../util/errors.js';
 import { isCaptureMode } from '../store/settings-schema.js';
 import type { Command } from '../discord/command.js';

@@ -1,6 +1,6 @@
-import type { ReplayBufferStatus } from '../capture/obs/replay-buffer.js';
+import type { ReplayBufferStatus } from '../obs/replay-buffer.js';
 import type { EventLog } from '../events/event-log.js';
-import type { StreamState } from '../tiktok/stream-supervisor.js';
+import type { StreamState } from '../monitor/stream-supervisor.js';
 
 export interface StatusNoticesDeps {
   readonly events: Pick<EventLog, 'add'>;

@@ -1,6 +1,6 @@
 import type { CaptureMode } from '../capture/clip-capture.js';
 import { describeBufferState, type BufferState } from '../capture/stream/stream-buffer.js';
-import type { StreamState, StreamStateName } from '../tiktok/stream-supervisor.js';
+import type { StreamState, StreamStateName } from '../monitor/stream-supervisor.js';
 import type { CommandContext } from './command.js';
 import { relativeTime } from '../util/markdown.js';
 

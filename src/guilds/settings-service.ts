@@ -3,7 +3,7 @@ import type { CaptureMode } from '../capture/clip-capture.js';
 import { UserError } from '../util/errors.js';
 import type { EventLog } from '../events/event-log.js';
 import { compileMatcher, normalizeText, validateKeyword, type KeywordMatcher } from '../triggers/keyword-matcher.js';
-import { parseTikTokUsername } from '../tiktok/tiktok-username.js';
+import { parseTikTokUsername } from '../monitor/tiktok-username.js';
 import { cleanText, truncate } from '../util/text.js';
 import type { BotStore } from '../store/bot-store.js';
 import {

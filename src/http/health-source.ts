@@ -1,4 +1,4 @@
-import type { ReplayBufferStatus } from '../capture/obs/replay-buffer.js';
+import type { ReplayBufferStatus } from '../obs/replay-buffer.js';
 
 /**
  * What /healthz and /metrics read from the running bot. app.ts fills it; the HTTP side never reaches

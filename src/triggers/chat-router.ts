@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../tiktok/chat-message.js';
+import type { ChatMessage } from '../monitor/chat-message.js';
 import type { KeywordMatcher } from './keyword-matcher.js';
 import type { Trigger } from './trigger.js';
 

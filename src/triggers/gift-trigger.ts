@@ -1,4 +1,4 @@
-import type { GiftEvent } from '../tiktok/live-connection.js';
+import type { GiftEvent } from '../monitor/live-connection.js';
 import { TRIGGER_DEFAULTS } from './defaults.js';
 
 /** One gift as it counts toward a moment: a single gift or a finished streak at its total. */

@@ -1,6 +1,6 @@
 import type { Trigger } from './trigger.js';
-import type { ChatMessage } from '../tiktok/chat-message.js';
-import type { GiftEvent } from '../tiktok/live-connection.js';
+import type { ChatMessage } from '../monitor/chat-message.js';
+import type { GiftEvent } from '../monitor/live-connection.js';
 import type { HypeSensitivity } from '../store/settings-schema.js';
 import { countGift, describeGifts, GiftTrigger } from './gift-trigger.js';
 import { HypeDetector } from './hype-detector.js';

@@ -1,5 +1,5 @@
-import type { ChatMessage } from '../../src/tiktok/chat-message.js';
-import type { LiveConnection, LiveConnectionEvents } from '../../src/tiktok/live-connection.js';
+import type { ChatMessage } from '../../src/monitor/chat-message.js';
+import type { LiveConnection, LiveConnectionEvents } from '../../src/monitor/live-connection.js';
 import { Listeners } from '../../src/util/listeners.js';
 
 /** A scriptable LiveConnection: tests set what TikTok "says" and push events by hand. */

@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { OBSWebSocketError, type OBSRequestTypes, type OBSResponseTypes } from 'obs-websocket-js';
-import type { ObsSocket } from '../../src/capture/obs/obs-replay-buffer.js';
+import type { ObsSocket } from '../../src/obs/obs-replay-buffer.js';
 
 /** The password FakeObs accepts (tests check it never reaches a log line). */
 export const FAKE_OBS_PASSWORD = 'hunter2-secret';

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../src/util/errors.js';
-import type { ReplayBuffer, ReplayBufferStatus, SavedReplay } from '../../src/capture/obs/replay-buffer.js';
+import type { ReplayBuffer, ReplayBufferStatus, SavedReplay } from '../../src/obs/replay-buffer.js';
 
 /**
  * A stand-in for OBS where the video does not matter (clip policy, TikTok supervision, Discord faults):

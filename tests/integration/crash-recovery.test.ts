@@ -1,4 +1,4 @@
-import { ObsCapture } from '../../src/capture/obs/obs-capture.js';
+import { ObsCapture } from '../../src/obs/obs-capture.js';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

@@ -11,8 +11,8 @@ import OBSWebSocket from 'obs-websocket-js';
 import pino, { type Logger } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isAppError } from '../../src/util/errors.js';
-import { ObsReplayBuffer, type ObsReplayBufferOptions } from '../../src/capture/obs/obs-replay-buffer.js';
-import type { ReplayBufferStatus, SavedReplay } from '../../src/capture/obs/replay-buffer.js';
+import { ObsReplayBuffer, type ObsReplayBufferOptions } from '../../src/obs/obs-replay-buffer.js';
+import type { ReplayBufferStatus, SavedReplay } from '../../src/obs/replay-buffer.js';
 import { describeWithObs, startObs, type ObsInstance } from '../support/obs-process.js';
 
 interface LogLine {

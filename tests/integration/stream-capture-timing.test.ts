@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreamBuffers } from '../../src/capture/stream/stream-buffers.js';
 import { StreamCapture } from '../../src/capture/stream/stream-capture.js';
 import { pickStreamSource } from '../../src/capture/stream/stream-url.js';
-import { createTikTokConnectionFactory } from '../../src/tiktok/tiktok-live-connection.js';
+import { createTikTokConnectionFactory } from '../../src/monitor/tiktok-live-connection.js';
 import { startFakeFlvServer, type FakeFlvServer } from '../fakes/flv-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
 import { probeDuration } from '../support/media.js';

@@ -2,12 +2,12 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SignConfig } from 'tiktok-live-connector';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ChatMessage } from '../../src/tiktok/chat-message.js';
-import type { LiveConnection } from '../../src/tiktok/live-connection.js';
+import type { ChatMessage } from '../../src/monitor/chat-message.js';
+import type { LiveConnection } from '../../src/monitor/live-connection.js';
 import {
   createTikTokConnectionFactory,
   type TikTokTransport,
-} from '../../src/tiktok/tiktok-live-connection.js';
+} from '../../src/monitor/tiktok-live-connection.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
 
 let fake: FakeTikTok;

@@ -1,4 +1,4 @@
-import { ObsCapture } from '../../src/capture/obs/obs-capture.js';
+import { ObsCapture } from '../../src/obs/obs-capture.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ObsCapture } from '../../src/capture/obs/obs-capture.js';
+import { ObsCapture } from '../../src/obs/obs-capture.js';
 import { ClipJournal, JOURNAL_FOLDER } from '../../src/clips/clip-journal.js';
 import { ClipService, explainFailure, type ClipReporter, type FileClip } from '../../src/clips/clip-service.js';
 import { AppError } from '../../src/util/errors.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Trigger } from '../../src/triggers/trigger.js';
-import type { GiftEvent } from '../../src/tiktok/live-connection.js';
+import type { GiftEvent } from '../../src/monitor/live-connection.js';
 import { TriggerRouter } from '../../src/triggers/trigger-router.js';
 
 function rig(minByGuild: Record<string, number>) {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Trigger } from '../../src/triggers/trigger.js';
-import type { ChatMessage } from '../../src/tiktok/chat-message.js';
+import type { ChatMessage } from '../../src/monitor/chat-message.js';
 import type { HypeSensitivity } from '../../src/store/settings-schema.js';
 import { ChatRateWindow } from '../../src/triggers/chat-rate-window.js';
 import { TriggerRouter, type TriggerPolicy } from '../../src/triggers/trigger-router.js';

@@ -10,8 +10,8 @@ import {
   ObsReplayBuffer,
   reconnectDelay,
   type ObsReplayBufferOptions,
-} from '../../src/capture/obs/obs-replay-buffer.js';
-import type { ReplayBufferStatus, SavedReplay } from '../../src/capture/obs/replay-buffer.js';
+} from '../../src/obs/obs-replay-buffer.js';
+import type { ReplayBufferStatus, SavedReplay } from '../../src/obs/replay-buffer.js';
 import { FAKE_OBS_PASSWORD, FakeObs } from '../fakes/fake-obs.js';
 
 const PASSWORD = FAKE_OBS_PASSWORD;

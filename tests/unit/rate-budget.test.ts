@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RateBudget } from '../../src/tiktok/rate-budget.js';
+import { RateBudget } from '../../src/monitor/rate-budget.js';
 
 describe('RateBudget', () => {
   beforeEach(() => vi.useFakeTimers());

@@ -2,8 +2,8 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { isAppError } from '../../src/util/errors.js';
-import { RateBudget } from '../../src/tiktok/rate-budget.js';
-import { ConnectBudgetSizer, connectWindows, type SignLimits } from '../../src/tiktok/sign-limits.js';
+import { RateBudget } from '../../src/monitor/rate-budget.js';
+import { ConnectBudgetSizer, connectWindows, type SignLimits } from '../../src/monitor/sign-limits.js';
 
 const log = pino({ level: 'silent' });
 const NOW = Date.parse('2026-01-01T00:00:00Z');

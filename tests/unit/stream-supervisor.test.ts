@@ -1,10 +1,10 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ChatMessage } from '../../src/tiktok/chat-message.js';
-import { TikTokError } from '../../src/tiktok/live-connection.js';
-import { RateBudget } from '../../src/tiktok/rate-budget.js';
-import { StreamMonitor, type MonitorBudgets } from '../../src/tiktok/stream-monitor.js';
-import { StreamSupervisor, type StreamState, type SupervisorTimings } from '../../src/tiktok/stream-supervisor.js';
+import type { ChatMessage } from '../../src/monitor/chat-message.js';
+import { TikTokError } from '../../src/monitor/live-connection.js';
+import { RateBudget } from '../../src/monitor/rate-budget.js';
+import { StreamMonitor, type MonitorBudgets } from '../../src/monitor/stream-monitor.js';
+import { StreamSupervisor, type StreamState, type SupervisorTimings } from '../../src/monitor/stream-supervisor.js';
 import { FakeLiveConnection } from '../fakes/fake-live-connection.js';
 
 const log = pino({ level: 'silent' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '../../src/util/errors.js';
-import { parseTikTokUsername } from '../../src/tiktok/tiktok-username.js';
+import { parseTikTokUsername } from '../../src/monitor/tiktok-username.js';
 
 describe('parseTikTokUsername', () => {
   it.each([

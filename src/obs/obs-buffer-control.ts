@@ -4,11 +4,11 @@
  */
 import { OBSWebSocketError } from 'obs-websocket-js';
 import type { Logger } from 'pino';
-import { AppError, withTimeout } from '../../util/errors.js';
+import { AppError, withTimeout } from '../util/errors.js';
 import type { Connection } from './obs-connection.js';
 import { OUTPUT_RUNNING } from './obs-errors.js';
 import { requestWithTimeout } from './obs-socket.js';
-import { CAPTURE_DEFAULTS } from '../defaults.js';
+import { CAPTURE_DEFAULTS } from '../capture/defaults.js';
 
 
 /**

@@ -1,6 +1,6 @@
 import type { ReplayBuffer } from './replay-buffer.js';
-import type { CaptureRequest, CapturedClip, ClipCapture, Footage } from '../clip-capture.js';
-import { CAPTURE_DEFAULTS } from '../defaults.js';
+import type { CaptureRequest, CapturedClip, ClipCapture, Footage } from '../capture/clip-capture.js';
+import { CAPTURE_DEFAULTS } from '../capture/defaults.js';
 
 interface Member {
   readonly file: (footage: Footage) => Promise<string>;

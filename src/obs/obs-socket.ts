@@ -13,7 +13,7 @@ import {
   type OBSResponseTypes,
 } from 'obs-websocket-js';
 import type { Logger } from 'pino';
-import { AppError, withTimeout } from '../../util/errors.js';
+import { AppError, withTimeout } from '../util/errors.js';
 import { messageOf } from './obs-errors.js';
 
 /**

@@ -1,6 +1,6 @@
 /** The adapter's current ReplayBufferStatus, and the listeners told about each change. */
 import type { Logger } from 'pino';
-import { Listeners } from '../../util/listeners.js';
+import { Listeners } from '../util/listeners.js';
 import type { ReplayBufferStatus } from './replay-buffer.js';
 
 export type StatusListener = (status: ReplayBufferStatus, reason: string) => void;

@@ -1,5 +1,5 @@
 /** When to try connecting to OBS again: exponential backoff with equal jitter, capped. */
-import { backoffDelay } from '../../util/backoff.js';
+import { backoffDelay } from '../util/backoff.js';
 
 /** Exponential backoff with equal jitter: half the delay fixed, half random, never above `maxMs`. */
 export function reconnectDelay(

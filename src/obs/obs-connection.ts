@@ -3,7 +3,7 @@
  * listeners that hand its events to the adapter.
  */
 import type { OBSWebSocketError } from 'obs-websocket-js';
-import type { AppError } from '../../util/errors.js';
+import type { AppError } from '../util/errors.js';
 import type { ObsSocket, ReplayBufferSaved, ReplayBufferStateChanged, RequestChannel } from './obs-socket.js';
 
 /** One live, identified connection. A new one is made for every successful connect. */

@@ -15,7 +15,7 @@ const KEYLESS_CONNECTS = [
   { limit: 25, windowMs: HOUR_MS },
 ] as const satisfies readonly BudgetWindow[];
 
-/** Every default of the source stage (src/tiktok/): what a user gets without a knob. */
+/** Every default of the source stage (src/monitor/): what a user gets without a knob. */
 export const TIKTOK_DEFAULTS = {
   transport: {
     signApiUrl: 'https://api.eulerstream.com',

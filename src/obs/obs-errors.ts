@@ -4,7 +4,7 @@
  * (RequestStatus, WebSocketCloseCode).
  */
 import { OBSWebSocketError } from 'obs-websocket-js';
-import { AppError } from '../../util/errors.js';
+import { AppError } from '../util/errors.js';
 
 /** obs-websocket RequestStatus codes we act on. */
 export const OUTPUT_RUNNING = 500;

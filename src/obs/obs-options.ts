@@ -1,9 +1,9 @@
 /** ObsReplayBuffer's options, their defaults, and their validation (every problem reported at once). */
 import OBSWebSocket from 'obs-websocket-js';
 import type { Logger } from 'pino';
-import { AppError } from '../../util/errors.js';
+import { AppError } from '../util/errors.js';
 import type { ObsSocket } from './obs-socket.js';
-import { CAPTURE_DEFAULTS } from '../defaults.js';
+import { CAPTURE_DEFAULTS } from '../capture/defaults.js';
 
 export interface ObsReplayBufferOptions {
   /** obs-websocket address, e.g. `ws://127.0.0.1:4455`. */

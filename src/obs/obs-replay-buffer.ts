@@ -25,7 +25,7 @@
  */
 import { OBSWebSocketError, type OBSRequestTypes, type OBSResponseTypes } from 'obs-websocket-js';
 import type { Logger } from 'pino';
-import { AppError, withTimeout } from '../../util/errors.js';
+import { AppError, withTimeout } from '../util/errors.js';
 import type { ReplayBuffer, ReplayBufferStatus, SavedReplay } from './replay-buffer.js';
 import { readBufferSeconds, readRecordDirectory, startBufferAndConfirm } from './obs-buffer-control.js';
 import { attachConnection, type Connection } from './obs-connection.js';
@@ -45,7 +45,7 @@ import {
   type ReplayBufferStateChanged,
 } from './obs-socket.js';
 import { ObsStatusTracker, type StatusListener, type StatusPatch } from './obs-status.js';
-import { CAPTURE_DEFAULTS } from '../defaults.js';
+import { CAPTURE_DEFAULTS } from '../capture/defaults.js';
 
 // The names this module has always exported; other files import them from here.
 export { describeConnectFailure } from './obs-errors.js';

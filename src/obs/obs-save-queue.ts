@@ -6,7 +6,7 @@
  * produce two events with the SAME path (the second file overwrites the first). Hence one save at a time,
  * and the next one only after the caller moved the file away.
  */
-import { AppError } from '../../util/errors.js';
+import { AppError } from '../util/errors.js';
 
 /** Runs jobs one after another, in the order they were queued. */
 export class SaveQueue {
