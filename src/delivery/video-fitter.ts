@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { deriveFfprobePath } from '../util/ffprobe-path.js';
 import { AppError, isAppError } from '../util/errors.js';
 import { DELIVERY_DEFAULTS } from './defaults.js';
 
@@ -184,14 +185,6 @@ export function encodeArgs(inputPath: string, outputPath: string, plan: EncodePl
   // +faststart moves the index to the front so Discord can play the clip before it is fully downloaded.
   args.push('-movflags', '+faststart', '-sn', '-dn', '-f', 'mp4', outputPath);
   return args;
-}
-
-/** `/opt/ffmpeg/bin/ffmpeg` → `/opt/ffmpeg/bin/ffprobe`, `C:\ff\ffmpeg.exe` → `C:\ff\ffprobe.exe`, `ffmpeg` → `ffprobe`. */
-export function deriveFfprobePath(ffmpegPath: string): string {
-  const separator = Math.max(ffmpegPath.lastIndexOf('/'), ffmpegPath.lastIndexOf('\\'));
-  const folder = ffmpegPath.slice(0, separator + 1);
-  const name = ffmpegPath.slice(separator + 1);
-  return /ffmpeg/i.test(name) ? folder + name.replace(/ffmpeg/i, 'ffprobe') : `${folder}ffprobe`;
 }
 
 // ---------------------------------------------------------------------------------------------------

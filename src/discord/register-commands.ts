@@ -1,4 +1,6 @@
-import { Routes, type REST } from 'discord.js';
+import { Routes, type Client, type REST } from 'discord.js';
+import type { Logger } from 'pino';
+import { leanError } from '../delivery/discord-errors.js';
 import type { Command } from './command.js';
 
 export interface Registration {
@@ -22,4 +24,22 @@ export async function registerCommands(
   const route = guildId ? Routes.applicationGuildCommands(applicationId, guildId) : Routes.applicationCommands(applicationId);
   await rest.put(route, { body });
   return { count: body.length, scope: guildId ? `guild ${guildId}` : 'global' };
+}
+
+/**
+ * Every start's registration: a failure is logged, never thrown, since the commands an earlier start
+ * registered keep working and clips must not wait on this.
+ */
+export async function registerCommandsAtStart(
+  client: Client<true>,
+  commands: readonly Command[],
+  guildId: string | undefined,
+  log: Logger,
+): Promise<void> {
+  try {
+    const { count, scope } = await registerCommands(client.rest, client.application.id, commands, guildId);
+    log.info({ commands: count, scope }, 'commands registered');
+  } catch (err) {
+    log.error({ err: leanError(err), scope: guildId ?? 'global' }, 'could not register the slash commands; will try at the next start');
+  }
 }

@@ -1,3 +1,4 @@
+import { deriveFfprobePath } from '../../src/util/ffprobe-path.js';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -8,7 +9,6 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../../src/util/errors.js';
 import {
-  deriveFfprobePath,
   encodeArgs,
   fitVideo,
   parseFfmpegBanner,

@@ -1,0 +1,55 @@
+import type { Logger } from 'pino';
+import { deriveFfprobePath } from '../../util/ffprobe-path.js';
+import type { StreamBufferOptions } from './stream-buffer.js';
+import { StreamBufferSync, type StreamBufferSyncDeps } from './stream-buffer-sync.js';
+import { StreamBuffers } from './stream-buffers.js';
+import { FFMPEG_MISSING_MESSAGE, isFfmpegAvailable, StreamCapture } from './stream-capture.js';
+import { pickStreamSource } from './stream-url.js';
+
+/** What stream capture reads from the bot's configuration. */
+export interface StreamCaptureConfig {
+  readonly ffmpegPath: string;
+  readonly streamBufferDir: string;
+  readonly maxStreamBuffers: number;
+}
+
+export interface StreamCaptureStage {
+  readonly buffers: StreamBuffers;
+  readonly capture: StreamCapture;
+  /** Starts and stops each live's buffer as its state and its servers' captures change. */
+  readonly sync: StreamBufferSync;
+  /** Why `stream` capture cannot be chosen here (no ffmpeg), or undefined. */
+  refusal(): string | undefined;
+}
+
+/**
+ * Stream capture: a rolling buffer of each live's own video while it is live and some server watching it
+ * uses `stream` capture. Without ffmpeg it is refused with one clear message and OBS capture goes on.
+ */
+export async function createStreamCapture(
+  config: StreamCaptureConfig,
+  deps: {
+    readonly fetchRoomInfo: (streamer: string, signal: AbortSignal) => Promise<unknown>;
+    readonly captureOf: StreamBufferSyncDeps['captureOf'];
+    readonly buffer?: StreamBufferOptions;
+    readonly log: Logger;
+  },
+): Promise<StreamCaptureStage> {
+  const log = deps.log.child({ component: 'stream-buffer' });
+  const ffprobePath = deriveFfprobePath(config.ffmpegPath);
+  const hasFfmpeg = await isFfmpegAvailable(config.ffmpegPath, ffprobePath);
+  const buffers = new StreamBuffers({
+    dir: config.streamBufferDir,
+    ffmpegPath: config.ffmpegPath,
+    maxBuffers: config.maxStreamBuffers,
+    log,
+    resolveSource: async (streamer, signal) => pickStreamSource(await deps.fetchRoomInfo(streamer, signal), streamer),
+    ...(deps.buffer ? { buffer: deps.buffer } : {}),
+  });
+  return {
+    buffers,
+    capture: new StreamCapture({ buffers, dir: config.streamBufferDir, ffmpegPath: config.ffmpegPath, ffprobePath, hasFfmpeg }),
+    sync: new StreamBufferSync({ buffers, hasFfmpeg, captureOf: deps.captureOf, log }),
+    refusal: () => (hasFfmpeg ? undefined : FFMPEG_MISSING_MESSAGE),
+  };
+}

@@ -1,0 +1,72 @@
+import type { Client } from 'discord.js';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { EventLog } from '../events/event-log.js';
+import type { GuildSettingsService } from '../guilds/settings-service.js';
+import type { ReplayBuffer } from '../obs/replay-buffer.js';
+import type { BotStore } from '../store/bot-store.js';
+import { ClipReplyBuilder } from './clip-message.js';
+import { ClipPublisher } from './clip-publisher.js';
+import { DeliveryWorker, type DeliveryTimings } from './delivery-worker.js';
+import { FitCache } from './fit-cache.js';
+import { OutboxStore } from './outbox.js';
+import { StatusNotices } from './status-notices.js';
+import { fitVideo } from './video-fitter.js';
+
+export interface DeliveryStage {
+  /** Re-encodes for Discord's upload limit, shared by alerts and /clip's reply. */
+  readonly replies: ClipReplyBuilder;
+  readonly worker: DeliveryWorker;
+  readonly publisher: ClipPublisher;
+  /** Live / offline / OBS notices to the servers that want them. */
+  readonly notices: StatusNotices;
+  /** Stops following OBS's status (the first shutdown step of this stage). */
+  stopObsNotices(): void;
+}
+
+/**
+ * The delivery stage: every alert and notice is written to the durable outbox first, then posted by the
+ * worker (nonce, backoff, held channels). Re-encodes for the upload limit live in a folder of their own
+ * (`CLIPS_DIR/.fitted`) and go once posted.
+ */
+export function createDelivery(
+  config: { readonly clipsDir: string; readonly ffmpegPath: string },
+  deps: {
+    readonly client: Client;
+    readonly settings: GuildSettingsService;
+    readonly store: BotStore;
+    readonly events: EventLog;
+    readonly replayBuffer: ReplayBuffer;
+    readonly timings?: Partial<DeliveryTimings>;
+    readonly log: Logger;
+  },
+): DeliveryStage {
+  const { client, settings, store, events, replayBuffer, log } = deps;
+  const ffmpegLog = log.child({ component: 'ffmpeg' });
+  const fits = new FitCache({ dir: path.join(config.clipsDir, '.fitted'), fitVideo, ffmpegPath: config.ffmpegPath, log: ffmpegLog });
+  const replies = new ClipReplyBuilder({ fits, log: ffmpegLog });
+  const outbox = new OutboxStore(store.rows());
+  const worker = new DeliveryWorker({
+    client,
+    outbox,
+    settings,
+    store,
+    replies,
+    fits,
+    events,
+    log: log.child({ component: 'delivery' }),
+    ...(deps.timings ? { timings: deps.timings } : {}),
+  });
+  const publisher = new ClipPublisher({ store, outbox, worker, events, log: log.child({ component: 'alerts' }) });
+  const notices = new StatusNotices(
+    {
+      events,
+      notice: (guildId, stream, text) => publisher.notice(guildId, stream, text),
+      notifiesLive: (guildId) => settings.get(guildId).notifyLive,
+      knownGuildIds: () => settings.knownGuildIds(),
+    },
+    replayBuffer.status(),
+  );
+  const stopObsNotices = replayBuffer.onStatusChange((status, reason) => notices.obsChanged(status, reason));
+  return { replies, worker, publisher, notices, stopObsNotices };
+}

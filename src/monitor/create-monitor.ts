@@ -1,0 +1,44 @@
+import type { Logger } from 'pino';
+import type { LiveConnectionFactory } from './live-connection.js';
+import { StreamMonitor, type MonitorBudgets, type MonitorListener } from './stream-monitor.js';
+import type { SupervisorTimings } from './stream-supervisor.js';
+import { createTikTokConnectionFactory, fetchSignLimits, type TikTokTransport } from './tiktok-live-connection.js';
+
+/** What the monitor reads from the bot's configuration. */
+export interface MonitorConfig {
+  readonly tiktokSignApiKey: string | undefined;
+  readonly tiktokConnectsPerMinute: number | undefined;
+  readonly tiktokConnectsPerHour: number | undefined;
+}
+
+/** Local stand-ins for TikTok (tests, special set-ups). */
+export interface MonitorAdapters {
+  /** Where and how to reach TikTok (a local server in tests). The sign key always comes from config. */
+  readonly tiktokTransport?: Omit<TikTokTransport, 'signApiKey'>;
+  readonly connectLive?: LiveConnectionFactory;
+}
+
+/** Knobs that make waits short in tests; each falls back to the default a user gets. */
+export interface MonitorTuning {
+  readonly supervisorTimings?: Partial<SupervisorTimings>;
+  /** Fixed connect and live-check budgets instead of the ones sized from the signing service. */
+  readonly budgets?: MonitorBudgets;
+}
+
+/** The source stage: every watched live through tiktok-live-connector, on the connect budget the signing service allows. */
+export function createMonitor(
+  config: MonitorConfig,
+  { adapters = {}, tuning = {}, listener, log }: { adapters?: MonitorAdapters; tuning?: MonitorTuning; listener: MonitorListener; log: Logger },
+): StreamMonitor {
+  const transport: TikTokTransport = { ...adapters.tiktokTransport, signApiKey: config.tiktokSignApiKey };
+  return new StreamMonitor({
+    connect: adapters.connectLive ?? createTikTokConnectionFactory(transport, log.child({ component: 'tiktok' })),
+    listener,
+    log: log.child({ component: 'monitor' }),
+    ...(tuning.budgets ? { budgets: tuning.budgets } : {}),
+    // The connect budget follows what the signing service allows this key (fixed budgets above win).
+    ...(adapters.connectLive ? {} : { signLimits: () => fetchSignLimits(transport) }),
+    connectOverrides: { perMinute: config.tiktokConnectsPerMinute, perHour: config.tiktokConnectsPerHour },
+    ...(tuning.supervisorTimings ? { timings: tuning.supervisorTimings } : {}),
+  });
+}
