@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pino';
-import pretty from 'pino-pretty';
-import pinoRoll from 'pino-roll';
+import type pinoRoll from 'pino-roll';
 import { secretsOf, type Config, type LogFormat, type LogLevel } from './config.js';
 
 /**
@@ -64,7 +63,8 @@ export interface LogOutputs {
 /**
  * The console (pretty and coloured in a terminal, JSON otherwise, or as LOG_FORMAT says) and, with
  * LOG_FILE, a rotated JSON file beside it. Built in the main thread (pino.multistream) rather than as
- * worker transports, so the last lines before an exit are never lost with the worker.
+ * worker transports, so the last lines before an exit are never lost with the worker. pino-pretty and
+ * pino-roll are imported only when used (each costs 10-16 MB of memory).
  */
 export async function openLogOutputs(options: {
   format: LogFormat | undefined;
@@ -76,13 +76,14 @@ export async function openLogOutputs(options: {
   const format = options.format ?? (options.isTerminal ? 'pretty' : 'json');
   const stdout = options.stdout ?? pino.destination({ dest: 1, sync: true });
   const console: DestinationStream =
-    format === 'pretty' ? pretty({ colorize: options.isTerminal, destination: stdout, sync: true }) : stdout;
+    format === 'pretty' ? (await import('pino-pretty')).default({ colorize: options.isTerminal, destination: stdout, sync: true }) : stdout;
   // The logger's own level filters; each stream takes whatever it is given.
   const streams: StreamEntry[] = [{ level: 'trace', stream: console }];
   let file: Awaited<ReturnType<typeof pinoRoll>> | undefined;
   if (options.file) {
     await mkdir(path.dirname(options.file), { recursive: true });
-    file = await pinoRoll({ file: options.file, size: LOG_FILE_DEFAULTS.size, limit: { count: LOG_FILE_DEFAULTS.keep }, mkdir: true });
+    const { default: roll } = await import('pino-roll');
+    file = await roll({ file: options.file, size: LOG_FILE_DEFAULTS.size, limit: { count: LOG_FILE_DEFAULTS.keep }, mkdir: true });
     streams.push({ level: 'trace', stream: file });
   }
   return {

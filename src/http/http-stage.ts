@@ -2,38 +2,38 @@ import type { Logger } from 'pino';
 import type { EventKind } from '../events/event-log.js';
 import { HealthServer } from './health-server.js';
 import type { HealthSource } from './health-source.js';
-import { BotMetrics } from './metrics.js';
+import type { BotMetrics } from './metrics.js';
 
 /** What /healthz and /metrics read from the other stages, except stream states, which this stage keeps. */
 export type HealthParts = Omit<HealthSource, 'streamStates'>;
 
 /**
  * The HTTP stage: the health source (with its own book of stream states, fed by the monitor's state
- * changes), the metrics it counts, and the /healthz + /metrics server when HTTP_PORT is set.
+ * changes), and, when HTTP_PORT is set, the metrics it counts and the /healthz + /metrics server.
+ * Without HTTP_PORT nobody can read a metric, so none is counted and prom-client (13 MB) is never loaded.
  */
 export class HttpStage {
   private readonly streamStates = new Map<string, string>();
-  private readonly metrics: BotMetrics;
-  private readonly server: HealthServer | undefined;
+  private readonly source: HealthSource;
+  private metrics: BotMetrics | undefined;
+  private server: HealthServer | undefined;
   private servedUrl: string | undefined;
 
   constructor(
     private readonly port: number | undefined,
     parts: HealthParts,
-    log: Logger,
+    private readonly log: Logger,
   ) {
     // `parts` is a plain object of arrow functions (app.ts), so spreading it keeps each one working.
-    const source: HealthSource = { ...parts, streamStates: () => this.streamStates };
-    this.metrics = new BotMetrics(source);
-    this.server = port === undefined ? undefined : new HealthServer({ source, metrics: this.metrics, log: log.child({ component: 'http' }) });
+    this.source = { ...parts, streamStates: () => this.streamStates };
   }
 
   countChat(): void {
-    this.metrics.countChat();
+    this.metrics?.countChat();
   }
 
   countEvent(kind: EventKind): void {
-    this.metrics.countEvent(kind);
+    this.metrics?.countEvent(kind);
   }
 
   /** A stopped stream (removed) leaves the book; every other state is its latest. */
@@ -47,8 +47,13 @@ export class HttpStage {
     return this.servedUrl;
   }
 
+  /** Serves /healthz and /metrics when HTTP_PORT is set; the bot's first start step, before anything is counted. */
   async listen(): Promise<void> {
-    if (this.server) this.servedUrl = `http://127.0.0.1:${(await this.server.listen(this.port!)).port}`;
+    if (this.port === undefined || this.server) return;
+    const { BotMetrics } = await import('./metrics.js');
+    this.metrics = new BotMetrics(this.source);
+    this.server = new HealthServer({ source: this.source, metrics: this.metrics, log: this.log.child({ component: 'http' }) });
+    this.servedUrl = `http://127.0.0.1:${(await this.server.listen(this.port)).port}`;
   }
 
   async close(): Promise<void> {

@@ -16,24 +16,15 @@
  * - Chats can arrive slightly out of order (the library gunzips frames concurrently). Each chat keeps
  *   TikTok's message id, so a replay after a reconnect carries the id it had: the supervisor drops it.
  */
-import { Agent as HttpsAgent } from 'node:https';
-import {
-  ConnectTimeoutError,
-  ControlEvent,
-  createEulerClient,
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { createRequire } from 'node:module';
+import type {
+  ClientEventMap,
   InvalidResponseCompositeError,
-  PremiumFeatureError,
-  SignAPIError,
-  SignatureRateLimitError,
-  SignConfig,
   TikTokLiveConnection,
-  UserOfflineError,
-  VERSION,
-  WebcastEvent,
-  type ClientEventMap,
-  type TikTokLiveConnectionOptions,
-  type WebcastChatMessage,
-  type WebcastGiftMessage,
+  TikTokLiveConnectionOptions,
+  WebcastChatMessage,
+  WebcastGiftMessage,
 } from 'tiktok-live-connector';
 import type { ChatMessage } from './chat-message.js';
 import {
@@ -90,6 +81,22 @@ export interface TikTokAdapterLogger {
   warn(obj: object, msg: string): void;
 }
 
+/**
+ * tiktok-live-connector with its protobuf schemas, got and the signing-service SDK: about 20 MB of memory.
+ * Imported when the first stream is checked or joined, not at start: a bot watching nothing (or not yet)
+ * does not carry it. Everything below that uses it takes the loaded module.
+ */
+type Library = typeof import('tiktok-live-connector');
+let loadedLibrary: Promise<Library> | undefined;
+
+function loadLibrary(): Promise<Library> {
+  loadedLibrary ??= import('tiktok-live-connector').catch((err: unknown) => {
+    loadedLibrary = undefined;
+    throw err;
+  });
+  return loadedLibrary;
+}
+
 type ResolvedTransport = TikTokTransport & {
   readonly [K in keyof typeof TIKTOK_DEFAULTS.transport]-?: (typeof TIKTOK_DEFAULTS.transport)[K] extends string
     ? string
@@ -139,7 +146,7 @@ function resolveTransport(transport: TikTokTransport): ResolvedTransport {
   return Object.freeze(resolved);
 }
 
-type SignClient = ReturnType<typeof createEulerClient>;
+type SignClient = ReturnType<Library['createEulerClient']>;
 
 /**
  * Builds a signing-service client for this transport without leaving anything in the library's
@@ -154,7 +161,7 @@ type SignClient = ReturnType<typeof createEulerClient>;
  * This is synchronous, so nothing else can observe the temporary values. We never pass
  * `signApiKey` to the library: that option writes the key into `SignConfig` for good.
  */
-function buildSignClient(transport: ResolvedTransport, signal: AbortSignal): SignClient {
+function buildSignClient({ SignConfig, VERSION, createEulerClient }: Library, transport: ResolvedTransport, signal: AbortSignal): SignClient {
   const saved = { ...SignConfig };
   try {
     SignConfig.basePath = transport.signApiUrl;
@@ -183,6 +190,7 @@ function buildSignClient(transport: ResolvedTransport, signal: AbortSignal): Sig
 type WebClientOptions = NonNullable<TikTokLiveConnectionOptions['webClientOptions']>;
 
 function createLibraryConnection(
+  lib: Library,
   username: string,
   transport: ResolvedTransport,
   signal: AbortSignal,
@@ -203,13 +211,13 @@ function createLibraryConnection(
       ? {}
       : { https: { certificateAuthority: transport.caCertificate } }),
   };
-  return new TikTokLiveConnection(username, {
+  return new lib.TikTokLiveConnection(username, {
     // Never replay chats from before we connected (TikTok's initial data): a clip bot must not fire on them.
     processInitialData: false,
     // Reads room status first so an offline user costs no signing-service connect (UserOfflineError).
     fetchRoomInfoOnConnect: true,
     enableExtendedGiftInfo: false,
-    eulerApiInstance: buildSignClient(transport, signal),
+    eulerApiInstance: buildSignClient(lib, transport, signal),
     webConfigOverrides: {
       TIKTOK_HOST_WEB: transport.webHost,
       TIKTOK_HOST_WEBCAST: transport.webcastHost,
@@ -280,23 +288,25 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
   }
 
   async isLive(signal?: AbortSignal): Promise<boolean> {
+    const lib = await loadLibrary();
     const controller = new AbortController();
-    const library = createLibraryConnection(this.username, this.transport, controller.signal);
+    const library = createLibraryConnection(lib, this.username, this.transport, controller.signal);
     const doing = `checking whether @${this.username} is live`;
     try {
       // fetchIsLive reads the web page (then TikTok's web API, then the signing service's room-id
       // lookup as a last resort): no signed connect, so it does not spend the connect budget.
       return await this.bounded(controller, library.fetchIsLive(), signal, doing);
     } catch (err) {
-      throw this.translate(err, controller, doing);
+      throw this.translate(lib, err, controller, doing);
     } finally {
       controller.abort(new TikTokError('ABORTED', 'Live check finished.'));
     }
   }
 
   async fetchRoomInfo(signal?: AbortSignal): Promise<unknown> {
+    const lib = await loadLibrary();
     const controller = new AbortController();
-    const library = createLibraryConnection(this.username, this.transport, controller.signal);
+    const library = createLibraryConnection(lib, this.username, this.transport, controller.signal);
     const doing = `reading @${this.username}'s room info`;
     try {
       // The room id comes from the web page like isLive(); room info is TikTok's webcast API. Neither is a
@@ -304,20 +314,21 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
       const work = library.fetchRoomId().then((roomId) => library.fetchRoomInfo(roomId));
       return await this.bounded(controller, work, signal, doing);
     } catch (err) {
-      throw this.translate(err, controller, doing);
+      throw this.translate(lib, err, controller, doing);
     } finally {
       controller.abort(new TikTokError('ABORTED', 'Room info read.'));
     }
   }
 
   async connect(signal?: AbortSignal): Promise<void> {
+    const lib = await loadLibrary();
     // A new connect() replaces whatever came before; an attempt still running rejects ABORTED.
     await this.disconnect();
     const controller = new AbortController();
-    const library = createLibraryConnection(this.username, this.transport, controller.signal);
+    const library = createLibraryConnection(lib, this.username, this.transport, controller.signal);
     const session: Session = { library, controller, lastError: undefined };
     this.session = session;
-    this.wire(session);
+    this.wire(lib, session);
 
     const doing = `connecting to @${this.username}'s LIVE`;
     const pending = library.connect();
@@ -330,7 +341,7 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
         () => library.disconnect(),
         () => undefined,
       ).catch(() => undefined);
-      throw this.translate(err, controller, doing);
+      throw this.translate(lib, err, controller, doing);
     }
     if (this.session !== session) {
       // disconnect() or a newer connect() won while the socket was opening.
@@ -354,7 +365,7 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
     }
   }
 
-  private wire(session: Session): void {
+  private wire({ ControlEvent, WebcastEvent }: Library, session: Session): void {
     const { library } = session;
     const isCurrent = () => this.session === session;
 
@@ -480,7 +491,8 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
   }
 
   /** Library error -> TikTokError with a stable code and a message a moderator can read. */
-  private translate(err: unknown, controller: AbortController, doing: string): TikTokError {
+  private translate(lib: Library, err: unknown, controller: AbortController, doing: string): TikTokError {
+    const { ConnectTimeoutError, InvalidResponseCompositeError, PremiumFeatureError, SignAPIError, SignatureRateLimitError, UserOfflineError } = lib;
     if (err instanceof TikTokError) return err;
     if (controller.signal.aborted && controller.signal.reason instanceof TikTokError) {
       const reason = controller.signal.reason;
@@ -579,24 +591,28 @@ function isTimeoutMessage(message: string): boolean {
 
 /**
  * What the signing service allows this transport's key (anonymous limits without one) for connects:
- * `GET /accounts/me/rate_limits` through the library's own Euler Stream client, built like a connection's
- * (buildSignClient: no trace left in SignConfig). The key goes only in the `x-api-key` header, never in
- * the URL (the SDK would put it in both), so it cannot end up in a logged URL. Rejects with TikTokError
- * (TIMEOUT, TIKTOK_CONNECT_FAILED) when the service cannot be reached or answers anything but limits.
+ * `GET /accounts/me/rate_limits`, as the library's Euler Stream client asks it, but with a plain HTTPS
+ * request, so reading the limits at start does not load the library (see loadLibrary). The key goes only
+ * in the `x-api-key` header, never in the URL, so it cannot end up in a logged URL. Rejects with
+ * TikTokError (TIMEOUT, TIKTOK_CONNECT_FAILED) when the service cannot be reached or answers anything but limits.
  */
 export async function fetchSignLimits(transport: TikTokTransport): Promise<SignLimits> {
   const resolved = resolveTransport(transport);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), resolved.requestTimeoutMs);
   try {
-    const client = buildSignClient({ ...resolved, signApiKey: undefined }, controller.signal);
-    const headers = resolved.signApiKey === undefined ? {} : { 'x-api-key': resolved.signApiKey };
-    const response = await client.accounts.getRateLimits(undefined, {
-      headers: { 'User-Agent': `tiktok-live-connector/${VERSION} ${process.platform}`, ...headers },
+    const { status, body: text } = await getText(`${resolved.signApiUrl}/accounts/me/rate_limits`, {
+      headers: {
+        Accept: 'application/json',
+        'User-Agent': `tiktok-live-connector/${libraryVersion()} ${process.platform}`,
+        ...(resolved.signApiKey === undefined ? {} : { 'x-api-key': resolved.signApiKey }),
+      },
+      ...(resolved.caCertificate === undefined ? {} : { ca: resolved.caCertificate }),
+      signal: controller.signal,
     });
-    const body: unknown = response.data;
-    if (response.status !== 200 || typeof body !== 'object' || body === null) {
-      throw new TikTokError('TIKTOK_CONNECT_FAILED', `The TikTok signing service answered ${response.status} when asked for its limits.`);
+    const body = parseJson(text);
+    if (status !== 200 || typeof body !== 'object' || body === null) {
+      throw new TikTokError('TIKTOK_CONNECT_FAILED', `The TikTok signing service answered ${status} when asked for its limits.`);
     }
     const answer = body as Record<string, unknown>;
     return { minute: signLimitWindow(answer.minute), hour: signLimitWindow(answer.hour), day: signLimitWindow(answer.day) };
@@ -609,6 +625,38 @@ export async function fetchSignLimits(transport: TikTokTransport): Promise<SignL
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** One GET, the whole body as text. Direct: like the library's requests, it ignores proxy variables. */
+function getText(
+  url: string,
+  options: { headers: Record<string, string>; ca?: string | Buffer; signal: AbortSignal },
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(url, { method: 'GET', headers: options.headers, signal: options.signal, ...(options.ca === undefined ? {} : { ca: options.ca }) }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The library's version for the User-Agent it would send itself, read from its package.json (not its code). */
+function libraryVersion(): string {
+  const { version } = createRequire(import.meta.url)('tiktok-live-connector/package.json') as { version: string };
+  return version;
 }
 
 /** `{ max, remaining, reset_at }`, reset_at an ISO string or null; anything malformed counts as not reported. */

@@ -1,9 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import Keyv, { type KeyvStoreAdapter } from 'keyv';
-import KeyvPostgres from '@keyv/postgres';
-import KeyvRedis from '@keyv/redis';
-import KeyvSqlite from '@keyv/sqlite';
+import type KeyvRedis from '@keyv/redis';
 import type { Logger } from 'pino';
 import { AppError } from '../util/errors.js';
 import { errorMessage } from '../util/text.js';
@@ -13,7 +11,11 @@ import { UNREADABLE } from './settings-schema.js';
 /** Every key the bot writes starts with this, so the bot can share a Redis or Postgres with others. */
 export const STORE_NAMESPACE = 'tiktok-clip-bot';
 
-/** The adapters behind DATABASE_URL, by URL scheme. All are dependencies of the bot, pinned. */
+/**
+ * The adapters behind DATABASE_URL, by URL scheme. All are dependencies of the bot, pinned; each is
+ * imported only when DATABASE_URL names it (a Redis or Postgres client costs 15-20 MB of memory for
+ * nothing in a bot on SQLite).
+ */
 const ADAPTER_SCHEMES = {
   redis: ['redis:', 'rediss:'],
   postgres: ['postgres:', 'postgresql:'],
@@ -41,6 +43,7 @@ export async function openKeyv(databaseUrl: string, log: Logger): Promise<Opened
   if (scheme === 'sqlite:') {
     const file = sqliteFilePath(databaseUrl);
     if (file !== ':memory:') await createFolder(file);
+    const { default: KeyvSqlite } = await import('@keyv/sqlite');
     const sqlite = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5_000 });
     adapter = sqlite;
     writer = sqliteWriter(sqlite);
@@ -59,10 +62,11 @@ export async function openKeyv(databaseUrl: string, log: Logger): Promise<Opened
     // Never log the URL itself: it may carry a password.
     description = `${kind} at ${redactedHost(databaseUrl)}`;
     if (kind === 'redis') {
-      const redis = openRedis(databaseUrl);
+      const redis = await openRedis(databaseUrl);
       adapter = redis;
       writer = redisWriter(redis);
     } else {
+      const { default: KeyvPostgres } = await import('@keyv/postgres');
       const postgres = new KeyvPostgres({ uri: databaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
       adapter = postgres;
       writer = postgresWriter(postgres);
@@ -106,7 +110,8 @@ export async function openKeyv(databaseUrl: string, log: Logger): Promise<Opened
  * errors throw, commands fail at once while the connection is down (it reconnects in the background),
  * and connecting gives up after CONNECT_TIMEOUT_MS.
  */
-function openRedis(databaseUrl: string): KeyvRedis<unknown> {
+async function openRedis(databaseUrl: string): Promise<KeyvRedis<unknown>> {
+  const { default: KeyvRedis } = await import('@keyv/redis');
   return new KeyvRedis(
     {
       url: databaseUrl,
