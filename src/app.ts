@@ -64,7 +64,8 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
       },
     },
   });
-  const settings = new GuildSettingsService({
+  // Every stored guild is read here, before any stage that reads settings exists (delivery, clips, commands).
+  const settings = await GuildSettingsService.open({
     store,
     watcher: monitor,
     events,
@@ -119,7 +120,7 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
       void clips.recoverInterrupted();
       // Ffmpegs a killed run left behind end before any new buffer starts (by recorded pid, checked in /proc).
       await stream.buffers.endLeftovers();
-      log.info({ streams: await settings.resumeAll() }, 'streams resumed');
+      log.info({ streams: settings.resumeAll() }, 'streams resumed');
     },
 
     async stop() {

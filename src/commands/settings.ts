@@ -87,9 +87,9 @@ export const settingsCommand = {
         if (me && resolved && !resolved.permissionsFor(me).has(ALERT_PERMISSIONS)) {
           throw new UserError('INVALID_SETTING', `I cannot post clips in <#${channel.id}>: I need View Channel, Send Messages, Embed Links and Attach Files there.`);
         }
-        const held = delivery.problems(guildId).reduce((sum, p) => sum + p.waiting, 0);
+        const held = delivery.problems(guildId).reduce((sum, p) => sum + p.waiting, 0) + delivery.waitingForAlertChannel(guildId);
         await settings.setAlertChannel(guildId, channel.id);
-        // Alerts held for a channel the bot could not post in go out now, to this one.
+        // Alerts held for a channel the bot could not post in, or waiting for any channel, go out now, to this one.
         delivery.retryGuild(guildId);
         await interaction.reply(`Alerts will be posted in <#${channel.id}>.${held > 0 ? ` ${held} waiting post${held === 1 ? '' : 's'} will be delivered there now.` : ''}`);
         return;

@@ -26,6 +26,7 @@ export const statusCommand = {
       ...delivery.problems(interaction.guildId).map(
         (p) => `**Cannot post in <#${p.channelId}>** since ${relativeTime(p.since)}: ${p.reason}. ${p.waiting} post${p.waiting === 1 ? '' : 's'} waiting; fix the bot's permissions there or use \`/settings channel\`.`,
       ),
+      ...waitingText(delivery.waitingForAlertChannel(interaction.guildId)),
     ];
     await interaction.reply({ content: joinLines(lines), allowedMentions: { parse: [] } });
   },
@@ -43,4 +44,10 @@ function connectBudgetText(info: ReturnType<StreamMonitor['connectBudgetInfo']>)
 function chatRateText(perSecond: number | undefined): string {
   if (perSecond === undefined) return '';
   return ` — chat ${formatRate(perSecond)} msgs/s`;
+}
+
+/** Posts with nowhere to go yet: no alert channel, and no stream whose channel they could take. */
+function waitingText(count: number): string[] {
+  if (count === 0) return [];
+  return [`**${count} alert${count === 1 ? '' : 's'} waiting for an alert channel:** set one with \`/settings channel\` and ${count === 1 ? 'it goes' : 'they go'} out there.`];
 }

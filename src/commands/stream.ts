@@ -34,7 +34,7 @@ export const streamCommand = {
       .addSubcommand((sub) => sub.setName('list').setDescription('The watched streams and their state')),
   ),
 
-  async execute(interaction, { settings, monitor, streamBuffers }) {
+  async execute(interaction, { settings, monitor, streamBuffers, delivery }) {
     const guildId = interaction.guildId;
     switch (interaction.options.getSubcommand()) {
       case 'add': {
@@ -42,6 +42,8 @@ export const streamCommand = {
         if (capture !== undefined && !isCaptureMode(capture)) throw new UserError('INVALID_SETTING', 'The capture must be `obs` or `stream`.');
         const username = await settings.addStream(guildId, interaction.options.getString('username', true), interaction.channelId, interaction.user.id, capture);
         const alertChannel = settings.get(guildId).alertChannelId ?? interaction.channelId;
+        // Posts that waited for a channel (no alert channel, no stream) now have this one.
+        delivery.reroute();
         await interaction.reply(`Watching **@${escapeMarkdown(username)}**. Alerts go to <#${alertChannel}>.${budgetNote(username, monitor.connectWaitMs('foreground'))}`);
         return;
       }

@@ -64,6 +64,10 @@ export function createDelivery(
       notice: (guildId, stream, text) => publisher.notice(guildId, stream, text),
       notifiesLive: (guildId) => settings.get(guildId).notifyLive,
       knownGuildIds: () => settings.knownGuildIds(),
+      hasAlertDestination: (guildId) => {
+        const { alertChannelId, streams } = settings.get(guildId);
+        return alertChannelId !== undefined || streams.length > 0;
+      },
     },
     replayBuffer.status(),
   );

@@ -4,7 +4,9 @@
  * a minute and tries the same entry again, for as long as it takes; every create carries the entry's
  * nonce with enforce_nonce, so a retry after an answer that was lost cannot post twice. A channel the
  * bot cannot post in (10003, 50001, 50013) is held: its entries stay queued, /status and /logs say so,
- * and it is tried again every few minutes or at once after `/settings channel`.
+ * and it is tried again every few minutes or at once after `/settings channel`. An alert or notice of a
+ * server with no alert channel and no stream to take the channel from waits, counted in /status, until
+ * `/settings channel` (or `/stream add`) gives it one: it is never dropped for that.
  */
 import type { Client, Message } from 'discord.js';
 import type { Logger } from 'pino';
@@ -52,12 +54,17 @@ interface ChannelState {
   waiting: number;
 }
 
-type Target = { channelId: string } | { drop: string };
+/** Where an entry goes now: a channel, nowhere yet (it waits for one), or nowhere ever (dropped). */
+type Target = { channelId: string } | { waitsForChannel: true } | { drop: string };
 
 export class DeliveryWorker {
   private readonly timings: DeliveryTimings;
   private entries: OutboxEntry[] = [];
   private readonly channels = new Map<string, ChannelState>();
+  /** Per guild: entries with no channel to go to, as of the last scheduling pass. */
+  private waitingForChannel = new Map<string, number>();
+  /** Entries already logged as waiting for a channel (once each, not every pass). */
+  private readonly announcedWaiting = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private isRunning = false;
   private isScheduling = false;
@@ -70,7 +77,8 @@ export class DeliveryWorker {
     private readonly deps: {
       readonly client: Client;
       readonly outbox: OutboxStore;
-      readonly settings: GuildSettingsService;
+      /** Loaded from the store before any entry is routed (GuildSettingsService.open). */
+      readonly settings: Pick<GuildSettingsService, 'load'>;
       readonly store: BotStore;
       readonly replies: ClipReplyBuilder;
       readonly fits: FitCache;
@@ -132,6 +140,16 @@ export class DeliveryWorker {
     this.pump();
   }
 
+  /** Settings that decide where posts go changed (a stream added): route the waiting entries again. */
+  reroute(): void {
+    this.pump();
+  }
+
+  /** Alerts and notices of this guild that have no channel to go to yet (no alert channel, no stream). */
+  waitingForAlertChannel(guildId: string): number {
+    return this.waitingForChannel.get(guildId) ?? 0;
+  }
+
   /** Channels of this guild the bot cannot post in now, and why. */
   problems(guildId: string): ChannelProblem[] {
     const problems: ChannelProblem[] = [];
@@ -150,8 +168,8 @@ export class DeliveryWorker {
   // -------------------------------------------------------------------------------------------------
 
   /**
-   * One scheduling pass at a time: passes side by side would each see the same entries (and drop one with
-   * nowhere to go twice). A pump during a pass asks for one more pass after it, which sees what changed.
+   * One scheduling pass at a time: passes side by side would each see the same entries (and drop one
+   * twice). A pump during a pass asks for one more pass after it, which sees what changed.
    */
   private pump(): void {
     if (!this.isRunning) return;
@@ -187,12 +205,19 @@ export class DeliveryWorker {
   private async schedule(): Promise<void> {
     const heads = new Map<string, OutboxEntry>();
     const waiting = new Map<string, number>();
+    const unrouted = new Map<string, number>();
     for (const entry of [...this.entries].sort((a, b) => a.seq - b.seq)) {
       const target = await this.targetOf(entry);
       if ('drop' in target) {
         await this.drop(entry, target.drop);
         continue;
       }
+      if ('waitsForChannel' in target) {
+        unrouted.set(entry.guildId, (unrouted.get(entry.guildId) ?? 0) + 1);
+        this.announceWaiting(entry);
+        continue;
+      }
+      this.announcedWaiting.delete(entry.id);
       if (!heads.has(target.channelId)) heads.set(target.channelId, entry);
       waiting.set(target.channelId, (waiting.get(target.channelId) ?? 0) + 1);
     }
@@ -202,6 +227,7 @@ export class DeliveryWorker {
       state.waiting = waiting.get(channelId) ?? 0;
       if (state.waiting === 0 && !state.isBusy) this.channels.delete(channelId);
     }
+    this.waitingForChannel = unrouted;
     if (!this.isRunning) return;
     const now = Date.now();
     let nextDue = Number.POSITIVE_INFINITY;
@@ -243,12 +269,26 @@ export class DeliveryWorker {
       const sent = await this.deps.outbox.sentAlert(entry.guildId, entry.alertId);
       return sent ? { channelId: sent.channelId } : { drop: 'its alert was never posted' };
     }
-    const settings = this.deps.settings.get(entry.guildId);
+    // Read as stored (the service was loaded before delivery could start), never defaults for an unread guild.
+    const settings = await this.deps.settings.load(entry.guildId);
+    // Until `/settings channel`: where the stream was added (else where any of the guild's streams was).
     const channelId =
       settings.alertChannelId ??
       (entry.streamer ? settings.streams.find((s) => s.username === entry.streamer)?.addedChannelId : undefined) ??
       settings.streams[0]?.addedChannelId;
-    return channelId ? { channelId } : { drop: 'the server has no alert channel' };
+    return channelId ? { channelId } : { waitsForChannel: true };
+  }
+
+  /** Logged and put in /logs once per entry: it waits (in the store) until the guild has a channel. */
+  private announceWaiting(entry: OutboxEntry): void {
+    if (this.announcedWaiting.has(entry.id)) return;
+    this.announcedWaiting.add(entry.id);
+    this.deps.log.info({ entry: entry.id, guildId: entry.guildId }, 'outbox entry waits for an alert channel');
+    this.deps.events.add(entry.guildId, {
+      kind: 'failure',
+      stream: entry.streamer,
+      text: `${entry.kind === 'alert' ? 'an alert' : 'a notice'} waits: this server has no alert channel yet (set one with /settings channel)`,
+    });
   }
 
   private async attempt(channelId: string, entry: OutboxEntry, state: ChannelState, withoutFile?: string): Promise<void> {
@@ -343,6 +383,7 @@ export class DeliveryWorker {
   private async finished(entry: OutboxEntry): Promise<void> {
     // Accepted by Discord: from here a crash could at worst post it again, and then the nonce holds.
     this.entries = this.entries.filter((e) => e !== entry);
+    this.announcedWaiting.delete(entry.id);
     await this.deps.outbox.remove(entry.id);
   }
 

@@ -9,6 +9,11 @@ export interface StatusNoticesDeps {
   /** Whether the guild asked to hear when a watched LIVE starts and ends (`/settings notify`). */
   readonly notifiesLive: (guildId: string) => boolean;
   readonly knownGuildIds: () => readonly string[];
+  /**
+   * Whether the guild has somewhere to post (an alert channel or a stream's channel). OBS news is not
+   * queued for one that has not: it would wait in the outbox, and come out stale once a channel is set.
+   */
+  readonly hasAlertDestination?: (guildId: string) => boolean;
 }
 
 /**
@@ -48,6 +53,7 @@ export class StatusNotices {
     this.#previousObs = status;
     for (const guildId of this.deps.knownGuildIds()) {
       this.deps.events.add(guildId, { kind: 'obs', stream: undefined, text: `OBS ${status.connection}: ${reason}` });
+      if (this.deps.hasAlertDestination?.(guildId) === false) continue;
       if (lostConnection) void this.deps.notice(guildId, undefined, `⚠️ Lost the connection to OBS (${reason}). Reconnecting; keywords cannot be clipped until then.`);
       if (regained) void this.deps.notice(guildId, undefined, `✅ Connected to OBS again: ${reason}.`);
     }

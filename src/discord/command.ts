@@ -24,7 +24,7 @@ export interface CommandContext {
   readonly events: EventLog;
   readonly clipReplies: ClipReplyBuilder;
   /** The outbox's delivery: channels that cannot be posted in (/status), a retry after /settings channel. */
-  readonly delivery: Pick<DeliveryWorker, 'problems' | 'retryGuild' | 'releaseFit'>;
+  readonly delivery: Pick<DeliveryWorker, 'problems' | 'retryGuild' | 'releaseFit' | 'reroute' | 'waitingForAlertChannel'>;
   /** Stream capture's buffers (/stream list, /status); absent when the bot has none. */
   readonly streamBuffers?: Pick<StreamBuffers, 'state'>;
   readonly log: Logger;

@@ -23,27 +23,42 @@ export interface StreamWatcher {
   unwatch(guildId: string, username: string): Promise<void>;
 }
 
+export interface GuildSettingsDeps {
+  readonly store: BotStore;
+  readonly watcher: StreamWatcher;
+  readonly events: EventLog;
+  readonly log: Logger;
+  /** Why stream capture cannot be chosen (no ffmpeg), or undefined when it can. */
+  readonly streamCaptureRefusal?: () => string | undefined;
+  /** A stream's effective capture may have changed (its buffer starts or stops accordingly). */
+  readonly onCaptureChanged?: (guildId: string) => void;
+}
+
 /**
  * The one place guild settings change. Each change is validated, written through the store's per-guild
  * lock (so concurrent commands never lose an update), mirrored in memory for the hot path (matchers,
  * cooldowns) and applied to the stream monitor.
+ *
+ * Only `open()` builds one, and it resolves once every stored guild is in memory: whatever holds the
+ * service (delivery, clips, commands) can therefore never see defaults standing in for a guild that is
+ * stored but not read yet (issue 16: a restart's outbox once dropped its alerts that way). A guild
+ * `get()` does not know had nothing stored when the service opened.
  */
 export class GuildSettingsService {
   private readonly cache = new Map<string, GuildSettings>();
   private readonly matchers = new Map<string, KeywordMatcher>();
 
-  constructor(
-    private readonly deps: {
-      readonly store: BotStore;
-      readonly watcher: StreamWatcher;
-      readonly events: EventLog;
-      readonly log: Logger;
-      /** Why stream capture cannot be chosen (no ffmpeg), or undefined when it can. */
-      readonly streamCaptureRefusal?: () => string | undefined;
-      /** A stream's effective capture may have changed (its buffer starts or stops accordingly). */
-      readonly onCaptureChanged?: (guildId: string) => void;
-    },
-  ) {}
+  private constructor(private readonly deps: GuildSettingsDeps) {}
+
+  /**
+   * Reads every stored guild, then resolves with the service. A store that cannot be read rejects
+   * (the bot does not start on half its settings). Streams are not watched yet: see `resumeAll()`.
+   */
+  static async open(deps: GuildSettingsDeps): Promise<GuildSettingsService> {
+    const service = new GuildSettingsService(deps);
+    for (const guildId of await deps.store.guildIds()) service.remember(await deps.store.get(guildId));
+    return service;
+  }
 
   /** The capture a stream uses in this guild: its own choice, else the guild's default. */
   captureOf(guildId: string, username: string): CaptureMode {
@@ -51,21 +66,19 @@ export class GuildSettingsService {
     return settings.streams.find((s) => s.username === username)?.capture ?? settings.captureMode;
   }
 
-  /** Loads every stored guild and starts watching its streams (a restart resumes everything). */
-  async resumeAll(): Promise<number> {
+  /** Starts watching every stored stream (a restart resumes everything); resolves with how many. */
+  resumeAll(): number {
     let streams = 0;
-    for (const guildId of await this.deps.store.guildIds()) {
-      const settings = await this.deps.store.get(guildId);
-      this.remember(settings);
+    for (const settings of this.cache.values()) {
       for (const stream of settings.streams) {
-        this.deps.watcher.watch(guildId, stream.username);
+        this.deps.watcher.watch(settings.guildId, stream.username);
         streams += 1;
       }
     }
     return streams;
   }
 
-  /** The guild's settings from memory (defaults for a guild never configured). */
+  /** The guild's settings from memory: every stored guild was read at open(), so defaults mean "never configured". */
   get(guildId: string): GuildSettings {
     return this.cache.get(guildId) ?? defaultSettings(guildId);
   }

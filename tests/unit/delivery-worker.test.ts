@@ -35,7 +35,7 @@ function workerWith({ channels, pending = [] }: { channels: Record<string, strin
       remove: async (id: string) => void removed.push(id),
       sentAlert: async () => undefined,
     } as unknown as OutboxStore,
-    settings: { get: (guildId: string) => ({ alertChannelId: channels[guildId], streams: [] }) } as unknown as GuildSettingsService,
+    settings: { load: async (guildId: string) => ({ alertChannelId: channels[guildId], streams: [] }) } as unknown as GuildSettingsService,
     store: {} as BotStore,
     replies: {} as ClipReplyBuilder,
     fits: { sweep: async () => undefined, abort: () => undefined } as unknown as FitCache,
@@ -44,7 +44,7 @@ function workerWith({ channels, pending = [] }: { channels: Record<string, strin
     // A minute between attempts: nothing is retried within a test unless something asks for it.
     timings: { initialBackoffMs: 60_000, maxBackoffMs: 60_000 },
   });
-  return { worker, sends, failing, removed, events };
+  return { worker, sends, failing, removed, events, channels };
 }
 
 let seq = 0;
@@ -77,19 +77,34 @@ describe('DeliveryWorker scheduling', () => {
     expect(t.worker.pendingEntry(b.id)).toBeDefined();
   });
 
-  it('drops an entry with nowhere to go once, however many times it is pumped meanwhile', async () => {
+  it('keeps an entry with no channel to go to waiting, counted, and delivers it once the server sets one', async () => {
     const t = workerWith({ channels: { 'guild-a': 'channel-a' } });
     stops.push(() => t.worker.stop());
     await t.worker.start();
-    // Each accept pumps; the second comes while the first pass is still busy with the first entry.
-    const lost = [notice('guild-x'), notice('guild-x'), notice('guild-x')];
-    for (const entry of lost) t.worker.accept(entry);
+    // Each accept pumps; the later ones come while the first pass is still busy with the first entry.
+    const waiting = [notice('guild-x'), notice('guild-x'), notice('guild-x')];
+    for (const entry of waiting) t.worker.accept(entry);
     const posted = notice('guild-a');
     t.worker.accept(posted);
-    await waitFor(() => t.worker.pendingCount === 0, 5_000, () => 'every entry to be handled');
+    await waitFor(() => t.removed.includes(posted.id), 5_000, () => "guild A's notice to be delivered");
+    await waitFor(() => t.worker.waitingForAlertChannel('guild-x') === 3, 5_000, () => 'the three to be counted as waiting');
+
+    // Waiting, not dropped: still queued (in the store too), said once each in /logs, nothing sent.
+    t.worker.reroute();
+    t.worker.accept(notice('guild-a'));
+    await waitFor(() => t.worker.pendingCount === 3, 5_000, () => "the second notice of guild A to go");
+    expect(t.removed.filter((id) => id.startsWith('notice:guild-x'))).toEqual([]);
+    expect(t.events.filter((e) => e.guildId === 'guild-x').map((e) => e.text)).toEqual(
+      Array(3).fill('a notice waits: this server has no alert channel yet (set one with /settings channel)'),
+    );
+    expect(t.worker.waitingForAlertChannel('guild-a')).toBe(0);
+
+    t.channels['guild-x'] = 'channel-x';
+    t.worker.retryGuild('guild-x');
+    await waitFor(() => t.worker.pendingCount === 0, 5_000, () => 'the waiting notices to be delivered');
     await t.worker.stop();
-    expect(t.events.filter((e) => e.guildId === 'guild-x')).toHaveLength(3);
-    expect(t.removed.sort()).toEqual([...lost, posted].map((e) => e.id).sort());
-    expect(t.sends.get('channel-a')).toBe(1);
+    expect(t.sends.get('channel-x')).toBe(3);
+    expect(t.removed.filter((id) => id.startsWith('notice:guild-x'))).toEqual(waiting.map((e) => e.id));
+    expect(t.worker.waitingForAlertChannel('guild-x')).toBe(0);
   });
 });
