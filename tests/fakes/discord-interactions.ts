@@ -88,8 +88,13 @@ export interface RegisteredCommand {
 
 /** What an exchange needs from the server to build messages. */
 export interface ExchangeContext {
-  /** 2 application command, 4 autocomplete. */
+  /** 2 application command, 3 message component, 4 autocomplete. */
   interactionType: number;
+  /**
+   * A component interaction's message (the one whose button was pressed): a type 7 callback, or a PATCH
+   * of @original after a type 6, edits this channel message in place (interactions/receiving-and-responding).
+   */
+  componentMessage?: { read(): StoredMessage | undefined; write(edited: StoredMessage): void };
   ids: SnowflakeFactory;
   applicationId: string;
   channelId: string;
@@ -124,6 +129,8 @@ export class Exchange implements InteractionExchange {
   readonly #followUpMessages: StoredMessage[] = [];
   #initial: InitialCallback | undefined;
   #original: StoredMessage | undefined;
+  /** A component interaction's message once the bot updated it (type 7, or an edit after type 6). */
+  #componentUpdate: StoredMessage | undefined;
 
   constructor(id: string, token: string, context: ExchangeContext) {
     this.id = id;
@@ -137,7 +144,7 @@ export class Exchange implements InteractionExchange {
 
   final(timeoutMs = DEFAULT_WAIT_MS): Promise<PostedMessage> {
     return this.#feed.waitFor(
-      () => this.#visibleOriginal(),
+      () => (this.#isUpdatingMessage() ? (this.#componentUpdate && toPosted(this.#componentUpdate)) : this.#visibleOriginal()),
       timeoutMs,
       () => `a visible reply to interaction ${this.id} (first callback: ${this.#initial?.type ?? 'none'})`,
     );
@@ -160,12 +167,48 @@ export class Exchange implements InteractionExchange {
     const inner: IncomingBody = { value: data, json: data, files: body.files };
     const isEphemeral = ((Number(data.flags) || 0) & MessageFlags.Ephemeral) !== 0;
 
+    const component = this.#context.componentMessage;
+    if (component && (type === InteractionResponseType.UpdateMessage || type === InteractionResponseType.DeferredMessageUpdate)) {
+      return this.#acknowledgeUpdate(component, type, inner, data);
+    }
+    if (!component && (type === InteractionResponseType.UpdateMessage || type === InteractionResponseType.DeferredMessageUpdate)) {
+      // Only a component interaction has a message to update.
+      return { ok: false, error: { status: 400, body: { message: 'Interaction callback type not valid for this interaction', code: 50035 } } };
+    }
     const message = this.#messageForCallback(type, inner, isEphemeral);
     if (message && !message.ok) return message;
     this.#initial = { type, data, ephemeral: isEphemeral };
     this.#original = message?.value;
     this.#feed.notify();
     return { ok: true, value: message?.value };
+  }
+
+  /** Type 7 edits the pressed message now; type 6 only acknowledges (the edit comes as a PATCH of @original). */
+  #acknowledgeUpdate(
+    component: NonNullable<ExchangeContext['componentMessage']>,
+    type: number,
+    body: IncomingBody,
+    data: Record<string, unknown>,
+  ): Outcome<StoredMessage | undefined> {
+    const source = component.read();
+    if (!source) return { ok: false, error: unknownMessage };
+    if (type === InteractionResponseType.UpdateMessage) {
+      const edited = this.#build(body, source);
+      const problem = validateMessage(edited, false) ?? checkUploadLimit(body, this.#context.uploadLimit);
+      if (problem) return { ok: false, error: problem };
+      component.write(edited);
+      this.#componentUpdate = edited;
+      this.edits.push(toPosted(edited));
+    }
+    this.#initial = { type, data, ephemeral: false };
+    this.#feed.notify();
+    return { ok: true, value: this.#componentUpdate ?? source };
+  }
+
+  /** A component interaction answered by updating its message (6 or 7) rather than by a new reply. */
+  #isUpdatingMessage(): boolean {
+    const type = this.#initial?.type;
+    return this.#context.componentMessage !== undefined && (type === InteractionResponseType.UpdateMessage || type === InteractionResponseType.DeferredMessageUpdate);
   }
 
   /** The @original a callback creates: a reply (4, 7), a loading placeholder (5), or none. */
@@ -205,6 +248,19 @@ export class Exchange implements InteractionExchange {
 
   /** PATCH /webhooks/:app/:token/messages/:id: edit @original or a follow-up. */
   editMessage(messageId: string, body: IncomingBody): Outcome<StoredMessage> {
+    const component = this.#context.componentMessage;
+    if (component && this.#isUpdatingMessage() && (messageId === '@original' || messageId === component.read()?.id)) {
+      const source = component.read();
+      if (!source) return { ok: false, error: unknownMessage };
+      const edited = this.#build(body, source);
+      const problem = validateMessage(edited, false) ?? checkUploadLimit(body, this.#context.uploadLimit);
+      if (problem) return { ok: false, error: problem };
+      component.write(edited);
+      this.#componentUpdate = edited;
+      this.edits.push(toPosted(edited));
+      this.#feed.notify();
+      return { ok: true, value: edited };
+    }
     const previous = this.#find(messageId);
     if (!previous) return { ok: false, error: unknownMessage };
     const edited = this.#build(body, previous);
@@ -238,6 +294,7 @@ export class Exchange implements InteractionExchange {
   }
 
   #find(messageId: string): StoredMessage | undefined {
+    if (this.#isUpdatingMessage() && messageId === '@original') return this.#context.componentMessage?.read();
     if (messageId === '@original' || messageId === this.#original?.id) return this.#original;
     return this.#followUpMessages.find((message) => message.id === messageId);
   }
@@ -255,6 +312,10 @@ export class Exchange implements InteractionExchange {
 
   #build(body: IncomingBody, previous?: StoredMessage): StoredMessage {
     const { ids, channelId, applicationId } = this.#context;
+    // The pressed message keeps its own author and type: it is the bot's channel message, edited.
+    if (previous && this.#context.componentMessage && previous.id === this.#context.componentMessage.read()?.id) {
+      return buildMessage(ids, body, { channelId: previous.channelId, type: previous.type, ...(previous.webhookId ? { webhookId: previous.webhookId } : {}) }, previous);
+    }
     // Interaction answers are sent by the application's webhook (webhook_id = application id).
     const base = { channelId, type: MessageType.ChatInputCommand, webhookId: applicationId };
     return buildMessage(ids, body, base, previous);
@@ -330,6 +391,52 @@ export function interactionPayload(context: InteractionPayloadContext) {
     authorizing_integration_owners: { '0': guild.id },
     context: InteractionContextType.Guild,
     attachment_size_limit: input.attachmentSizeLimit ?? 10 * 1024 * 1024,
+  };
+}
+
+/** What a button press needs besides the common interaction fields. */
+export interface ComponentPayloadContext {
+  guild: GuildState;
+  applicationId: string;
+  id: string;
+  token: string;
+  member: FakeMember;
+  channelId: string;
+  customId: string;
+  /** The pressed message as the message object (messagePayload). */
+  message: Record<string, unknown>;
+  attachmentSizeLimit?: number;
+}
+
+/**
+ * INTERACTION_CREATE for a button press: type 3 MESSAGE_COMPONENT with `data.custom_id` and
+ * `data.component_type` 2, the message pressed on, and the pressing member with its permissions
+ * (interactions/receiving-and-responding#interaction-object).
+ */
+export function componentInteractionPayload(context: ComponentPayloadContext) {
+  const { guild, member, channelId } = context;
+  const channel = guild.channels.find((candidate) => candidate.id === channelId);
+  if (!channel) throw new Error(`fake Discord: no channel ${channelId} in the fake guild`);
+  return {
+    id: context.id,
+    application_id: context.applicationId,
+    type: InteractionType.MessageComponent,
+    token: context.token,
+    version: 1,
+    data: { custom_id: context.customId, component_type: 2 },
+    message: context.message,
+    guild_id: guild.id,
+    guild: { id: guild.id, locale: 'en-US', features: [] },
+    channel: channelPayload(guild, channel),
+    channel_id: channel.id,
+    member: interactionMemberPayload(guild, member),
+    app_permissions: BOT_PERMISSIONS.toString(),
+    locale: 'en-US',
+    guild_locale: 'en-US',
+    entitlements: [],
+    authorizing_integration_owners: { '0': guild.id },
+    context: InteractionContextType.Guild,
+    attachment_size_limit: context.attachmentSizeLimit ?? 10 * 1024 * 1024,
   };
 }
 

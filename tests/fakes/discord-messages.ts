@@ -14,12 +14,32 @@ export interface PostedFile {
 }
 
 export interface PostedMessage {
+  /** The message's id: what a button press (`FakeDiscord.press`) or a link names. */
+  id: string;
   channelId: string;
   content: string;
   embeds: APIEmbed[];
   files: PostedFile[];
   ephemeral: boolean;
+  /** Action rows of buttons as Discord stores them (type 1 rows of type 2 buttons). */
+  components: MessageComponentRow[];
   at: Date;
+}
+
+/** A button as stored on a message (discord-api-docs: interactions/message-components#button-object). */
+export interface MessageButton {
+  type: 2;
+  style: number;
+  label?: string;
+  custom_id?: string;
+  url?: string;
+  disabled?: boolean;
+  emoji?: unknown;
+}
+
+export interface MessageComponentRow {
+  type: 1;
+  components: MessageButton[];
 }
 
 /** A request body: the JSON part (or `payload_json`) and any uploaded files in form order. */
@@ -46,6 +66,8 @@ export interface StoredMessage {
   content: string;
   embeds: APIEmbed[];
   attachments: StoredAttachment[];
+  /** Kept across edits that do not send `components`; an empty list removes them (as on Discord). */
+  components: MessageComponentRow[];
   flags: number;
   /** Message type: 0 default, 20 chat-input command reply (discord-api-docs: message-object-message-types). */
   type: number;
@@ -126,6 +148,7 @@ export function buildMessage(
     content: typeof json.content === 'string' ? json.content : (previous?.content ?? ''),
     embeds: Array.isArray(json.embeds) ? (json.embeds as APIEmbed[]) : (previous?.embeds ?? []),
     attachments: [...keptAttachments(json.attachments, previous), ...uploadedAttachments(ids, body)],
+    components: Array.isArray(json.components) ? (json.components as MessageComponentRow[]) : (previous?.components ?? []),
     flags,
     type: base.type,
     createdAt: previous?.createdAt ?? now,
@@ -166,6 +189,7 @@ function uploadedAttachments(ids: SnowflakeFactory, body: IncomingBody): StoredA
 
 export function toPosted(message: StoredMessage): PostedMessage {
   return {
+    id: message.id,
     channelId: message.channelId,
     content: message.content,
     embeds: message.embeds,
@@ -175,6 +199,7 @@ export function toPosted(message: StoredMessage): PostedMessage {
       ...(contentType ? { contentType } : {}),
     })),
     ephemeral: (message.flags & MessageFlags.Ephemeral) !== 0,
+    components: message.components,
     at: message.editedAt ?? message.createdAt,
   };
 }
@@ -215,7 +240,7 @@ export function messagePayload(message: StoredMessage, author: FakeUser, baseUrl
     pinned: false,
     type: message.type,
     flags: message.flags,
-    components: [],
+    components: message.components,
     ...(message.webhookId ? { webhook_id: message.webhookId, application_id: message.webhookId } : {}),
   };
 }
@@ -246,6 +271,7 @@ export function validateMessage(message: StoredMessage, isCreate: boolean): ApiE
     problems.embeds = `Embed size exceeds maximum size of ${LIMITS.embedTotal}`;
   }
   message.embeds.forEach((embed, index) => Object.assign(problems, embedProblems(embed, `embeds.${index}`)));
+  Object.assign(problems, componentProblems(message.components));
   const keys = Object.keys(problems);
   if (keys.length === 0) return undefined;
   // discord.js flattens `errors` into the DiscordAPIError message: "embeds.0.title[BASE_TYPE_MAX_LENGTH]: ...".
@@ -269,6 +295,44 @@ function embedProblems(embed: APIEmbed, path: string): Record<string, string> {
   fields.forEach((field, index) => {
     tooLong(`fields.${index}.name`, field.name, LIMITS.fieldName);
     tooLong(`fields.${index}.value`, field.value, LIMITS.fieldValue);
+  });
+  return problems;
+}
+
+/**
+ * Discord's component rules: at most 5 action rows of at most 5 buttons; a button needs a label or an
+ * emoji, a custom_id of 1-100 characters (link buttons a url instead), a label of at most 80, a known style
+ * (1-5), and custom_ids unique within the message (interactions/message-components).
+ */
+function componentProblems(rows: MessageComponentRow[]): Record<string, string> {
+  const problems: Record<string, string> = {};
+  if (!Array.isArray(rows)) return { components: 'Must be a list.' };
+  if (rows.length > 5) problems.components = 'Must be 5 or fewer in length.';
+  const seen = new Set<string>();
+  rows.forEach((row, r) => {
+    if (!isRecord(row) || row.type !== 1 || !Array.isArray(row.components)) {
+      problems[`components.${r}`] = 'Must be an action row (type 1) of components.';
+      return;
+    }
+    if (row.components.length < 1 || row.components.length > 5) problems[`components.${r}.components`] = 'Must be between 1 and 5 in length.';
+    row.components.forEach((button, b) => {
+      const at = `components.${r}.components.${b}`;
+      if (!isRecord(button) || button.type !== 2) {
+        problems[at] = 'Only buttons (type 2) are understood by this fake.';
+        return;
+      }
+      if (!(Number(button.style) >= 1 && Number(button.style) <= 5)) problems[`${at}.style`] = 'Invalid button style.';
+      if (button.label === undefined && button.emoji === undefined) problems[`${at}.label`] = 'A button needs a label or an emoji.';
+      if (typeof button.label === 'string' && button.label.length > 80) problems[`${at}.label`] = 'Must be 80 or fewer in length.';
+      if (Number(button.style) === 5) {
+        if (typeof button.url !== 'string') problems[`${at}.url`] = 'A link button needs a url.';
+        return;
+      }
+      const id = button.custom_id;
+      if (typeof id !== 'string' || id.length < 1 || id.length > 100) problems[`${at}.custom_id`] = 'Must be between 1 and 100 in length.';
+      else if (seen.has(id)) problems[`${at}.custom_id`] = 'Component custom id cannot be duplicated.';
+      else seen.add(id);
+    });
   });
   return problems;
 }

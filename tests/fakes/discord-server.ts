@@ -21,6 +21,7 @@ import {
   type RegisteredCommand,
   Exchange,
   callbackResponsePayload,
+  componentInteractionPayload,
   interactionPayload,
 } from './discord-interactions.js';
 import {
@@ -40,6 +41,7 @@ import {
   validateMessage,
 } from './discord-messages.js';
 import {
+  type FakeMember,
   type GuildState,
   SnowflakeFactory,
   botMemberPayload,
@@ -59,7 +61,7 @@ import { ChangeFeed } from './discord-wait.js';
 export type { FakeMember } from './discord-payloads.js';
 /** Default member permissions (Administrator | ManageGuild) and the bot's, for building FakeMembers. */
 export { ADMIN_PERMISSIONS, BOT_PERMISSIONS } from './discord-payloads.js';
-export type { PostedFile, PostedMessage } from './discord-messages.js';
+export type { MessageButton, MessageComponentRow, PostedFile, PostedMessage } from './discord-messages.js';
 export type { InitialCallback, InteractionExchange, InteractionInput } from './discord-interactions.js';
 
 export interface FailureResponse {
@@ -107,6 +109,18 @@ export interface FakeDiscord {
   waitForChannelMessage(predicate?: (message: PostedMessage) => boolean, timeoutMs?: number): Promise<PostedMessage>;
   /** Sends INTERACTION_CREATE (type 2) to every connected client; throws when none is connected. */
   interact(input: InteractionInput): InteractionExchange;
+  /**
+   * A member presses a button on a message the bot posted: INTERACTION_CREATE type 3 (MESSAGE_COMPONENT)
+   * with the button's custom_id, the message, and the member with their permissions (default: the guild
+   * owner). Like a Discord client, it cannot press a button the message does not show or shows disabled
+   * (throws). The exchange's `final()` is the pressed message once the bot updated it (type 7, or a PATCH
+   * of @original after type 6), or the bot's reply (type 4, e.g. an ephemeral refusal).
+   */
+  press(input: { messageId: string; customId: string; member?: FakeMember; attachmentSizeLimit?: number }): InteractionExchange;
+  /** A channel message as it stands now (after every edit), or undefined. */
+  message(messageId: string): PostedMessage | undefined;
+  /** Resolves once the channel message matches `predicate` (now or after a later edit). */
+  waitForMessage(messageId: string, predicate: (message: PostedMessage) => boolean, timeoutMs?: number): Promise<PostedMessage>;
   /** Sends an autocomplete interaction (type 4) and resolves with the choices of the bot's type-8 callback. */
   autocomplete(
     input: InteractionInput & { focused: string },
@@ -287,6 +301,67 @@ class FakeDiscordServer implements FakeDiscord {
 
   interact(input: InteractionInput): InteractionExchange {
     return this.#sendInteraction(input, undefined);
+  }
+
+  press(input: { messageId: string; customId: string; member?: FakeMember; attachmentSizeLimit?: number }): InteractionExchange {
+    const stored = this.#messages.get(input.messageId);
+    if (!stored) throw new Error(`fake Discord: no message ${input.messageId} to press a button on`);
+    const found = this.#findChannel(stored.channelId);
+    if (!found) throw new Error(`fake Discord: message ${input.messageId} is in no known channel`);
+    const button = stored.components.flatMap((row) => row.components).find((b) => b.custom_id === input.customId);
+    if (!button) throw new Error(`fake Discord: message ${input.messageId} shows no button ${input.customId}`);
+    if (button.disabled) throw new Error(`fake Discord: button ${input.customId} is disabled; a client cannot press it`);
+    const { guild } = found;
+    const member = input.member ?? defaultMember(guild);
+    guild.members.set(member.id, member);
+    const id = this.#ids.next();
+    const token = `aW50ZXJhY3Rpb246${randomBytes(48).toString('base64url')}`;
+    const payload = componentInteractionPayload({
+      guild,
+      applicationId: this.applicationId,
+      id,
+      token,
+      member,
+      channelId: stored.channelId,
+      customId: input.customId,
+      message: this.#renderMessage(stored),
+      ...(input.attachmentSizeLimit ? { attachmentSizeLimit: input.attachmentSizeLimit } : {}),
+    });
+    const exchange = new Exchange(id, token, {
+      interactionType: payload.type,
+      ids: this.#ids,
+      applicationId: this.applicationId,
+      channelId: stored.channelId,
+      uploadLimit: input.attachmentSizeLimit ?? uploadLimitForTier(guild.premiumTier),
+      componentMessage: {
+        read: () => this.#messages.get(stored.id),
+        write: (edited) => {
+          this.#messages.set(stored.id, edited);
+          this.channelMessageEdits.push(toPosted(edited));
+          this.#feed.notify();
+        },
+      },
+    });
+    this.#exchanges.set(id, exchange);
+    const delivered = this.#gateway.dispatch(GatewayDispatchEvents.InteractionCreate, payload);
+    if (delivered === 0) throw new Error('fake Discord: no client is logged in to the gateway; log in first');
+    return exchange;
+  }
+
+  message(messageId: string): PostedMessage | undefined {
+    const stored = this.#messages.get(messageId);
+    return stored ? toPosted(stored) : undefined;
+  }
+
+  waitForMessage(messageId: string, predicate: (message: PostedMessage) => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<PostedMessage> {
+    return this.#feed.waitFor(
+      () => {
+        const current = this.message(messageId);
+        return current && predicate(current) ? current : undefined;
+      },
+      timeoutMs,
+      () => `message ${messageId} to match the predicate`,
+    );
   }
 
   async autocomplete(
