@@ -8,7 +8,7 @@
  *     -> bench/support/fakes-process.ts  (the local Discord and TikTok)
  *     -> node dist/main.js               (the bot, configured by environment as a user would)
  * The bot gets a plain-JavaScript preload that only points it at the local servers
- * (bench/support/point-at-fakes.mjs) and `--expose-gc`, so each figure is read after a full GC
+ * (tests/support/point-at-fakes.mjs) and `--expose-gc`, so each figure is read after a full GC
  * (triggered by SIGUSR2); BENCH_RSS_GC=0 reads without (the flag and the GC move the figures by less
  * than a megabyte). Lives are added as a moderator would, with /stream add.
  */
@@ -23,7 +23,7 @@ import type { BenchResult } from './result.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = path.join(ROOT, 'dist/main.js');
-const PRELOAD = path.join(ROOT, 'bench/support/point-at-fakes.mjs');
+const PRELOAD = path.join(ROOT, 'tests/support/point-at-fakes.mjs');
 /** After login, as the goal says; and after the lives joined, long enough for their connects' garbage to go. */
 const IDLE_AFTER_LOGIN_MS = 10_000;
 const SETTLE_AFTER_JOIN_MS = 10_000;

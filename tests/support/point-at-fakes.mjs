@@ -1,5 +1,6 @@
-// Preloaded (`node --import`) into the built bot by bench/rss.ts, and nothing else: points the real
-// entry point (dist/main.js) at the local Discord and TikTok, which no configuration key can do. It
+// Preloaded (`node --import`) into the real entry point by bench/rss.ts (dist/main.js) and by tests that
+// run it (src/main.ts after tsx): points it at the local Discord and TikTok, which no configuration key
+// can do. CLIP_BENCH_FAKES (JSON) says where they are and which files to reach into. It
 // only changes addresses: discord.js's default REST address and the TikTok adapter's default hosts,
 // both read when the client and each connection are built. (The local TikTok's certificate comes in
 // through NODE_EXTRA_CA_CERTS.) Plain JavaScript, so no TypeScript loader sits in the measured process.
