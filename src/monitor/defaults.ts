@@ -42,6 +42,16 @@ export const TIKTOK_DEFAULTS = {
     retryMs: 5 * MINUTE_MS,
     /** Clocks differ: a reported window is trusted to reset this much later than it says. */
     resetSlackMs: 1_000,
+    /**
+     * Reads made to learn when reported spending leaves (sliding windows) are at least this far apart, so
+     * a key with hundreds of uses a minute is not read hundreds of times.
+     */
+    rereadGapMs: 5_000,
+    /**
+     * A connect can reach the signing service this long after its grant (the whole connect is bounded by
+     * the transport's 45 s operation timeout): until it is over, it counts as made this late.
+     */
+    connectInFlightMs: 60_000,
   },
   supervisor: {
     offlinePollMs: MINUTE_MS,
@@ -58,7 +68,7 @@ export const TIKTOK_DEFAULTS = {
 } as const satisfies {
   transport: Partial<TikTokTransport>;
   budgets: MonitorBudgets;
-  signLimits: { fallback: readonly BudgetWindow[]; refreshMs: number; retryMs: number; resetSlackMs: number };
+  signLimits: { fallback: readonly BudgetWindow[]; refreshMs: number; retryMs: number; resetSlackMs: number; rereadGapMs: number; connectInFlightMs: number };
   supervisor: SupervisorTimings;
   recentChatIds: number;
 };

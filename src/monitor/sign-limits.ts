@@ -60,6 +60,11 @@ export type BudgetSource = 'signing service' | 'fallback (signing service unreac
  * Keeps the shared connect budget sized to what the signing service allows: reads its limits at start,
  * every hour and after any 429; falls back to the keyless budget while it cannot be reached. Until the
  * first answer (or failure) the budget grants nothing, so a 3-a-minute key is never sent 4 at start.
+ *
+ * The service's windows slide and its answer names only when the oldest use leaves (`reset_at`). While a
+ * window holds uses of others whose leaving is not known yet (an earlier run, another process on the key)
+ * and someone waits for the budget, the limits are read again once that oldest use has left, which tells
+ * when the next one does: the spending comes back one use at a time, as the service frees it.
  */
 export class ConnectBudgetSizer {
   private timer: NodeJS.Timeout | undefined;
@@ -67,6 +72,10 @@ export class ConnectBudgetSizer {
   private hasAnswer = false;
   private isClosed = false;
   private currentSource: BudgetSource = 'reading the signing service';
+  /** When the next routine read is due (epoch ms): hourly, or sooner after a failure. */
+  private refreshAt = 0;
+  /** When the last read was sent (epoch ms). */
+  private lastReadAt = 0;
 
   constructor(
     private readonly options: {
@@ -99,14 +108,19 @@ export class ConnectBudgetSizer {
     clearTimeout(this.timer);
   }
 
+  private nowMs(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
   private async read(): Promise<void> {
     const { budget, overrides, log } = this.options;
-    const now = this.options.now ?? Date.now;
+    const sentAt = this.nowMs();
+    this.lastReadAt = sentAt;
     let nextMs: number = TIKTOK_DEFAULTS.signLimits.refreshMs;
     try {
       const limits = await this.options.fetchLimits();
       if (this.isClosed) return;
-      budget.setWindows(connectWindows(limits, overrides, now()));
+      budget.setWindows(connectWindows(limits, overrides, this.nowMs()), { countedAtMs: sentAt, slackMs: TIKTOK_DEFAULTS.signLimits.resetSlackMs });
       this.hasAnswer = true;
       this.currentSource = 'signing service';
       log.info({ limits, windows: budget.limits() }, 'connect budget sized from the signing service');
@@ -115,15 +129,40 @@ export class ConnectBudgetSizer {
       nextMs = TIKTOK_DEFAULTS.signLimits.retryMs;
       // An earlier answer stays (its spending has expired by now); with none, the conservative keyless budget.
       if (!this.hasAnswer) {
-        budget.setWindows(connectWindows(undefined, overrides, now()));
+        budget.setWindows(connectWindows(undefined, overrides, this.nowMs()));
         this.currentSource = 'fallback (signing service unreachable)';
       }
       log.warn({ err: errorMessage(err), windows: budget.limits() }, 'could not read the signing service limits');
     } finally {
       budget.resume();
     }
+    this.refreshAt = this.nowMs() + nextMs;
+    this.arm();
+  }
+
+  /** Sets the one timer: the routine read, or sooner the re-read that frees reported spending. */
+  private arm(): void {
+    if (this.isClosed) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.refresh(), nextMs);
+    const now = this.nowMs();
+    const reread = this.options.budget.rereadDueMs();
+    const minGap = TIKTOK_DEFAULTS.signLimits.rereadGapMs;
+    const at = reread === undefined ? this.refreshAt : Math.min(this.refreshAt, Math.max(reread, this.lastReadAt + minGap));
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, at - now));
+    this.timer.unref();
+  }
+
+  private onTimer(): void {
+    const now = this.nowMs();
+    const reread = this.options.budget.rereadDueMs();
+    const isRereadUseful = reread !== undefined && reread <= now && this.options.budget.queued > 0;
+    if (now >= this.refreshAt || isRereadUseful) {
+      void this.refresh();
+      return;
+    }
+    // Spending whose leaving is unknown, but nobody waits for it: look again shortly, without asking the service.
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.onTimer(), Math.min(TIKTOK_DEFAULTS.signLimits.rereadGapMs, Math.max(0, this.refreshAt - now)));
     this.timer.unref();
   }
 }

@@ -62,7 +62,10 @@ export class StreamMonitor {
     },
   ) {
     const overrides = options.connectOverrides ?? {};
-    this.connectBudget = new RateBudget(options.budgets?.connects ?? connectWindows(undefined, overrides, Date.now()));
+    // A connect counts from when it is over (the service saw it by then), not from its grant: see rate-budget.ts.
+    this.connectBudget = new RateBudget(options.budgets?.connects ?? connectWindows(undefined, overrides, Date.now()), {
+      inFlightMs: TIKTOK_DEFAULTS.signLimits.connectInFlightMs,
+    });
     this.checkBudget = new RateBudget(options.budgets?.checks ?? TIKTOK_DEFAULTS.budgets.checks);
     if (!options.budgets && options.signLimits) {
       this.sizer = new ConnectBudgetSizer({

@@ -5,7 +5,7 @@ import { sleep } from '../util/sleep.js';
 import { errorMessage } from '../util/text.js';
 import type { ChatMessage } from './chat-message.js';
 import { TikTokError, type GiftEvent, type LiveConnection } from './live-connection.js';
-import type { RateBudget } from './rate-budget.js';
+import type { BudgetGrant, RateBudget } from './rate-budget.js';
 import { RecentIds } from './recent-ids.js';
 import { TIKTOK_DEFAULTS } from './defaults.js';
 
@@ -134,9 +134,9 @@ export class StreamSupervisor {
             continue;
           }
         }
-        await this.acquireConnect(signal);
+        const grant = await this.acquireConnect(signal);
         this.setState('connecting', 'live now; connecting to the chat');
-        const end = await this.stayConnected(signal);
+        const end = await this.stayConnected(signal, grant);
         // Removed or shutting down: the LIVE did not end, so say nothing about it.
         if (signal.aborted) return;
         next = 'check';
@@ -159,15 +159,15 @@ export class StreamSupervisor {
    * Waits for the shared connect budget, visibly `queued` with roughly when it joins if it cannot go at
    * once. A stream just added or just gone live goes before background reconnects.
    */
-  private async acquireConnect(signal: AbortSignal): Promise<void> {
-    await this.options.connectBudget.acquire(signal, {
+  private acquireConnect(signal: AbortSignal): Promise<BudgetGrant> {
+    return this.options.connectBudget.acquire(signal, {
       priority: this.isReconnect ? 'background' : 'foreground',
       onQueued: (estimateMs) => this.setState('queued', queuedReason(estimateMs)),
     });
   }
 
-  /** Connects and resolves when the connection ends, however it ends. */
-  private async stayConnected(signal: AbortSignal): Promise<LiveEnd> {
+  /** Connects and resolves when the connection ends, however it ends. The grant is over once connect() is. */
+  private async stayConnected(signal: AbortSignal, grant: BudgetGrant): Promise<LiveEnd> {
     const { connection } = this.options;
     let finish!: (end: LiveEnd) => void;
     const ended = new Promise<LiveEnd>((resolve) => (finish = resolve));
@@ -196,7 +196,11 @@ export class StreamSupervisor {
     signal.addEventListener('abort', onAbort, { once: true });
     let stableTimer: NodeJS.Timeout | undefined;
     try {
-      await connection.connect(signal);
+      try {
+        await connection.connect(signal);
+      } finally {
+        grant.done();
+      }
       armSilence();
       this.setState('live', 'connected to the chat', undefined, { keepError: false });
       stableTimer = setTimeout(() => (this.failures = 0), this.timings.stableAfterMs);

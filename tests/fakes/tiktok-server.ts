@@ -8,7 +8,9 @@
  * - the signing service: `/webcast/anchors/{user}/room_id` and `/webcast/rooms/{roomId}/connect`,
  *   the latter answering a ProtoMessageFetchResult (initial data, cursor, internalExt, pushServer);
  *   `/accounts/me/rate_limits` tells the limits it advertises and both routes enforce them (429 with
- *   retry-after and x-ratelimit-* headers beyond them, counted per fixed minute/hour/day window)
+ *   retry-after and x-ratelimit-* headers beyond them), each minute/hour/day window SLIDING as on the
+ *   real service: a use counts for one window length after it was made, and `reset_at` is when the
+ *   oldest use still counted leaves (one slot frees then, not the whole window)
  * - the push WebSocket: WebcastPushFrame holding gzipped ProtoMessageFetchResult, answering the
  *   client's room-enter and heartbeat frames and counting its acks
  *
@@ -135,9 +137,10 @@ export interface FakeTikTok {
   /** The next `times` signing requests answer 429 with `retry-after: retryAfterSeconds`. */
   rateLimitSign(times: number, retryAfterSeconds: number): void;
   /**
-   * What `/accounts/me/rate_limits` advertises and the signing routes enforce from now on (each window
-   * fixed, starting at its first request). Windows left out are unlimited. Default: generous (1,000 a
-   * minute, 20,000 an hour, 200,000 a day), so tests that do not care never see a 429 from it.
+   * What `/accounts/me/rate_limits` advertises and the signing routes enforce from now on, uses so far
+   * forgotten (a new key). Each window slides: a use counts for one window length after it was made.
+   * Windows left out are unlimited. Default: generous (1,000 a minute, 20,000 an hour, 200,000 a day),
+   * so tests that do not care never see a 429 from it.
    */
   advertiseLimits(limits: FakeSignLimits): void;
   /** While set, `/accounts/me/rate_limits` answers 500 (`'error'`) or never answers (`'hang'`). */
@@ -201,22 +204,29 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
     enterRooms: 0,
   };
   let rateLimited = 0;
-  const signWindows = new Map<SignWindowLabel, { max: number; count: number; startedAt: number }>();
+  /** Per window: its limit and the times (epoch ms) of the uses it still counts, oldest first. */
+  const signWindows = new Map<SignWindowLabel, { max: number; uses: number[] }>();
   const advertise = (limits: FakeSignLimits) => {
     signWindows.clear();
     for (const label of SIGN_WINDOW_LABELS) {
       const max = limits[label];
-      if (max !== undefined) signWindows.set(label, { max, count: 0, startedAt: 0 });
+      if (max !== undefined) signWindows.set(label, { max, uses: [] });
     }
   };
   advertise({ minute: 1_000, hour: 20_000, day: 200_000 });
-  /** Rolls each fixed window over when it has run out; returns the first exceeded window, if any. */
+  /** Forgets the uses that have slid out of each window; returns the first window with no slot left, if any. */
   const exceededWindow = (now: number) => {
     for (const [label, window] of signWindows) {
-      if (now >= window.startedAt + SIGN_WINDOW_MS[label]) Object.assign(window, { count: 0, startedAt: now });
+      const horizon = now - SIGN_WINDOW_MS[label];
+      let expired = 0;
+      while (expired < window.uses.length && window.uses[expired]! <= horizon) expired++;
+      if (expired > 0) window.uses.splice(0, expired);
     }
-    return [...signWindows].find(([, window]) => window.count >= window.max);
+    return [...signWindows].find(([, window]) => window.uses.length >= window.max);
   };
+  /** When the window's next slot frees: its oldest counted use leaves (undefined: nothing counted). */
+  const nextRelease = (label: SignWindowLabel, window: { uses: number[] }) =>
+    window.uses.length === 0 ? undefined : window.uses[0]! + SIGN_WINDOW_MS[label];
   let limitsMode: 'error' | 'hang' | false = false;
   let retryAfterSeconds = 0;
   let isSignHung = false;
@@ -281,10 +291,11 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       exceededWindow(now);
       const body: Record<string, unknown> = { code: 200 };
       for (const [label, window] of signWindows) {
+        const releaseAt = nextRelease(label, window);
         body[label] = {
           max: window.max,
-          remaining: Math.max(0, window.max - window.count),
-          reset_at: window.count === 0 ? null : new Date(window.startedAt + SIGN_WINDOW_MS[label]).toISOString(),
+          remaining: Math.max(0, window.max - window.uses.length),
+          reset_at: releaseAt === undefined ? null : new Date(releaseAt).toISOString(),
         };
       }
       return sendJson(res, 200, body);
@@ -313,7 +324,8 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       const exceeded = exceededWindow(now);
       if (exceeded) {
         const [label, window] = exceeded;
-        const resetAt = window.startedAt + SIGN_WINDOW_MS[label];
+        // A sliding window frees one slot when its oldest use leaves: that is when a retry can pass.
+        const resetAt = nextRelease(label, window) ?? now;
         counters.signRateLimited++;
         res.setHeader('retry-after', String(Math.max(1, Math.ceil((resetAt - now) / 1000))));
         res.setHeader('x-ratelimit-limit', String(window.max));
@@ -321,7 +333,7 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
         res.setHeader('x-ratelimit-reset', String(Math.ceil(resetAt / 1000)));
         return sendJson(res, 429, { message: `Too many connections this ${label} (fake)`, limit_label: label });
       }
-      for (const window of signWindows.values()) window.count++;
+      for (const window of signWindows.values()) window.uses.push(now);
       if (anchor?.[1]) {
         const user = users.get(normalize(decodeURIComponent(anchor[1])));
         return user
