@@ -25,7 +25,8 @@ export function stateLabel(name: StreamStateName): string {
 export function describeState(state: StreamState | undefined): string {
   if (!state) return '⚪ not started';
   const error = state.lastError ? ` — last error: ${state.lastError}` : '';
-  return `${stateLabel(state.name)} since ${relativeTime(state.since)} (${state.reason})${error}`;
+  // The reason right after the state, so it reads as one: "🔞 restricted (needs TIKTOK_SESSION_ID) since …".
+  return `${stateLabel(state.name)} (${state.reason}) since ${relativeTime(state.since)}${error}`;
 }
 
 /**

@@ -59,6 +59,19 @@ export const TIKTOK_DEFAULTS = {
     reconnect: { initialMs: 5_000, maxMs: 5 * MINUTE_MS, factor: 2 },
     // The library heartbeats every 10 s and TikTok answers each one: three missed answers mean a dead socket.
     silenceTimeoutMs: 30_000,
+    // Why these numbers: src/monitor/silent-room.ts (and the README's "How it keeps going").
+    silentRoom: {
+      floors: [
+        { minViewers: 1_000, ms: MINUTE_MS },
+        { minViewers: 100, ms: 2 * MINUTE_MS },
+        { minViewers: 10, ms: 5 * MINUTE_MS },
+        { minViewers: 0, ms: 10 * MINUTE_MS },
+      ],
+      gapMultiplier: 3,
+      ceilingMs: 30 * MINUTE_MS,
+      maxLimitMs: 2 * HOUR_MS,
+      checkEveryMs: 5_000,
+    },
     stableAfterMs: 2 * MINUTE_MS,
     errorRetryMs: 30 * MINUTE_MS,
     rateLimitFallbackMs: MINUTE_MS,

@@ -34,8 +34,17 @@ export interface LiveConnectionEvents {
   chat: (message: ChatMessage) => void;
   /** A gift; a streak sends one per repeat with its running count, the last one `isFinal`. */
   gift: (gift: GiftEvent) => void;
-  /** Any sign of life from the server (any decoded frame, chat or not): feeds the silence watchdog. */
+  /**
+   * Any frame from the server, heartbeat answers included: the socket lives. Feeds the dead-socket
+   * watchdog only; a socket can live on while the room sends nothing (see roomTraffic).
+   */
   activity: () => void;
+  /**
+   * A room message: chat, member (join), like, gift, social (follow, share) or viewer count, with the viewer
+   * count when the message carried it. Feeds the silent-room watch (src/monitor/silent-room.ts); heartbeat
+   * answers and other housekeeping frames never fire it.
+   */
+  roomTraffic: (viewers: number | undefined) => void;
   /** The socket closed without a stream end (network drop, server close). */
   disconnected: (reason: string) => void;
   /** TikTok said the LIVE ended. */

@@ -7,6 +7,7 @@ import type { ChatMessage } from './chat-message.js';
 import { TikTokError, type GiftEvent, type LiveConnection } from './live-connection.js';
 import type { BudgetGrant, RateBudget } from './rate-budget.js';
 import { RecentIds } from './recent-ids.js';
+import { formatDuration, SilentRoomWatch, type SilentRoomTimings } from './silent-room.js';
 import { TIKTOK_DEFAULTS } from './defaults.js';
 
 /**
@@ -14,7 +15,7 @@ import { TIKTOK_DEFAULTS } from './defaults.js';
  *
  *   idle -> checking -> offline (poll again after the interval)
  *                    -> queued (waiting for the shared connect budget) -> connecting -> live
- *                       live -> (drop or silence) reconnecting -> checking ...
+ *                       live -> (drop, dead socket or silent room) reconnecting -> checking ...
  *                                          -> (stream end) offline
  *                    -> rate-limited (wait retryAfter) -> connecting
  *                    -> error (user unknown: retry rarely)
@@ -47,8 +48,13 @@ export interface SupervisorTimings {
   readonly pollJitterRatio: number;
   /** Backoff between failed connects and after drops. */
   readonly reconnect: BackoffOptions;
-  /** A live connection with no frame at all for this long is treated as dropped. */
+  /**
+   * A live connection with no frame at all for this long (not even a heartbeat answer) is a dead socket,
+   * treated as dropped.
+   */
   readonly silenceTimeoutMs: number;
+  /** A socket that lives but whose room sends nothing (a "zombie"): see src/monitor/silent-room.ts. */
+  readonly silentRoom: SilentRoomTimings;
   /** How long a connection must stay up before the backoff resets. */
   readonly stableAfterMs: number;
   /** How long to wait before checking an unknown user again. */
@@ -84,6 +90,8 @@ export class StreamSupervisor {
   private readonly timings: SupervisorTimings;
   private readonly abort = new AbortController();
   private readonly seen = new RecentIds(TIKTOK_DEFAULTS.recentChatIds);
+  /** What this room's traffic is like; kept across reconnects. */
+  private readonly silentRoom: SilentRoomWatch;
   private loop: Promise<void> | undefined;
   private failures = 0;
   /** True after a drop or a failed connect: the next connect is a background reconnect, not a join. */
@@ -92,6 +100,7 @@ export class StreamSupervisor {
   constructor(private readonly options: SupervisorOptions) {
     this.username = options.connection.username;
     this.timings = { ...TIKTOK_DEFAULTS.supervisor, ...options.timings };
+    this.silentRoom = new SilentRoomWatch(this.timings.silentRoom);
     this.current = { name: 'idle', since: new Date(), reason: 'not started', lastError: undefined };
   }
 
@@ -189,12 +198,14 @@ export class StreamSupervisor {
       }),
       connection.on('gift', (gift) => this.options.onGift?.(gift)),
       connection.on('activity', armSilence),
+      connection.on('roomTraffic', (viewers) => this.silentRoom.traffic(viewers)),
       connection.on('disconnected', (reason) => finish({ kind: 'dropped', reason: `connection lost (${reason})` })),
       connection.on('streamEnd', () => finish({ kind: 'ended' })),
     ];
     const onAbort = () => finish({ kind: 'ended' });
     signal.addEventListener('abort', onAbort, { once: true });
     let stableTimer: NodeJS.Timeout | undefined;
+    let silentRoomTimer: NodeJS.Timeout | undefined;
     try {
       try {
         await connection.connect(signal);
@@ -202,12 +213,25 @@ export class StreamSupervisor {
         grant.done();
       }
       armSilence();
+      this.silentRoom.connected();
+      // A poll rather than a timer pushed back per message: chat floods stay a counter update each.
+      silentRoomTimer = setInterval(() => {
+        if (!this.silentRoom.isSilent()) return;
+        const quiet = formatDuration(this.silentRoom.quietForMs());
+        const limit = formatDuration(this.silentRoom.limitMs());
+        this.silentRoom.reconnectingForSilence();
+        finish({
+          kind: 'dropped',
+          reason: `silent room: TikTok answered heartbeats but sent no chat, join, like, gift or viewer update for ${quiet} (${this.silentRoom.describeRoom()}; quiet is normal here up to ${limit})`,
+        });
+      }, this.timings.silentRoom.checkEveryMs);
       this.setState('live', 'connected to the chat', undefined, { keepError: false });
       stableTimer = setTimeout(() => (this.failures = 0), this.timings.stableAfterMs);
       return await ended;
     } finally {
       clearTimeout(silenceTimer);
       clearTimeout(stableTimer);
+      clearInterval(silentRoomTimer);
       signal.removeEventListener('abort', onAbort);
       for (const off of unsubscribe) off();
       await connection.disconnect();

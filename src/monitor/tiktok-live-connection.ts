@@ -12,7 +12,8 @@
  * - After `disconnected` or `streamEnd` the adapter is idle; call connect() again. A socket can also
  *   go silent without closing (and TikTok can skip the stream-end message, issue #268): `activity`
  *   fires for every frame including heartbeat answers (every 10 s by default), so a watchdog on it
- *   catches both. disconnect() then connect() recovers.
+ *   catches a dead socket. A live socket whose room went quiet (heartbeats answered, nothing else:
+ *   issues #173, #280) shows only as missing `roomTraffic`. disconnect() then connect() recovers both.
  * - Chats can arrive slightly out of order (the library gunzips frames concurrently). Each chat keeps
  *   TikTok's message id, so a replay after a reconnect carries the id it had: the supervisor drops it.
  */
@@ -374,6 +375,12 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
     listen(library, ControlEvent.WEBSOCKET_DATA, () => {
       if (isCurrent()) this.emit('activity');
     });
+    // decodedData fires once per message of a pushed frame (not for heartbeat answers, not for the
+    // initial data we skip): what the room itself says, for the silent-room watch.
+    listen(library, ControlEvent.DECODED_DATA, (type: string, event: unknown) => {
+      if (!isCurrent() || !ROOM_TRAFFIC.has(type)) return;
+      this.emit('roomTraffic', type === 'WebcastRoomUserSeqMessage' ? viewerCount(event) : undefined);
+    });
     listen(library, WebcastEvent.CHAT, (message) => {
       if (isCurrent()) this.onChat(message);
     });
@@ -570,6 +577,23 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
       { cause: err },
     );
   }
+}
+
+/** The messages that show a room is alive (the issue's list): chat, member, like, gift, social, viewer count. */
+const ROOM_TRAFFIC: ReadonlySet<string> = new Set([
+  'WebcastChatMessage',
+  'WebcastMemberMessage',
+  'WebcastLikeMessage',
+  'WebcastGiftMessage',
+  'WebcastSocialMessage',
+  'WebcastRoomUserSeqMessage',
+]);
+
+/** `total` of a decoded WebcastRoomUserSeqMessage (an int64 string): the viewers now. */
+function viewerCount(decoded: unknown): number | undefined {
+  const total = (decoded as { data?: { total?: unknown } } | undefined)?.data?.total;
+  const viewers = typeof total === 'string' || typeof total === 'number' ? Number(total) : NaN;
+  return Number.isFinite(viewers) && viewers >= 0 ? viewers : undefined;
 }
 
 function compositeCauses(err: InvalidResponseCompositeError): unknown[] {

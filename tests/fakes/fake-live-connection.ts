@@ -41,6 +41,17 @@ export class FakeLiveConnection implements LiveConnection {
     return this.listeners.on(event, listener);
   }
 
+  /** A non-chat room message (a join, a like, a viewer count when `viewers` is given). */
+  roomMessage(viewers?: number): void {
+    this.emit('activity');
+    this.emit('roomTraffic', viewers);
+  }
+
+  /** A heartbeat answer: the socket lives, the room says nothing. */
+  heartbeatAnswer(): void {
+    this.emit('activity');
+  }
+
   get listenerCount(): number {
     return this.listeners.count;
   }
@@ -52,6 +63,7 @@ export class FakeLiveConnection implements LiveConnection {
   chat(id: string, text: string, chatter = 'viewer'): void {
     const message: ChatMessage = { id, streamer: this.username, chatter, chatterName: chatter, text, receivedAt: new Date() };
     this.emit('activity');
+    this.emit('roomTraffic', undefined);
     this.emit('chat', message);
   }
 }

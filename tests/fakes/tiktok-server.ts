@@ -12,7 +12,8 @@
  *   real service: a use counts for one window length after it was made, and `reset_at` is when the
  *   oldest use still counted leaves (one slot frees then, not the whole window)
  * - the push WebSocket: WebcastPushFrame holding gzipped ProtoMessageFetchResult, answering the
- *   client's room-enter and heartbeat frames and counting its acks
+ *   client's room-enter and heartbeat frames and counting its acks; a room can turn "zombie" (heartbeats
+ *   answered, nothing else) or send viewer counts on its own like a real live (`flow`)
  *
  * Everything is served over HTTPS/WSS on one loopback port with a throw-away self-signed certificate
  * made by the `openssl` CLI at start; `transport.caCertificate` carries it to the adapter.
@@ -134,6 +135,17 @@ export interface FakeTikTok {
   endStream(username: string): void;
   /** While on: pushes nothing and ignores heartbeats for the user's room; sockets stay open. */
   silence(username: string, on: boolean): void;
+  /**
+   * While on, the room is a "zombie" as TikTok's sometimes are (connector issues 173, 280): the socket stays
+   * open and every heartbeat and room-enter is answered, but the room pushes nothing at all (chats, gifts,
+   * viewer counts sent meanwhile are lost).
+   */
+  zombie(username: string, on: boolean): void;
+  /**
+   * Room traffic as a real live sends it without anybody chatting: a viewer-count message
+   * (WebcastRoomUserSeqMessage) every `everyMs`. `false` stops it.
+   */
+  flow(username: string, traffic: { readonly everyMs: number; readonly viewers: number } | false): void;
   /** The next `times` signing requests answer 429 with `retry-after: retryAfterSeconds`. */
   rateLimitSign(times: number, retryAfterSeconds: number): void;
   /**
@@ -180,6 +192,8 @@ interface FakeUser {
   live: boolean;
   roomId: string;
   silenced: boolean;
+  zombie: boolean;
+  flow?: NodeJS.Timeout | undefined;
   video?: FakeRoomVideo | undefined;
   readonly initialChats: BaseProtoMessage[];
   readonly sockets: Set<WebSocket>;
@@ -411,7 +425,7 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
   };
 
   const push = (user: FakeUser, messages: BaseProtoMessage[]) => {
-    if (user.silenced) return;
+    if (user.silenced || user.zombie) return;
     const result: ProtoMessageFetchResult = {
       ...ProtoMessageFetchResult.decode(EMPTY),
       messages,
@@ -426,6 +440,16 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       payload: gzipSync(ProtoMessageFetchResult.encode(result).finish()),
     });
     for (const ws of user.sockets) if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+  };
+
+  const sendViewers = (user: FakeUser, viewers: number) => {
+    const msgId = newId(7_500_000_000_000_000_000n);
+    const payload = WebcastRoomUserSeqMessage.encode({
+      ...WebcastRoomUserSeqMessage.decode(EMPTY),
+      common: common('WebcastRoomUserSeqMessage', msgId, user.roomId),
+      total: String(viewers),
+    }).finish();
+    push(user, [baseMessage('WebcastRoomUserSeqMessage', msgId, payload)]);
   };
 
   const chatMessage = (user: FakeUser, chat: FakeChat): BaseProtoMessage => {
@@ -489,6 +513,7 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
         live: false,
         roomId: '',
         silenced: false,
+        zombie: false,
         initialChats: [],
         sockets: new Set(),
       };
@@ -537,14 +562,15 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       return msgId;
     },
     sendViewerCount(username, viewers) {
+      sendViewers(requireUser(username), viewers);
+    },
+    zombie(username, on) {
+      requireUser(username).zombie = on;
+    },
+    flow(username, traffic) {
       const user = requireUser(username);
-      const msgId = newId(7_500_000_000_000_000_000n);
-      const payload = WebcastRoomUserSeqMessage.encode({
-        ...WebcastRoomUserSeqMessage.decode(EMPTY),
-        common: common('WebcastRoomUserSeqMessage', msgId, user.roomId),
-        total: String(viewers),
-      }).finish();
-      push(user, [baseMessage('WebcastRoomUserSeqMessage', msgId, payload)]);
+      clearInterval(user.flow);
+      user.flow = traffic ? setInterval(() => sendViewers(user, traffic.viewers), traffic.everyMs) : undefined;
     },
     queueInitialChat(username, chat) {
       const user = requireUser(username);
@@ -594,6 +620,7 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       if (!on) for (const socket of hungSockets) socket.destroy();
     },
     async close() {
+      for (const user of users.values()) clearInterval(user.flow);
       for (const res of hungResponses) res.destroy();
       for (const socket of hungSockets) socket.destroy();
       for (const user of users.values()) for (const ws of user.sockets) ws.terminate();

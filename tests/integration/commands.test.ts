@@ -66,7 +66,7 @@ describe('slash commands', () => {
   it('shows offline streams as offline in /stream list', async () => {
     await h.waitForState('alpha.one', 'offline');
     const list = await h.command({ command: 'stream', subcommand: 'list' });
-    expect(list.content).toMatch(/alpha\\?\.one\*\* — ⚫ offline since <t:\d+:R>/);
+    expect(list.content).toMatch(/alpha\\?\.one\*\* — ⚫ offline \(not live\) since <t:\d+:R>/);
   });
 
   it('stores the delay and cooldown, refusing out-of-range values', async () => {

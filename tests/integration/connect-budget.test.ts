@@ -59,7 +59,7 @@ describe('the connect budget follows the signing service', () => {
     const list = await h.command({ command: 'stream', subcommand: 'list' });
     const queuedLines = list.content.split('\n').filter((line) => line.includes('queued for the connect budget, joins in ~'));
     expect(queuedLines).toHaveLength(2);
-    expect(list.content.split('\n').filter((line) => line.includes('live since'))).toHaveLength(3);
+    expect(list.content.split('\n').filter((line) => line.includes('🔴 live ('))).toHaveLength(3);
 
     // A sixth live user added now cannot join at once either, and the moderator is told so.
     h.tiktok.addUser('tight.f', { live: true });

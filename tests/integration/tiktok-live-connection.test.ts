@@ -284,21 +284,27 @@ describe('TikTokLiveConnectionAdapter against the fake TikTok', () => {
     }
   });
 
-  it('emits activity for every frame: chats, other messages and heartbeat answers', async () => {
+  it('emits activity for every frame, heartbeat answers included, and roomTraffic only for room messages', async () => {
     const name = newStreamer();
     const connection = connectionFor(name, { heartbeatIntervalMs: 100 });
     const seen = record(connection);
     await connection.connect();
 
+    const traffic: Array<number | undefined> = [];
+    connection.on('roomTraffic', (viewers) => traffic.push(viewers));
     const before = seen.activity;
     fake.sendViewerCount(name, 1234);
     await vi.waitFor(() => expect(seen.activity).toBeGreaterThan(before));
     expect(seen.chats).toEqual([]);
+    await vi.waitFor(() => expect(traffic).toEqual([1234]));
 
-    // A quiet stream still shows life: the fake answers each heartbeat.
+    // A quiet stream still shows life: the fake answers each heartbeat. That is socket life, not room traffic.
     const quiet = seen.activity;
     await vi.waitFor(() => expect(seen.activity).toBeGreaterThanOrEqual(quiet + 2));
     expect(fake.stats.heartbeats).toBeGreaterThanOrEqual(2);
+    expect(traffic).toEqual([1234]);
+    fake.sendChat(name, { handle: 'a', text: 'hi' });
+    await vi.waitFor(() => expect(traffic).toEqual([1234, undefined]));
 
     // Silenced: socket open, heartbeats unanswered, no activity. Only a watchdog can notice this.
     fake.silence(name, true);

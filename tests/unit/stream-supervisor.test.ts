@@ -2,6 +2,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChatMessage } from '../../src/monitor/chat-message.js';
 import { TikTokError } from '../../src/monitor/live-connection.js';
+import { TIKTOK_DEFAULTS } from '../../src/monitor/defaults.js';
 import { RateBudget } from '../../src/monitor/rate-budget.js';
 import { StreamMonitor, type MonitorBudgets } from '../../src/monitor/stream-monitor.js';
 import { StreamSupervisor, type StreamState, type SupervisorTimings } from '../../src/monitor/stream-supervisor.js';
@@ -16,6 +17,7 @@ const timings: SupervisorTimings = {
   stableAfterMs: 120_000,
   errorRetryMs: 30 * 60_000,
   rateLimitFallbackMs: 60_000,
+  silentRoom: TIKTOK_DEFAULTS.supervisor.silentRoom,
 };
 
 function setup(connection = new FakeLiveConnection('streamer')) {
