@@ -74,6 +74,21 @@ export interface FailureResponse {
   headers?: Record<string, string>;
 }
 
+/** Requests `holdRequests` keeps waiting for their answer. */
+export interface HeldRequests {
+  /** How many matching requests are held now. */
+  readonly count: number;
+  /** Resolves once at least `n` (default 1) matching requests are held. */
+  waitUntilHeld(n?: number, timeoutMs?: number): Promise<void>;
+  /** Resolves once the clients of at least `n` (default 1) held requests went away (the bot was killed). */
+  waitUntilAbandoned(n?: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Stops holding and answers what is held. A request whose client went away meanwhile is never
+   * handled, unless it was stored before the hold (`storedFirst`); an answer to it goes nowhere.
+   */
+  release(): void;
+}
+
 export interface RecordedRequest {
   method: string;
   /** Path and query as requested, e.g. /api/v10/channels/1/messages. */
@@ -135,6 +150,13 @@ export interface FakeDiscord {
    * any length, or a channel whose permission the bot lost).
    */
   failRequestsUntilCleared(match: { method?: string; pathIncludes: string }, response: FailureResponse): () => void;
+  /**
+   * Holds matching REST requests open, their answer not sent, until `release()`: an upload in flight
+   * when the bot dies. With `storedFirst` the request is handled at once (a message created) and only
+   * its answer withheld: Discord has the post, the bot never heard. Without it, nothing happens until
+   * release, and a request whose client is gone by then is never handled (the upload never finished).
+   */
+  holdRequests(match: { method?: string; pathIncludes: string }, options?: { storedFirst?: boolean }): HeldRequests;
   /** Gateway op 7 to every connected client: they drop the socket and RESUME (a Discord-side hiccup). */
   reconnectClients(): void;
   /** Seen in GUILD_CREATE by clients that log in later, and sent as GUILD_UPDATE to connected ones. */
@@ -242,6 +264,7 @@ class FakeDiscordServer implements FakeDiscord {
   readonly #exchanges = new Map<string, Exchange>();
   readonly #failures: Array<{ match: { method?: string; pathIncludes: string }; responses: FailureResponse[] }> = [];
   readonly #standingFailures = new Set<{ match: { method?: string; pathIncludes: string }; response: FailureResponse }>();
+  readonly #holds = new Set<Hold>();
   /**
    * Nonces of messages the bot created, with when: with enforce_nonce Discord answers a repeat within a
    * few minutes with the message it already created instead of a second one (discord-api-docs: Create
@@ -390,6 +413,29 @@ class FakeDiscordServer implements FakeDiscord {
     return () => this.#standingFailures.delete(rule);
   }
 
+  holdRequests(match: { method?: string; pathIncludes: string }, options: { storedFirst?: boolean } = {}): HeldRequests {
+    let resolve!: () => void;
+    const released = new Promise<void>((done) => (resolve = done));
+    const hold: Hold = { match, isStoredFirst: options.storedFirst === true, count: 0, abandoned: 0, released, release: resolve };
+    this.#holds.add(hold);
+    const feed = this.#feed;
+    return {
+      get count() {
+        return hold.count;
+      },
+      waitUntilHeld: async (n = 1, timeoutMs = DEFAULT_WAIT_MS) => {
+        await feed.waitFor(() => (hold.count >= n ? true : undefined), timeoutMs, () => `${n} held request(s) matching ${match.pathIncludes} (${hold.count} held)`);
+      },
+      waitUntilAbandoned: async (n = 1, timeoutMs = DEFAULT_WAIT_MS) => {
+        await feed.waitFor(() => (hold.abandoned >= n ? true : undefined), timeoutMs, () => `${n} held request(s) whose client went away (${hold.abandoned})`);
+      },
+      release: () => {
+        this.#holds.delete(hold);
+        hold.release();
+      },
+    };
+  }
+
   reconnectClients(): void {
     this.#gateway.requestReconnect();
   }
@@ -404,6 +450,8 @@ class FakeDiscordServer implements FakeDiscord {
     this.#isClosed = true;
     const reason = new Error('fake Discord: closed while a test was still waiting');
     this.#feed.cancelAll(reason);
+    for (const hold of this.#holds) hold.release();
+    this.#holds.clear();
     for (const exchange of this.#exchanges.values()) exchange.cancelWaits(reason);
     await this.#gateway.close();
     await new Promise<void>((resolve) => {
@@ -471,7 +519,18 @@ class FakeDiscordServer implements FakeDiscord {
     let reply: Reply | typeof CUT;
     try {
       const raw = await readRaw(request);
-      reply = await this.#answer(method, url, raw, request.headers);
+      const hold = [...this.#holds].find((h) => matchesRequest(h.match, method, url.pathname));
+      if (hold) {
+        const held = await this.#answerHeld(hold, response, () => this.#answer(method, url, raw, request.headers));
+        if (held === undefined) {
+          // The client went away before its upload was answered: as far as Discord knows it never finished.
+          this.requests.push({ method, path: `${url.pathname}${url.search}`, status: 0 });
+          return;
+        }
+        reply = held;
+      } else {
+        reply = await this.#answer(method, url, raw, request.headers);
+      }
       if (reply === CUT) {
         this.requests.push({ method, path: `${url.pathname}${url.search}`, status: 0 });
         response.socket?.destroy();
@@ -484,6 +543,26 @@ class FakeDiscordServer implements FakeDiscord {
     }
     this.requests.push({ method, path: `${url.pathname}${url.search}`, status: reply.status });
     writeReply(response, reply);
+  }
+
+  /** Handles a held request (before the hold or after it, see holdRequests); undefined when it never finished. */
+  async #answerHeld(hold: Hold, response: ServerResponse, answer: () => Promise<Reply | typeof CUT>): Promise<Reply | typeof CUT | undefined> {
+    const early = hold.isStoredFirst ? await answer() : undefined;
+    hold.count += 1;
+    this.#feed.notify();
+    // Unanswered, a response closes only when its connection does: the client is gone.
+    let isAbandoned = false;
+    const onClose = (): void => {
+      isAbandoned = true;
+      hold.abandoned += 1;
+      this.#feed.notify();
+    };
+    response.once('close', onClose);
+    await hold.released;
+    response.off('close', onClose);
+    hold.count -= 1;
+    if (early !== undefined) return early;
+    return isAbandoned ? undefined : answer();
   }
 
   async #answer(method: string, url: URL, raw: Buffer, headers: IncomingHttpHeaders): Promise<Reply | typeof CUT> {
@@ -534,8 +613,7 @@ class FakeDiscordServer implements FakeDiscord {
   }
 
   #takeInjectedFailure(method: string, path: string): Reply | typeof CUT | undefined {
-    const matches = (match: { method?: string; pathIncludes: string }) =>
-      (!match.method || match.method.toUpperCase() === method) && path.includes(match.pathIncludes);
+    const matches = (match: { method?: string; pathIncludes: string }) => matchesRequest(match, method, path);
     for (const standing of this.#standingFailures) {
       if (!matches(standing.match)) continue;
       const { response } = standing;
@@ -837,6 +915,19 @@ class FakeDiscordServer implements FakeDiscord {
     for (const attachment of message.attachments) this.#attachments.set(attachment.id, attachment);
     return messagePayload(message, this.#guild.bot, this.#origin);
   }
+}
+
+interface Hold {
+  readonly match: { method?: string; pathIncludes: string };
+  readonly isStoredFirst: boolean;
+  count: number;
+  abandoned: number;
+  readonly released: Promise<void>;
+  readonly release: () => void;
+}
+
+function matchesRequest(match: { method?: string; pathIncludes: string }, method: string, path: string): boolean {
+  return (!match.method || match.method.toUpperCase() === method) && path.includes(match.pathIncludes);
 }
 
 /** Discord keeps enforced nonces "for the past few minutes". */
