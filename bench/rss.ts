@@ -55,6 +55,7 @@ function startBuiltBot(root: string, fakes: FakesChild, caFile: string, withGc: 
     CLIPS_DIR: path.join(root, 'clips'),
     DATABASE_URL: `sqlite://${path.join(root, 'bot.sqlite')}`,
     NODE_EXTRA_CA_CERTS: caFile,
+    ...(process.env['BENCH_RSS_LOG_FORMAT'] ? { LOG_FORMAT: process.env['BENCH_RSS_LOG_FORMAT'] } : {}),
     CLIP_BENCH_FAKES: JSON.stringify({
       main: MAIN,
       tiktokDefaults: path.join(ROOT, 'dist/monitor/defaults.js'),
@@ -62,7 +63,8 @@ function startBuiltBot(root: string, fakes: FakesChild, caFile: string, withGc: 
       tiktok: { signApiUrl: fakes.tiktok.signApiUrl, webHost: fakes.tiktok.webHost, webcastHost: fakes.tiktok.webcastHost },
     }),
   };
-  const child = spawn(process.execPath, [...(withGc ? ['--expose-gc'] : []), '--import', PRELOAD, MAIN], {
+  const flags = (process.env['BENCH_RSS_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, ...(withGc ? ['--expose-gc'] : []), '--import', PRELOAD, MAIN], {
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,7 +74,7 @@ function startBuiltBot(root: string, fakes: FakesChild, caFile: string, withGc: 
     // JSON log lines (stdout is not a terminal); drained all along so the bot never blocks on a full pipe.
     child.stdout.on('data', (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-20_000);
-      if (output.includes('"msg":"bot ready"')) resolve();
+      if (output.includes('bot ready')) resolve();
     });
     child.stderr.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
     child.once('exit', (code) => reject(new Error(`the bot exited (${code}) before it was ready:\n${output}`)));
