@@ -2,7 +2,7 @@
 // module the process loads (ESM through a loader hook, CommonJS from require's cache) and, on SIGUSR2,
 // writes the list of their file URLs and paths as JSON to CLIP_TEST_MODULES_FILE. Plain JavaScript,
 // so it works before any TypeScript loader.
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { createRequire, register } from 'node:module';
 import process from 'node:process';
 import { MessageChannel } from 'node:worker_threads';
@@ -16,5 +16,8 @@ register('./module-recorder-hooks.mjs', import.meta.url, { data: { port: port2 }
 
 const requireCache = createRequire(import.meta.url).cache;
 process.on('SIGUSR2', () => {
-  if (file) writeFileSync(file, JSON.stringify([...loaded, ...Object.keys(requireCache)]));
+  if (!file) return;
+  // Written beside and renamed, so a reader never sees half a list.
+  writeFileSync(`${file}.part`, JSON.stringify([...loaded, ...Object.keys(requireCache)]));
+  renameSync(`${file}.part`, file);
 });
