@@ -10,19 +10,18 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PID_FILE_NAME } from '../../src/capture/stream/ffmpeg-pids.js';
 import { startFakeDiscord, type FakeDiscord } from '../fakes/discord-server.js';
 import { startFakeFlvServer, type FakeFlvServer } from '../fakes/flv-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
 import { BOT_TOKEN, FAST_TUNING, waitFor } from '../support/bot-harness.js';
+import { killLeftovers, startBotChild } from '../support/bot-child.js';
 import type { BotOverrides } from '../../src/app.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const STREAMER = 'kilo.live';
 
-/** Every process this test started, ended by its own pid at the end whatever happened. */
+/** The other processes this test started (the bots are bot-child.ts's), ended by pid whatever happened. */
 const started: ChildProcess[] = [];
 /** The killed bot's ffmpegs: if the test fails before the next start ends them, afterAll does (by pid). */
 const orphans: number[] = [];
@@ -79,6 +78,7 @@ describe('a bot killed with SIGKILL, started again', () => {
 
   afterAll(async () => {
     for (const pid of orphans) if (isRunning(pid) && (await cmdline(pid)).includes(bufferDir)) process.kill(pid, 'SIGKILL');
+    await killLeftovers();
     for (const child of started) {
       if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
@@ -89,29 +89,7 @@ describe('a bot killed with SIGKILL, started again', () => {
   });
 
   /** Starts the bot process and resolves once it says it is ready (commands registered, streams resumed). */
-  function startBot(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', pathToFileURL(path.join(root, 'node_modules/tsx/dist/esm/index.mjs')).href, path.join(root, 'tests/support/bot-process.ts')], {
-      cwd: dir,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    started.push(child);
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the bot did not start within 30 s: ${stderr}`)), 30_000);
-      child.stdout.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('ready')) {
-          clearTimeout(timer);
-          resolve(child);
-        }
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`the bot exited (${code ?? signal}) before it was ready: ${stderr}`));
-      });
-    });
-  }
+  const startBot = () => startBotChild({ cwd: dir, env, timeoutMs: 30_000 });
 
   /** The ffmpeg the bot recorded and that is running and writing this live's buffer. */
   async function recordedFfmpeg(): Promise<number> {
@@ -143,9 +121,7 @@ describe('a bot killed with SIGKILL, started again', () => {
       path.join(bufferDir, 'not-the-bots', 'index.m3u8')], { stdio: 'ignore' });
     started.push(stranger);
 
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => first.once('exit', (_code, signal) => resolve(signal)));
-    process.kill(first.pid!, 'SIGKILL');
-    expect(await exited).toBe('SIGKILL');
+    await first.kill();
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(isRunning(orphan), 'the killed bot\'s ffmpeg outlives it').toBe(true);
 
@@ -157,9 +133,7 @@ describe('a bot killed with SIGKILL, started again', () => {
     orphans.push(fresh); // ended in afterAll should the test fail before the bot's own stop
     expect(fresh).not.toBe(orphan);
 
-    const stopped = new Promise<number | null>((resolve) => second.once('exit', (code) => resolve(code)));
-    process.kill(second.pid!, 'SIGTERM');
-    expect(await stopped).toBe(0);
+    expect(await second.stop()).toBe(0);
     expect(isRunning(fresh), 'a clean stop ends the buffer ffmpeg').toBe(false);
     expect(isRunning(stranger.pid!)).toBe(true);
   }, 120_000);
