@@ -1,5 +1,6 @@
 import type { CaptureMode } from '../capture/clip-capture.js';
 import { AppError } from '../util/errors.js';
+import { hasVisibleCharacter } from '../util/text.js';
 
 /**
  * The shapes the store holds, and the two ways values cross its boundary:
@@ -507,8 +508,9 @@ export function isId(value: unknown): value is string {
   );
 }
 
+/** An invisible keyword (stored by an older version) is dropped when read: nobody could see or remove it. */
 function isValidKeywordWord(word: string): boolean {
-  return word.trim().length > 0 && [...word].length <= SETTINGS_LIMITS.maxKeywordLength;
+  return hasVisibleCharacter(word) && [...word].length <= SETTINGS_LIMITS.maxKeywordLength;
 }
 
 function isKeywordMode(value: unknown): value is KeywordMode {

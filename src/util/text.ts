@@ -56,3 +56,17 @@ function cleanDeep(value: unknown): unknown {
   }
   return value;
 }
+
+/**
+ * Characters that show nothing on their own: whitespace, controls, format characters (zero-width space
+ * U+200B, joiners U+200C/U+200D, word joiner, BOM, bidi marks, soft hyphen), what Unicode says renderers
+ * ignore (variation selectors, Hangul fillers, tags), lone surrogates, combining marks with no base,
+ * and the blank braille pattern U+2800 that "invisible names" use.
+ */
+const INVISIBLE = /[\p{White_Space}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cs}\p{M}\u2800]/u;
+
+/** True when `text` has at least one character a member would see (not only whitespace, zero-width or control characters). */
+export function hasVisibleCharacter(text: string): boolean {
+  for (const ch of text) if (!INVISIBLE.test(ch)) return true;
+  return false;
+}

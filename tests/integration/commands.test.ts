@@ -47,6 +47,21 @@ describe('slash commands', () => {
     expect(h.bot.settings.get(h.discord.guildId).keywords).toHaveLength(before);
   });
 
+  it('refuses an invisible keyword (zero-width, format or blank characters only) with a short answer, storing nothing', async () => {
+    const before = h.bot.settings.get(h.discord.guildId).keywords;
+    for (const word of ['\u200B\u200D', ' \u2060\uFEFF ', '\u2800\u2800', '\u3164', '\u200E\u00AD']) {
+      const reply = await h.command({ command: 'keyword', subcommand: 'add', options: { word } });
+      expect(reply.ephemeral).toBe(true);
+      expect(reply.content).toContain('A keyword needs at least one visible character.');
+      expect(reply.content.length).toBeLessThan(120);
+    }
+    expect(h.bot.settings.get(h.discord.guildId).keywords).toEqual(before);
+    const list = await h.command({ command: 'keyword', subcommand: 'list' });
+    for (const invisible of ['\u200B', '\u200D', '\u2060', '\uFEFF', '\u2800', '\u3164', '\u200E', '\u00AD']) expect(list.content).not.toContain(invisible);
+    const test = await h.command({ command: 'keyword', subcommand: 'test', options: { message: '\u200B\u200D' } });
+    expect(test.content).toBe('No keyword would fire on that message.');
+  });
+
   it('matches full-width and differently cased chat text', async () => {
     const hit = await h.command({ command: 'keyword', subcommand: 'test', options: { message: 'ＷＯＲＤ７ lol' } });
     expect(hit.content).toContain('`word7`');

@@ -10,6 +10,7 @@ import {
   type KeywordMatcher,
   type KeywordMode,
 } from '../../src/triggers/keyword-matcher.js';
+import { readSettingsRow } from '../../src/store/settings-schema.js';
 
 const kw = (word: string, mode: KeywordMode = 'contains'): Keyword => ({ word, mode });
 
@@ -142,6 +143,15 @@ describe('validateKeyword', () => {
     ['a bidi override', 'a\u202Eb'],
     ['a lone surrogate', 'a\uD800b'],
     ['only a variation selector', '\uFE0F'],
+    ['only zero-width characters (U+200B U+200D)', '\u200B\u200D'],
+    ['zero-width space, joiner, non-joiner and word joiner between spaces', ' \u200B\u200C\u200D\u2060 '],
+    ['only a BOM and a soft hyphen', '\uFEFF\u00AD'],
+    ['only a left-to-right mark', '\u200E'],
+    ['only Hangul fillers', '\u3164\uFFA0'],
+    ['only the blank braille pattern', '\u2800\u2800'],
+    ['only an ideographic space and a no-break space', '\u3000\u00A0'],
+    ['only a combining accent', '\u0301'],
+    ['only tag characters', '\u{E0041}\u{E0042}'],
     ['101 characters', 'x'.repeat(101)],
     ['101 emoji', '🔥'.repeat(101)],
   ])('rejects %s with a UserError coded INVALID_KEYWORD', (_, raw) => {
@@ -160,8 +170,29 @@ describe('validateKeyword', () => {
     expect(validateKeyword('👨‍👩‍👧')).toBe('👨‍👩‍👧');
   });
 
+  it('accepts a visible character among zero-width ones, and accents on a letter', () => {
+    expect(validateKeyword('\u200Bgg\u200B')).toBe('\u200Bgg\u200B');
+    expect(validateKeyword('cafe\u0301')).toBe('cafe\u0301');
+    expect(validateKeyword('❤️')).toBe('❤️');
+  });
+
+  it('says a keyword needs a visible character when it has none', () => {
+    expect((rejection('\u200B\u200D') as Error).message).toBe('A keyword needs at least one visible character.');
+  });
+
   it('trims a trailing newline from a paste rather than rejecting it', () => {
     expect(validateKeyword('wow\n')).toBe('wow');
+  });
+});
+
+describe('keywords read from the store', () => {
+  it('drops an invisible keyword an older version stored, noting it, and keeps the rest', () => {
+    const { value, problems } = readSettingsRow('123456789012345678', {
+      v: 1,
+      keywords: [{ word: '\u200B\u200D', mode: 'contains' }, { word: 'wow', mode: 'word' }, '\u2800'],
+    });
+    expect(value.keywords).toEqual([{ word: 'wow', mode: 'word' }]);
+    expect(problems).toEqual(['keywords[0] dropped: not a valid keyword', 'keywords[2] dropped: not a valid keyword']);
   });
 });
 

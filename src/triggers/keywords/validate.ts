@@ -1,5 +1,6 @@
 /** Validation of keywords typed by members, before they are stored. */
 import { UserError } from '../../util/errors.js';
+import { hasVisibleCharacter } from '../../util/text.js';
 import { SETTINGS_LIMITS } from '../../store/settings-schema.js';
 import { normalizeText } from './normalize.js';
 
@@ -34,8 +35,10 @@ export function validateKeyword(raw: string): string {
       `A keyword can be at most ${KEYWORD_MAX_LENGTH} characters.`,
     );
   }
-  if (normalizeText(word).trim().length === 0) {
-    throw new UserError('INVALID_KEYWORD', 'A keyword cannot be empty.');
+  // Only zero-width, format or blank characters (U+200B U+200D, U+2800...) would be a keyword nobody can
+  // see in /keyword list, and one that fires on text that looks empty.
+  if (!hasVisibleCharacter(normalizeText(word))) {
+    throw new UserError('INVALID_KEYWORD', 'A keyword needs at least one visible character.');
   }
   return word;
 }
