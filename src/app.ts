@@ -1,18 +1,16 @@
-import type { Client } from 'discord.js';
 import type { Logger } from 'pino';
 import { createStreamCapture } from './capture/stream/create-stream-capture.js';
 import { createClipService } from './clips/create-clip-service.js';
+import { createNode } from './cluster/create-node.js';
 import { commands } from './commands/index.js';
 import type { Config } from './config.js';
 import { createDelivery } from './delivery/create-delivery.js';
-import { createDiscordClient, logIn } from './discord/discord-client.js';
-import { registerCommandsAtStart } from './discord/register-commands.js';
+import { createDiscordClient } from './discord/discord-client.js';
 import { InteractionRouter } from './discord/router.js';
 import { EventLog } from './events/event-log.js';
 import { GuildSettingsService } from './guilds/settings-service.js';
 import { HttpStage } from './http/http-stage.js';
 import type { Bot, BotOverrides } from './bot.js';
-import { acquireInstanceLock } from './instance-lock.js';
 import { createMonitor } from './monitor/create-monitor.js';
 import { ObsCapture } from './obs/obs-capture.js';
 import { ObsReplayBuffer } from './obs/obs-replay-buffer.js';
@@ -28,15 +26,15 @@ export type { Bot, BotAdapters, BotOverrides, BotTuning } from './bot.js';
  * only called once start() runs, when every stage exists.
  */
 export async function createBot(config: Config, log: Logger, { adapters = {}, tuning = {} }: BotOverrides = {}): Promise<Bot> {
-  // First, before anything connects: a second copy must change nothing.
-  const lock = await acquireInstanceLock(config.clipsDir, log.child({ component: 'instance-lock' }));
+  // First, before anything connects: the instance lock; alone, or one node of a cluster (CLUSTER=true).
+  const node = await createNode(config, { commands, timings: tuning.cluster, log, parts: () => ({ client, monitor, settings, store, streamBuffers: stream.buffers }) });
   const store = await BotStore.open(config.databaseUrl, log).catch(async (err: unknown) => {
-    await lock.release();
+    await node.release();
     throw err;
   });
   const http = new HttpStage(
     config.httpPort,
-    { isDiscordReady: () => client.isReady(), obsStatus: () => replayBuffer.status(), outboxSize: () => delivery.worker.pendingCount, isObsNeeded: () => settings.isObsCaptureNeeded() },
+    { isDiscordReady: () => node.isDiscordReady(), obsStatus: () => replayBuffer.status(), outboxSize: () => delivery.worker.pendingCount, isObsNeeded: () => settings.isObsCaptureNeeded(), cluster: () => node.health() },
     log,
   );
   // Every event behind /logs is also a log line (with guild and stream) and feeds the counters.
@@ -67,7 +65,8 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
   // Every stored guild is read here, before any stage that reads settings exists (delivery, clips, commands).
   const settings = await GuildSettingsService.open({
     store,
-    watcher: monitor,
+    watcher: node.watcher,
+    onChanged: (guildId) => node.guildChanged(guildId),
     events,
     log: log.child({ component: 'settings' }),
     streamCaptureRefusal: () => stream.refusal(),
@@ -112,8 +111,7 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
       // First, so a supervisor sees 503 (not a refused connection) while the bot is still starting.
       await http.listen();
       await replayBuffer.start();
-      await logIn(client, config.discordToken);
-      await registerCommandsAtStart(client as Client<true>, commands, config.discordGuildId, log);
+      await node.connectDiscord();
       // Posts a previous run left queued go out first, in their order.
       await delivery.worker.start();
       // Clips a crash or kill left unposted; in the background, so a slow Discord cannot hold up the streams.
@@ -121,6 +119,7 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
       // Ffmpegs a killed run left behind end before any new buffer starts (by recorded pid, checked in /proc).
       await stream.buffers.endLeftovers();
       log.info({ streams: settings.resumeAll() }, 'streams resumed');
+      await node.join();
     },
 
     async stop() {
@@ -128,6 +127,7 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
       isStopped = true;
       await runShutdown(
         [
+          ['cluster', () => node.leave()],
           ['http', () => http.close()],
           ['obs listener', () => delivery.stopObsNotices()],
           ['monitor', () => monitor.close()],
@@ -137,7 +137,7 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
           ['obs', () => replayBuffer.close()],
           ['discord', () => client.destroy()],
           ['store', () => store.close()],
-          ['instance lock', () => lock.release()],
+          ['instance lock', () => node.release()],
         ],
         log,
       );

@@ -1,6 +1,7 @@
 import type { Client } from 'discord.js';
 import type { StreamBufferOptions } from './capture/stream/stream-buffer.js';
 import type { ClipService } from './clips/clip-service.js';
+import type { ClusterTimings } from './cluster/defaults.js';
 import type { DeliveryTimings, DeliveryWorker } from './delivery/delivery-worker.js';
 import type { EventLog } from './events/event-log.js';
 import type { GuildSettingsService } from './guilds/settings-service.js';
@@ -24,6 +25,8 @@ export interface BotTuning extends MonitorTuning {
   /** Stream capture buffer timings (tests: a short buffer and 1 s segments). */
   readonly streamBuffer?: StreamBufferOptions;
   readonly deliveryTimings?: Partial<DeliveryTimings>;
+  /** CLUSTER=true: lock, stall-check and heartbeat timings. */
+  readonly cluster?: Partial<ClusterTimings>;
 }
 
 export interface BotOverrides {

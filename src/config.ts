@@ -29,6 +29,8 @@ export interface Config {
   readonly logFile: string | undefined;
   /** Serve /healthz and /metrics on 127.0.0.1 at this port (0: any free one); undefined: off. */
   readonly httpPort: number | undefined;
+  /** CLUSTER: this process is one node of several sharing the lives on the Redis DATABASE_URL. */
+  readonly cluster: boolean;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -117,6 +119,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const tiktokConnectsPerMinute = wholeNumber('TIKTOK_CONNECTS_PER_MINUTE', 1, 1_000_000, connectsRule);
   const tiktokConnectsPerHour = wholeNumber('TIKTOK_CONNECTS_PER_HOUR', 1, 1_000_000, connectsRule);
 
+  const clusterText = read('CLUSTER')?.toLowerCase() ?? 'false';
+  const cluster = clusterText === 'true' || clusterText === '1';
+  if (!['true', 'false', '1', '0'].includes(clusterText)) {
+    problems.push('CLUSTER must be true or false');
+  } else if (cluster && !/^rediss?:\/\//i.test(databaseUrl)) {
+    // The nodes coordinate through BullMQ, whose supported backend is Redis.
+    problems.push('CLUSTER=true needs a shared Redis DATABASE_URL (redis:// or rediss://) that every node uses');
+  }
+
   const logFileText = read('LOG_FILE');
   const logFile = logFileText === undefined ? undefined : path.resolve(logFileText);
 
@@ -151,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     logFormat: logFormat as LogFormat | undefined,
     logFile,
     httpPort,
+    cluster,
   });
 }
 

@@ -9,7 +9,7 @@ import { ClipReplyBuilder } from './clip-message.js';
 import { ClipPublisher } from './clip-publisher.js';
 import { DeliveryWorker, type DeliveryTimings } from './delivery-worker.js';
 import { FitCache } from './fit-cache.js';
-import { OutboxStore } from './outbox.js';
+import { OutboxStore, type OutboxEntry } from './outbox.js';
 import { StatusNotices } from './status-notices.js';
 import { fitVideo } from './video-fitter.js';
 
@@ -30,7 +30,7 @@ export interface DeliveryStage {
  * (`CLIPS_DIR/.fitted`) and go once posted.
  */
 export function createDelivery(
-  config: { readonly clipsDir: string; readonly ffmpegPath: string },
+  config: { readonly clipsDir: string; readonly ffmpegPath: string; readonly cluster?: boolean },
   deps: {
     readonly client: Client;
     readonly settings: GuildSettingsService;
@@ -56,6 +56,8 @@ export function createDelivery(
     events,
     log: log.child({ component: 'delivery' }),
     ...(deps.timings ? { timings: deps.timings } : {}),
+    // A cluster's nodes share the outbox, but a clip's file is on the node that cut it: each delivers its own.
+    ...(config.cluster ? { isOurs: (entry: OutboxEntry) => entry.kind === 'notice' || isInside(config.clipsDir, entry.alert.path) } : {}),
   });
   const publisher = new ClipPublisher({ store, outbox, worker, events, log: log.child({ component: 'alerts' }) });
   const notices = new StatusNotices(
@@ -73,4 +75,9 @@ export function createDelivery(
   );
   const stopObsNotices = replayBuffer.onStatusChange((status, reason) => notices.obsChanged(status, reason));
   return { replies, worker, publisher, notices, stopObsNotices };
+}
+
+function isInside(dir: string, file: string): boolean {
+  const relative = path.relative(dir, file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
 }

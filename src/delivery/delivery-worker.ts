@@ -85,6 +85,8 @@ export class DeliveryWorker {
       readonly events: EventLog;
       readonly log: Logger;
       readonly timings?: Partial<DeliveryTimings>;
+      /** Which stored entries this process delivers (a cluster node: its own clips' alerts); absent: all. */
+      readonly isOurs?: (entry: OutboxEntry) => boolean;
     },
   ) {
     this.timings = { ...DELIVERY_DEFAULTS.worker, ...deps.timings };
@@ -92,7 +94,8 @@ export class DeliveryWorker {
 
   /** Loads what a previous run left queued and starts delivering (call once the client is ready). */
   async start(): Promise<void> {
-    const stored = await this.deps.outbox.pending();
+    const isOurs = this.deps.isOurs ?? (() => true);
+    const stored = (await this.deps.outbox.pending()).filter(isOurs);
     const known = new Set(this.entries.map((e) => e.id));
     this.entries = [...this.entries, ...stored.filter((e) => !known.has(e.id))].sort((a, b) => a.seq - b.seq);
     await this.deps.fits.sweep(this.entries.flatMap((e) => (e.kind === 'alert' ? [e.alert.path] : [])));

@@ -32,6 +32,8 @@ export interface GuildSettingsDeps {
   readonly streamCaptureRefusal?: () => string | undefined;
   /** A stream's effective capture may have changed (its buffer starts or stops accordingly). */
   readonly onCaptureChanged?: (guildId: string) => void;
+  /** The guild's stored settings changed here (a cluster tells its other nodes). */
+  readonly onChanged?: (guildId: string) => void;
 }
 
 /**
@@ -76,6 +78,17 @@ export class GuildSettingsService {
       }
     }
     return streams;
+  }
+
+  /** Reads a guild again from the store: another node of a cluster changed it. */
+  async refresh(guildId: string): Promise<void> {
+    this.remember(await this.deps.store.get(guildId));
+    this.deps.onCaptureChanged?.(guildId);
+  }
+
+  /** The guilds known here that watch this TikTok user. */
+  guildsWatching(username: string): string[] {
+    return this.knownGuildIds().filter((guildId) => this.get(guildId).streams.some((s) => s.username === username));
   }
 
   /** The guild's settings from memory: every stored guild was read at open(), so defaults mean "never configured". */
@@ -249,6 +262,7 @@ export class GuildSettingsService {
   private async update(guildId: string, change: (current: GuildSettings) => GuildSettings): Promise<GuildSettings> {
     const updated = await this.deps.store.update(guildId, change);
     this.remember(updated);
+    this.deps.onChanged?.(guildId);
     return updated;
   }
 

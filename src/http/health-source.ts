@@ -16,6 +16,14 @@ export interface HealthSource {
    * bot with no streams yet is an OBS bot, as before captures existed). Absent: always.
    */
   isObsNeeded?(): boolean;
+  /** CLUSTER=true: this node, whether it holds the Discord gateway, and the lives it watches. */
+  cluster?(): ClusterHealth | undefined;
+}
+
+export interface ClusterHealth {
+  readonly node: string;
+  readonly gateway: boolean;
+  readonly lives: readonly string[];
 }
 
 /** The state a stream waits in for the shared connect budget. */
@@ -34,6 +42,7 @@ export interface HealthReport {
   /** How many streams are in each state, e.g. `{ live: 2, offline: 5 }`. */
   readonly streams: Readonly<Record<string, number>>;
   readonly outbox: number;
+  readonly cluster?: ClusterHealth;
 }
 
 /**
@@ -44,12 +53,14 @@ export function healthReport(source: HealthSource): HealthReport {
   const obs = source.obsStatus();
   const discordReady = source.isDiscordReady();
   const isObsNeeded = source.isObsNeeded?.() ?? true;
+  const cluster = source.cluster?.();
   return {
     isHealthy: discordReady && (obs.connection === 'connected' || !isObsNeeded),
     discord: { ready: discordReady },
     obs: { connection: obs.connection, bufferActive: obs.isBufferActive ?? null, lastError: obs.lastError ?? null, needed: isObsNeeded },
     streams: countByState(source.streamStates()),
     outbox: source.outboxSize(),
+    ...(cluster ? { cluster } : {}),
   };
 }
 

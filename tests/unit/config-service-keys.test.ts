@@ -35,3 +35,16 @@ describe('secretsOf', () => {
     expect(secretsOf(loadConfig(TOKEN))).toEqual(['abc.def.ghi']);
   });
 });
+
+describe('CLUSTER', () => {
+  it('is off by default, and on with a Redis DATABASE_URL', () => {
+    expect(loadConfig(TOKEN).cluster).toBe(false);
+    expect(loadConfig({ ...TOKEN, CLUSTER: 'true', DATABASE_URL: 'redis://127.0.0.1:6379' }).cluster).toBe(true);
+  });
+
+  it('refuses to start on a database the nodes cannot share through BullMQ, and a value that is not a yes or no', () => {
+    expect(() => loadConfig({ ...TOKEN, CLUSTER: 'true' })).toThrow(/CLUSTER=true needs a shared Redis DATABASE_URL/);
+    expect(() => loadConfig({ ...TOKEN, CLUSTER: 'true', DATABASE_URL: 'postgres://u:p@127.0.0.1/bot' })).toThrow(/CLUSTER=true needs a shared Redis/);
+    expect(() => loadConfig({ ...TOKEN, CLUSTER: 'maybe' })).toThrow(/CLUSTER must be true or false/);
+  });
+});
