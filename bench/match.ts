@@ -19,8 +19,9 @@ const SETTINGS = {
   messageLength: 100,
   /** Share of messages that contain some non-ASCII text. */
   unicodeShare: 0.25,
-  warmupMs: 300,
-  measureMs: 1_500,
+  measureMs: 1_000,
+  /** Measured rounds after the warm-up run; the median is reported (the machine is shared and noisy). */
+  rounds: 3,
   seed: 0x5eed,
 } as const;
 
@@ -105,6 +106,12 @@ function measure(messages: readonly string[], ms: number, work: (text: string) =
   return { rate: (count / elapsed) * 1000, sink };
 }
 
+/** The round with the median rate (its sink is checked like any other). */
+function median(results: ReadonlyArray<{ rate: number; sink: number }>): { rate: number; sink: number } {
+  const sorted = [...results].sort((a, b) => a.rate - b.rate);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
 /** The benchmark's keywords and messages (deterministic). */
 export function matchBenchData(): { keywords: Keyword[]; messages: string[] } {
   const random = prng(SETTINGS.seed);
@@ -127,10 +134,13 @@ export async function benchMatching(): Promise<BenchResult[]> {
     return hits;
   };
 
-  measure(messages, SETTINGS.warmupMs, fast);
-  measure(messages, SETTINGS.warmupMs, old);
-  const fastResult = measure(messages, SETTINGS.measureMs, fast);
-  const oldResult = measure(messages, SETTINGS.measureMs, old);
+  // A warm-up run first, as long as a measured one and thrown away: the first run in a process reads
+  // about half of later ones (0.6-0.9 M against 1.6 M msgs/s here) while V8 is still optimizing the
+  // matcher, and a short warm-up was not enough for that. Then the median of a few rounds.
+  measure(messages, SETTINGS.measureMs, fast);
+  measure(messages, SETTINGS.measureMs, old);
+  const fastResult = median(Array.from({ length: SETTINGS.rounds }, () => measure(messages, SETTINGS.measureMs, fast)));
+  const oldResult = median(Array.from({ length: SETTINGS.rounds }, () => measure(messages, SETTINGS.measureMs, old)));
   // Yield once so a caller's timers and logs are not starved between benchmarks.
   await new Promise((resolve) => setImmediate(resolve));
 
