@@ -50,7 +50,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [NOTHING_IMPORTS_THE_ROOT] }] },
   },
   {
-    files: ['src/{monitor,obs,triggers,capture,clips,delivery,guilds,store,events,http,util}/**/*.ts'],
+    files: ['src/{monitor,obs,triggers,capture,clips,delivery,review,guilds,store,events,http,util}/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [ONLY_ROOT_USES_COMMANDS, NOTHING_IMPORTS_THE_ROOT, STAGES_DO_NOT_IMPORT_DISCORD_SIDE] }],
     },

@@ -50,9 +50,10 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
     listener: {
       chat: (message, guildIds) => {
         http.countChat();
+        delivery.review.chat(message); // first: a clip's chat file and card include the chat that fired it
         triggers.chat(message, guildIds);
       },
-      gift: (gift, guildIds) => triggers.gift(gift, guildIds),
+      gift: (gift, guildIds) => { delivery.review.gift(gift); triggers.gift(gift, guildIds); },
       chatRate: (username) => triggers.chatRate(username),
       stateChange: (username, state, previous, guildIds) => {
         stream.sync.stateChanged(username, state.name, guildIds);
@@ -80,7 +81,7 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
     ...(tuning.streamBuffer ? { buffer: tuning.streamBuffer } : {}),
     log,
   });
-  const delivery = createDelivery(config, { client, settings, store, events, replayBuffer, ...(tuning.deliveryTimings ? { timings: tuning.deliveryTimings } : {}), log });
+  const delivery = createDelivery(config, { client, settings, store, events, replayBuffer, stream, ...(tuning.deliveryTimings ? { timings: tuning.deliveryTimings } : {}), log });
   const clips = createClipService(config, {
     captures: { obs: new ObsCapture({ replayBuffer }), stream: stream.capture },
     reporter: delivery.publisher,
@@ -93,7 +94,7 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
   const triggers = createTriggers({ matcherFor: (g) => settings.matcherFor(g), policyFor: (g) => settings.get(g), trigger: (t) => clips.trigger(t) });
 
   // 7. Discord's side: the commands run against the stages.
-  const context = { settings, store, monitor, clips, replayBuffer, events, clipReplies: delivery.replies, delivery: delivery.worker, streamBuffers: stream.buffers, log: log.child({ component: 'commands' }) };
+  const context = { settings, store, monitor, clips, replayBuffer, events, clipReplies: delivery.replies, delivery: delivery.worker, streamBuffers: stream.buffers, review: delivery.review.service, log: log.child({ component: 'commands' }) };
   const router = new InteractionRouter(commands, context, log.child({ component: 'router' }));
 
   let isStopped = false;

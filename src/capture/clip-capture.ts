@@ -54,4 +54,10 @@ export interface CapturedClip {
   readonly path: string;
   readonly savedAt: Date;
   readonly note?: string;
+  /**
+   * Stream capture: the wall-clock time of the clip's first frame (its first segment's start) and its
+   * probed length, so the moment's chat can be timed within the clip. OBS does not know them here.
+   */
+  readonly startedAt?: Date;
+  readonly durationSeconds?: number;
 }

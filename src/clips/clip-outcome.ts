@@ -1,3 +1,4 @@
+import type { CaptureMode } from '../capture/clip-capture.js';
 import type { Triggers } from '../triggers/trigger.js';
 
 /** What a moment came to: the filed clip and everyone who called it. */
@@ -13,4 +14,11 @@ export interface ClipOutcome {
   readonly captureNote?: string;
   /** Saved before a crash or kill and finished by the next start; its alert says so. */
   readonly isRecovered?: boolean;
+  /** Which capture made it (absent for a recovered clip: unknown). */
+  readonly capture?: CaptureMode;
+  /** The stream capture's window around the trigger, in seconds (Extend cuts 10 s more each side). */
+  readonly window?: { readonly beforeSeconds: number; readonly afterSeconds: number };
+  /** Stream capture: wall-clock time of the clip's first frame, and its length (see CapturedClip). */
+  readonly startedAt?: Date;
+  readonly durationSeconds?: number;
 }

@@ -349,6 +349,10 @@ export class ClipService {
         triggers: moment.triggers,
         savedAt: captured.savedAt,
         ...(captured.note ? { captureNote: captured.note } : {}),
+        capture: moment.capture.mode,
+        ...(moment.capture.mode === 'stream' ? { window: { beforeSeconds: request.beforeSeconds, afterSeconds: request.afterSeconds } } : {}),
+        ...(captured.startedAt ? { startedAt: captured.startedAt } : {}),
+        ...(captured.durationSeconds !== undefined ? { durationSeconds: captured.durationSeconds } : {}),
       };
       moment.result = outcome;
       const triggersNow = snapshotTriggers(moment.triggers);

@@ -38,7 +38,7 @@ export const keywordCommand = {
       ),
   ),
 
-  async execute(interaction, { settings }) {
+  async execute(interaction, { settings, review }) {
     const guildId = interaction.guildId;
     switch (interaction.options.getSubcommand()) {
       case 'add': {
@@ -70,11 +70,17 @@ export const keywordCommand = {
       }
       default: {
         const { keywords } = settings.get(guildId);
+        // How each keyword did on the alert cards: moderators see which are noise.
+        const counts = (await review?.counts(guildId).catch(() => undefined)) ?? {};
+        const tally = (word: string) => {
+          const c = counts[`keyword:${word}`];
+          return c ? ` — fired ${c.fired}, kept ${c.kept}, false positive ${c.falsePositive}` : ' — fired 0';
+        };
         await interaction.reply({
           content:
             keywords.length === 0
               ? 'No keywords yet. Add one with `/keyword add`.'
-              : joinLines([`Keywords (${keywords.length}):`, ...keywords.map((k) => `• \`${escapeMarkdown(k.word)}\` (${k.mode})`)]),
+              : joinLines([`Keywords (${keywords.length}):`, ...keywords.map((k) => `• \`${escapeMarkdown(k.word)}\` (${k.mode})${tally(k.word)}`)]),
           allowedMentions: { parse: [] },
         });
       }

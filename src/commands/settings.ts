@@ -67,6 +67,20 @@ export const settingsCommand = {
       )
       .addSubcommand((sub) =>
         sub
+          .setName('highlights')
+          .setDescription('Where clips marked Keep on an alert are posted too (none by default)')
+          .addChannelOption((o) =>
+            o.setName('channel').setDescription('a text channel (leave out to stop posting highlights)').addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement),
+          ),
+      )
+      .addSubcommand((sub) =>
+        sub
+          .setName('recap')
+          .setDescription('Post a recap when a watched LIVE ends (default off)')
+          .addBooleanOption((o) => o.setName('enabled').setDescription('on or off').setRequired(true)),
+      )
+      .addSubcommand((sub) =>
+        sub
           .setName('notify')
           .setDescription('Post a notice when a watched user goes live or ends')
           .addBooleanOption((o) => o.setName('enabled').setDescription('on or off').setRequired(true)),
@@ -127,6 +141,31 @@ export const settingsCommand = {
         const after = interaction.options.getInteger('after', true);
         await settings.setWindow(guildId, before, after);
         await interaction.reply(`Stream capture clips keep ${before} s before and ${after} s after the trigger.`);
+        return;
+      }
+      case 'highlights': {
+        const channel = interaction.options.getChannel('channel');
+        if (!channel) {
+          await settings.setHighlightsChannel(guildId, undefined);
+          await interaction.reply('Kept clips are no longer posted to a highlights channel.');
+          return;
+        }
+        if (channel.type !== ChannelType.GuildText && channel.type !== ChannelType.GuildAnnouncement) {
+          throw new UserError('INVALID_SETTING', 'Highlights need a text channel.');
+        }
+        const me = interaction.guild?.members.me;
+        const resolved = interaction.guild?.channels.cache.get(channel.id);
+        if (me && resolved && !resolved.permissionsFor(me).has(ALERT_PERMISSIONS)) {
+          throw new UserError('INVALID_SETTING', `I cannot post clips in <#${channel.id}>: I need View Channel, Send Messages, Embed Links and Attach Files there.`);
+        }
+        await settings.setHighlightsChannel(guildId, channel.id);
+        await interaction.reply(`Clips marked **Keep** on an alert will be posted in <#${channel.id}> too.`);
+        return;
+      }
+      case 'recap': {
+        const isOn = interaction.options.getBoolean('enabled', true);
+        await settings.setRecapEnabled(guildId, isOn);
+        await interaction.reply(isOn ? 'When a watched LIVE ends I will post a recap of it.' : 'No more recaps when a LIVE ends.');
         return;
       }
       default: {

@@ -8,6 +8,10 @@ import { isAppError } from '../util/errors.js';
 import { cleanText, errorMessage, truncate } from '../util/text.js';
 import { absoluteTime, escapeMarkdown } from '../util/markdown.js';
 import { DELIVERY_DEFAULTS } from './defaults.js';
+import { access } from 'node:fs/promises';
+import { srtPathFor } from '../review/chat-srt.js';
+import { cardComponents } from '../review/review-card.js';
+import { initialCardView } from '../review/review-service.js';
 
 /** Upload limits by boost tier (discord-api-docs: 10 MiB default since 2025-01-16, 50 and 100 MiB). */
 export function uploadLimitForTier(premiumTier: number): number {
@@ -39,12 +43,20 @@ export class ClipReplyBuilder {
     return (await this.render(toAlertContent(outcome, outcome.triggers), uploadLimitBytes)).message;
   }
 
+  /** A clip as it can be uploaded under the limit (itself, or its shared re-encode): a card's Restore and Extend. */
+  async fitted(clipPath: string, uploadLimitBytes: number): Promise<{ path: string; bytes: number }> {
+    return this.deps.fits.fit(clipPath, uploadLimitBytes);
+  }
+
   /** `withoutFile`: post no file and say why (Discord refused it as too large). */
   async render(alert: AlertContent, uploadLimitBytes: number, withoutFile?: string): Promise<RenderedAlert> {
     const embed = alertEmbed(alert);
+    // The card's buttons (alerts only: a /clip reply is not reviewed) and the moment's chat beside the clip.
+    const components = alert.review ? cardComponents(initialCardView(alert.clipId, alert.review)) : [];
+    const chatFile = await chatAttachment(alert);
     const noFile = (why: string): RenderedAlert => {
       embed.addFields({ name: 'File', value: truncate(`${why} It is saved at \`${alert.path}\``, 1024) });
-      return { message: { embeds: [embed], allowedMentions: { parse: [] } }, fileBytes: 0 };
+      return { message: { embeds: [embed], components, ...(chatFile ? { files: [chatFile] } : {}), allowedMentions: { parse: [] } }, fileBytes: 0 };
     };
     if (withoutFile !== undefined) return noFile(withoutFile);
     try {
@@ -54,7 +66,8 @@ export class ClipReplyBuilder {
       return {
         message: {
           embeds: [embed],
-          files: [new AttachmentBuilder(fitted.path, { name: alert.fileName })],
+          files: [new AttachmentBuilder(fitted.path, { name: alert.fileName }), ...(chatFile ? [chatFile] : [])],
+          components,
           allowedMentions: { parse: [] },
         },
         fileBytes: fitted.bytes,
@@ -67,6 +80,13 @@ export class ClipReplyBuilder {
       return noFile(whyNotAttached(err));
     }
   }
+}
+
+/** `{clip name}.chat.srt` when it was written beside the clip (small: chats as subtitles). */
+async function chatAttachment(alert: AlertContent): Promise<AttachmentBuilder | undefined> {
+  const srtPath = alert.review?.srtPath ?? srtPathFor(alert.path);
+  const isThere = await access(srtPath).then(() => true, () => false);
+  return isThere ? new AttachmentBuilder(srtPath, { name: path.basename(srtPath) }) : undefined;
 }
 
 /** In words for the alert: too large even after re-encoding, ffmpeg missing or failing, file gone. */
@@ -106,6 +126,12 @@ export function alertEmbed(alert: AlertContent): EmbedBuilder {
     );
   if (first && !isManual) {
     embed.setDescription(truncate(`> ${shown(first.message)}`, 4096));
+  }
+  if (alert.review) {
+    embed.addFields({ name: 'Why it fired', value: truncate(shown(alert.review.reason), 1024) });
+    if (alert.review.chats.length > 0) {
+      embed.addFields({ name: 'Chat around it', value: truncate(alert.review.chats.map(shown).join('\n'), 1024) });
+    }
   }
   if (note) embed.addFields({ name: 'Note', value: truncate(shown(note), 1024) });
   embed.addFields({ name: 'File', value: truncate(`\`${path.basename(alert.path)}\``, 1024) });

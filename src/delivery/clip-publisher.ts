@@ -9,6 +9,7 @@ import type { BotStore } from '../store/bot-store.js';
 import { cleanText, errorMessage, truncate } from '../util/text.js';
 import { escapeMarkdown } from '../util/markdown.js';
 import { DELIVERY_DEFAULTS } from './defaults.js';
+import type { ReviewService } from '../review/review-service.js';
 
 /**
  * Files every clip in the guild's archive and queues its alert in the durable outbox; the delivery
@@ -23,21 +24,34 @@ export class ClipPublisher implements ClipReporter {
       readonly outbox: OutboxStore;
       readonly worker: DeliveryWorker;
       readonly events: EventLog;
+      /** The card: the clip's chat file, why it fired, its row for the buttons. */
+      readonly review?: Pick<ReviewService, 'prepare' | 'register'>;
       readonly log: Logger;
     },
   ) {}
 
   async clipSaved(guildId: string, outcome: ClipOutcome): Promise<void> {
     const mine = this.triggersOf(guildId, outcome);
+    // Written beside every clip (a /clip one too), before its alert can point at it.
+    const review = await this.deps.review?.prepare(outcome).catch((err: unknown) => {
+      this.deps.log.warn({ err: errorMessage(err), clip: outcome.fileName }, 'could not prepare the clip for review');
+      return undefined;
+    });
     await this.archive(guildId, outcome, false);
     // A manual clip is answered in the /clip reply itself; only automatic triggers post an alert. A
     // recovered one is posted either way: the /clip that asked for it is long gone.
     if (mine.every((t) => t.isManual) && !outcome.isRecovered) return;
     const id = alertId(guildId, outcome.clipId);
+    if (review) {
+      // Before the alert is queued: its buttons must find their row from the first press.
+      await this.deps.review?.register(guildId, outcome, review).catch((err: unknown) =>
+        this.deps.log.warn({ err: errorMessage(err), clip: outcome.fileName }, 'could not record the clip for review'),
+      );
+    }
     await this.queue(guildId, outcome.streamer, async () => {
       // Reported again (a recovery of a moment whose alert was queued or posted already): once is enough.
       if (await this.deps.outbox.sentAlert(guildId, id)) return undefined;
-      const alert = toAlertContent(outcome, mine);
+      const alert = { ...toAlertContent(outcome, mine), ...(review ? { review } : {}) };
       return this.deps.outbox.put({ id, kind: 'alert', guildId, streamer: outcome.streamer, nonce: nonceFor(id), alert });
     });
   }
@@ -47,7 +61,9 @@ export class ClipPublisher implements ClipReporter {
     const pending = this.deps.worker.pendingEntry(id);
     const sent = pending ? undefined : await this.deps.outbox.sentAlert(guildId, id).catch(() => undefined);
     await this.archive(guildId, outcome, sent !== undefined);
-    const alert = toAlertContent(outcome, this.triggersOf(guildId, outcome));
+    // The card's lines stay on the edited alert (prepare is done once per clip; this finds it again).
+    const review = await this.deps.review?.prepare(outcome).catch(() => undefined);
+    const alert = { ...toAlertContent(outcome, this.triggersOf(guildId, outcome)), ...(review ? { review } : {}) };
     await this.queue(guildId, outcome.streamer, async () => {
       if (pending?.kind === 'alert') {
         // Not posted yet: the alert goes out with the new credits; no edit needed.

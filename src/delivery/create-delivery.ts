@@ -12,14 +12,22 @@ import { FitCache } from './fit-cache.js';
 import { OutboxStore, type OutboxEntry } from './outbox.js';
 import { StatusNotices } from './status-notices.js';
 import { fitVideo } from './video-fitter.js';
+import type { ClipCapture } from '../capture/clip-capture.js';
+import type { StreamBuffers } from '../capture/stream/stream-buffers.js';
+import { createReview, type ReviewStage } from '../review/create-review.js';
+import { deriveFfprobePath } from '../util/ffprobe-path.js';
+import { alertId } from './outbox.js';
+import { highlightPoster } from './highlight-post.js';
 
 export interface DeliveryStage {
   /** Re-encodes for Discord's upload limit, shared by alerts and /clip's reply. */
   readonly replies: ClipReplyBuilder;
   readonly worker: DeliveryWorker;
   readonly publisher: ClipPublisher;
-  /** Live / offline / OBS notices to the servers that want them. */
-  readonly notices: StatusNotices;
+  /** Live / offline / OBS notices to the servers that want them (and the recap when a live ends). */
+  readonly notices: Pick<StatusNotices, 'streamChanged'>;
+  /** Each alert as a card (src/review/): the moment's chat, the buttons, the recap. */
+  readonly review: ReviewStage;
   /** Stops following OBS's status (the first shutdown step of this stage). */
   stopObsNotices(): void;
 }
@@ -37,6 +45,8 @@ export function createDelivery(
     readonly store: BotStore;
     readonly events: EventLog;
     readonly replayBuffer: ReplayBuffer;
+    /** Stream capture, for a card's Extend (cut again from the live's buffer). */
+    readonly stream?: { readonly capture: ClipCapture; readonly buffers: Pick<StreamBuffers, 'get'> };
     readonly timings?: Partial<DeliveryTimings>;
     readonly log: Logger;
   },
@@ -59,7 +69,27 @@ export function createDelivery(
     // A cluster's nodes share the outbox, but a clip's file is on the node that cut it: each delivers its own.
     ...(config.cluster ? { isOurs: (entry: OutboxEntry) => entry.kind === 'notice' || isInside(config.clipsDir, entry.alert.path) } : {}),
   });
-  const publisher = new ClipPublisher({ store, outbox, worker, events, log: log.child({ component: 'alerts' }) });
+  const review = createReview(
+    { ffprobePath: deriveFfprobePath(config.ffmpegPath) },
+    {
+      rows: store.rows(),
+      events,
+      log: log.child({ component: 'review' }),
+      obsBufferSeconds: () => replayBuffer.bufferSeconds(),
+      streamCapture: deps.stream?.capture,
+      bufferStartMs: async (streamer) => (await deps.stream?.buffers.get(streamer)?.segments())?.[0]?.start.getTime(),
+      highlightsChannelOf: (guildId) => settings.get(guildId).highlightsChannelId,
+      postHighlight: highlightPoster(client, fits),
+      recapEnabled: (guildId) => settings.get(guildId).recapEnabled,
+      recentClips: (guildId, streamer) => store.recentClips(guildId, { streamer, limit: 200 }),
+      alertLink: async (guildId, clipId) => {
+        const sent = await outbox.sentAlert(guildId, alertId(guildId, clipId));
+        return sent && `https://discord.com/channels/${guildId}/${sent.channelId}/${sent.messageId}`;
+      },
+      postRecap: (guildId, streamer, text) => publisher.notice(guildId, streamer, text),
+    },
+  );
+  const publisher = new ClipPublisher({ store, outbox, worker, events, review: review.service, log: log.child({ component: 'alerts' }) });
   const notices = new StatusNotices(
     {
       events,
@@ -74,7 +104,11 @@ export function createDelivery(
     replayBuffer.status(),
   );
   const stopObsNotices = replayBuffer.onStatusChange((status, reason) => notices.obsChanged(status, reason));
-  return { replies, worker, publisher, notices, stopObsNotices };
+  const streamChanged: StatusNotices['streamChanged'] = (...change) => {
+    notices.streamChanged(...change);
+    review.streamChanged(...change);
+  };
+  return { replies, worker, publisher, notices: { streamChanged }, review, stopObsNotices };
 }
 
 function isInside(dir: string, file: string): boolean {

@@ -13,6 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Trigger } from '../triggers/trigger.js';
 import type { ClipOutcome } from '../clips/clip-outcome.js';
 import { KEEP_ROW, type StoreRows } from '../store/bot-store.js';
+import type { AlertReview } from '../review/review-service.js';
 import { DELIVERY_DEFAULTS } from './defaults.js';
 
 /** A trigger as an alert shows it (the guild and streamer are the entry's). */
@@ -38,6 +39,8 @@ export interface AlertContent {
   readonly savedAt: string;
   readonly captureNote?: string;
   readonly isRecovered?: boolean;
+  /** The card: why it fired, the chats around it, its chat file, and its capture (Extend or not). */
+  readonly review?: AlertReview;
 }
 
 interface EntryBase {

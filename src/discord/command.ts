@@ -13,6 +13,7 @@ import type { BotStore } from '../store/bot-store.js';
 import type { ClipReplyBuilder } from '../delivery/clip-message.js';
 import type { DeliveryWorker } from '../delivery/delivery-worker.js';
 import type { StreamBuffers } from '../capture/stream/stream-buffers.js';
+import type { ReviewService } from '../review/review-service.js';
 
 /** What a command may use; built once in main.ts and passed to every command. */
 export interface CommandContext {
@@ -27,6 +28,8 @@ export interface CommandContext {
   readonly delivery: Pick<DeliveryWorker, 'problems' | 'retryGuild' | 'releaseFit' | 'reroute' | 'waitingForAlertChannel'>;
   /** Stream capture's buffers (/stream list, /status); absent when the bot has none. */
   readonly streamBuffers?: Pick<StreamBuffers, 'state'>;
+  /** The alerts as cards: the buttons, and what /keyword list and /clips show of them. */
+  readonly review?: ReviewService;
   readonly log: Logger;
 }
 

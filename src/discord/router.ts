@@ -13,6 +13,7 @@ import { leanError } from '../delivery/discord-errors.js';
 import { UserError } from '../util/errors.js';
 import { cleanMessage } from '../util/text.js';
 import { isAllowed } from './permissions.js';
+import { ButtonRouter } from './button-router.js';
 
 export const REFUSAL = 'You need the Manage Server permission or the bot’s moderator role to use this.';
 
@@ -22,6 +23,7 @@ export const REFUSAL = 'You need the Manage Server permission or the bot’s mod
  */
 export class InteractionRouter {
   private readonly byName: ReadonlyMap<string, Command>;
+  private readonly buttons: ButtonRouter;
 
   constructor(
     commands: readonly Command[],
@@ -29,10 +31,12 @@ export class InteractionRouter {
     private readonly log: Logger,
   ) {
     this.byName = new Map(commands.map((c) => [c.data.name, c]));
+    this.buttons = new ButtonRouter(context, log);
   }
 
   async handle(interaction: Interaction): Promise<void> {
     if (interaction.isAutocomplete()) return this.autocomplete(interaction);
+    if (interaction.isButton()) return this.buttons.handle(interaction);
     if (!interaction.isChatInputCommand()) return;
     cleanRepliesOf(interaction);
     try {

@@ -14,6 +14,7 @@ export type EventKind =
   | 'posted'
   | 'failure'
   | 'config'
+  | 'review'
   | 'obs';
 
 export interface LoggedEvent {
@@ -39,6 +40,7 @@ const LOG_LINES = {
   posted: { level: 'info', msg: 'alert posted' },
   failure: { level: 'warn', msg: 'failure' },
   config: { level: 'info', msg: 'settings changed' },
+  review: { level: 'info', msg: 'clip reviewed' },
   obs: { level: 'debug', msg: 'OBS status changed' },
 } as const satisfies Record<EventKind, { level: 'debug' | 'info' | 'warn'; msg: string }>;
 

@@ -236,6 +236,17 @@ export class GuildSettingsService {
     if (refusal !== undefined) throw new UserError('FFMPEG_MISSING', refusal);
   }
 
+  /** Undefined: clips marked Keep are posted nowhere else. */
+  async setHighlightsChannel(guildId: string, channelId: string | undefined): Promise<void> {
+    await this.update(guildId, (s) => ({ ...s, highlightsChannelId: channelId }));
+    this.deps.events.add(guildId, { kind: 'config', stream: undefined, text: channelId ? `highlights channel: ${channelId}` : 'highlights channel unset' });
+  }
+
+  async setRecapEnabled(guildId: string, isOn: boolean): Promise<void> {
+    await this.update(guildId, (s) => ({ ...s, recapEnabled: isOn }));
+    this.deps.events.add(guildId, { kind: 'config', stream: undefined, text: `recap ${isOn ? 'on' : 'off'}` });
+  }
+
   async setNotifyLive(guildId: string, isOn: boolean): Promise<void> {
     await this.update(guildId, (s) => ({ ...s, notifyLive: isOn }));
   }

@@ -46,6 +46,10 @@ export interface GuildSettings {
   /** Stream capture: seconds kept before and after the trigger. */
   readonly windowBeforeSeconds: number;
   readonly windowAfterSeconds: number;
+  /** Where clips marked Keep on an alert are posted too; none by default. */
+  readonly highlightsChannelId: string | undefined;
+  /** Post a recap when a watched LIVE ends. */
+  readonly recapEnabled: boolean;
 }
 
 export type HypeSensitivity = 'off' | 'low' | 'medium' | 'high';
@@ -79,6 +83,7 @@ export const SETTINGS_DEFAULTS = {
   captureMode: 'obs',
   windowBeforeSeconds: 20,
   windowAfterSeconds: 5,
+  recapEnabled: false,
 } as const satisfies Partial<GuildSettings>;
 
 /** Bounds enforced on write; commands can use them to word their own validation. */
@@ -106,6 +111,7 @@ export function defaultSettings(guildId: string): GuildSettings {
     keywords: [],
     alertChannelId: undefined,
     moderatorRoleId: undefined,
+    highlightsChannelId: undefined,
     ...SETTINGS_DEFAULTS,
   });
 }
@@ -152,6 +158,8 @@ export function readSettingsRow(guildId: string, raw: unknown): Repaired<GuildSe
       captureMode: defaultedField(row, 'captureMode', isCaptureMode, problems),
       windowBeforeSeconds: defaultedField(row, 'windowBeforeSeconds', wholeUpTo(SETTINGS_LIMITS.maxWindowBeforeSeconds), problems),
       windowAfterSeconds: defaultedField(row, 'windowAfterSeconds', wholeUpTo(SETTINGS_LIMITS.maxWindowAfterSeconds), problems),
+      highlightsChannelId: optionalIdField(row, 'highlightsChannelId', problems),
+      recapEnabled: defaultedField(row, 'recapEnabled', isBoolean, problems),
     }),
     problems,
   };
@@ -345,6 +353,8 @@ export interface SettingsRow {
   readonly captureMode: CaptureMode;
   readonly windowBeforeSeconds: number;
   readonly windowAfterSeconds: number;
+  readonly highlightsChannelId?: string;
+  readonly recapEnabled: boolean;
 }
 
 /**
@@ -395,7 +405,7 @@ export function toSettingsRow(guildId: string, next: GuildSettings): { row: Sett
     }
   }
 
-  for (const field of ['alertChannelId', 'moderatorRoleId'] as const) {
+  for (const field of ['alertChannelId', 'moderatorRoleId', 'highlightsChannelId'] as const) {
     if (next[field] !== undefined && !isId(next[field])) problems.push(`${field} is invalid`);
   }
   if (!isWholeInRange(next.cooldownSeconds, SETTINGS_LIMITS.maxCooldownSeconds)) {
@@ -405,6 +415,7 @@ export function toSettingsRow(guildId: string, next: GuildSettings): { row: Sett
     problems.push(`delaySeconds must be a whole number from 0 to ${SETTINGS_LIMITS.maxDelaySeconds}`);
   }
   if (typeof next.notifyLive !== 'boolean') problems.push('notifyLive is not a boolean');
+  if (typeof next.recapEnabled !== 'boolean') problems.push('recapEnabled is not a boolean');
   if (!isWholeInRange(next.giftMinDiamonds, SETTINGS_LIMITS.maxGiftMinDiamonds)) {
     problems.push(`giftMinDiamonds must be a whole number from 0 to ${SETTINGS_LIMITS.maxGiftMinDiamonds}`);
   }
@@ -432,6 +443,8 @@ export function toSettingsRow(guildId: string, next: GuildSettings): { row: Sett
     captureMode: next.captureMode,
     windowBeforeSeconds: next.windowBeforeSeconds,
     windowAfterSeconds: next.windowAfterSeconds,
+    ...(next.highlightsChannelId !== undefined ? { highlightsChannelId: next.highlightsChannelId } : {}),
+    recapEnabled: next.recapEnabled,
   };
   const settings = freezeSettings({
     guildId,
@@ -447,6 +460,8 @@ export function toSettingsRow(guildId: string, next: GuildSettings): { row: Sett
     captureMode: next.captureMode,
     windowBeforeSeconds: next.windowBeforeSeconds,
     windowAfterSeconds: next.windowAfterSeconds,
+    highlightsChannelId: next.highlightsChannelId,
+    recapEnabled: next.recapEnabled,
   });
   return { row, settings };
 }

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../src/util/errors.js';
 import type { ReplayBuffer, ReplayBufferStatus, SavedReplay } from '../../src/obs/replay-buffer.js';
@@ -15,7 +15,11 @@ export class FakeReplayBuffer implements ReplayBuffer {
   isHeld = false;
   private held: Array<() => void> = [];
 
-  constructor(private readonly dir?: string) {}
+  /** `sampleVideo`: a real video copied for each save (tests that probe the clip), else a few bytes. */
+  constructor(
+    private readonly dir?: string,
+    private readonly sampleVideo?: string,
+  ) {}
 
   async save<T>(onSaved: (replay: SavedReplay) => Promise<T>): Promise<T> {
     if (this.isDown) throw new AppError('OBS_UNAVAILABLE', 'OBS is not connected');
@@ -25,7 +29,8 @@ export class FakeReplayBuffer implements ReplayBuffer {
     if (this.dir) {
       await mkdir(this.dir, { recursive: true });
       file = path.join(this.dir, `Replay ${this.saves}.mp4`);
-      await writeFile(file, `replay ${this.saves}`);
+      if (this.sampleVideo) await copyFile(this.sampleVideo, file);
+      else await writeFile(file, `replay ${this.saves}`);
     }
     return onSaved({ path: file, savedAt: new Date() });
   }

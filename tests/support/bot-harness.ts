@@ -135,11 +135,13 @@ export async function startWithStandInObs(
     liveStreams?: readonly string[];
     keywords?: ReadonlyArray<string | { word: string; match: 'contains' | 'word' }>;
     cooldownSeconds?: number;
+    /** A real video the stand-in OBS saves each time (for tests that probe the clip). */
+    obsSampleVideo?: string;
   } = {},
 ): Promise<StandInObsHarness> {
-  const { liveStreams = [], keywords = [], cooldownSeconds, ...harnessOptions } = options;
+  const { liveStreams = [], keywords = [], cooldownSeconds, obsSampleVideo, ...harnessOptions } = options;
   const replays = await mkdtemp(path.join(os.tmpdir(), 'stand-in-obs-'));
-  const obs = new FakeReplayBuffer(replays);
+  const obs = new FakeReplayBuffer(replays, obsSampleVideo);
   const h = await startHarness({ ...harnessOptions, replayBuffer: obs });
   for (const keyword of keywords) {
     const { word, match } = typeof keyword === 'string' ? { word: keyword, match: undefined } : keyword;

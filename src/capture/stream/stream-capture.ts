@@ -96,7 +96,9 @@ export class StreamCapture implements ClipCapture {
       const savedAt = new Date();
       const filed = await file({ path: cut.path, savedAt, isShared: false, ...(note ? { note } : {}) });
       if (cut.originalPath) await keepBeside(cut.originalPath, filed.replace(/\.mp4$/i, '') + '.original.mp4');
-      return { path: filed, savedAt, ...(note ? { note } : {}) };
+      // `-avoid_negative_ts make_zero`: the clip's 0 s is its first segment's start.
+      const startedAt = chosen[0]!.start;
+      return { path: filed, savedAt, startedAt, durationSeconds: cut.durationSeconds, ...(note ? { note } : {}) };
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
