@@ -233,7 +233,9 @@ export class DeliveryWorker {
     this.waitingForChannel = unrouted;
     if (!this.isRunning) return;
     const now = Date.now();
-    let nextDue = Number.POSITIVE_INFINITY;
+    // Entries waiting for a channel are looked at again now and then as well: in a cluster the channel
+    // may be set through another node, which this worker hears of only through the settings.
+    let nextDue = unrouted.size > 0 ? now + this.timings.heldRecheckMs : Number.POSITIVE_INFINITY;
     for (const [channelId, entry] of heads) {
       const state = this.stateOf(channelId, entry.guildId);
       // A head computed before an attempt finished may be delivered already.
