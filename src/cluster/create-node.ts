@@ -4,7 +4,7 @@ import type { Command } from '../discord/command.js';
 import { logIn } from '../discord/discord-client.js';
 import { registerCommandsAtStart } from '../discord/register-commands.js';
 import { acquireInstanceLock } from '../instance-lock.js';
-import { ClusterNode, type ClusterView, type NodeParts } from './cluster-node.js';
+import type { ClusterNode, ClusterView, NodeParts } from './cluster-node.js';
 import type { ClusterTimings } from './defaults.js';
 
 /** What the rest of the bot sees of how it runs: alone (the default) or as one node of a cluster. */
@@ -61,6 +61,8 @@ export async function createNode(
       cluster: undefined,
     };
   }
+  // BullMQ and ioredis (about 20 MB of memory) only for a node of a cluster, never for a bot alone.
+  const { ClusterNode } = await import('./cluster-node.js');
   const node = new ClusterNode({
     redisUrl: config.databaseUrl,
     clipsDir: config.clipsDir,

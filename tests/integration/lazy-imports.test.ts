@@ -18,7 +18,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const TOKEN = 'lazy-imports-token.not-a-secret';
 
 /** Each package by the folder its code loads from (a package.json read for its version is not its code). */
-const NOT_LOADED_UNLESS_USED = ['@keyv/redis', '@keyv/postgres', 'prom-client', 'pino-roll', 'pino-pretty', 'tiktok-live-connector', 'tiktok-live-proto'];
+const NOT_LOADED_UNLESS_USED = ['@keyv/redis', '@keyv/postgres', 'bullmq', 'ioredis', 'prom-client', 'pino-roll', 'pino-pretty', 'tiktok-live-connector', 'tiktok-live-proto'];
 
 function loads(modules: readonly string[], packageName: string): boolean {
   return modules.some((entry) => entry.includes(`/node_modules/${packageName}/`) && /\.[cm]?js$/.test(entry));
@@ -95,7 +95,7 @@ describe('a bot on SQLite without HTTP_PORT, LOG_FILE or a terminal', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('loads no Redis or Postgres client, no metrics, log rotation, pretty printer or TikTok library while it watches nothing', async () => {
+  it('loads no Redis or Postgres client, no BullMQ, no metrics, log rotation, pretty printer or TikTok library while it watches nothing', async () => {
     const modules = await loadedModules();
     // What it does use is in the list, so the list is the real one.
     expect(loads(modules, '@keyv/sqlite')).toBe(true);
@@ -109,6 +109,6 @@ describe('a bot on SQLite without HTTP_PORT, LOG_FILE or a terminal', () => {
     await waitFor(() => tiktok.stats.openSockets('lazy.live') > 0, 30_000, () => 'the bot to join @lazy.live');
     const modules = await loadedModules();
     expect(loads(modules, 'tiktok-live-connector')).toBe(true);
-    expect(['@keyv/redis', '@keyv/postgres', 'prom-client', 'pino-roll', 'pino-pretty'].filter((name) => loads(modules, name))).toEqual([]);
+    expect(['@keyv/redis', '@keyv/postgres', 'bullmq', 'ioredis', 'prom-client', 'pino-roll', 'pino-pretty'].filter((name) => loads(modules, name))).toEqual([]);
   }, 60_000);
 });
