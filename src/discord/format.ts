@@ -13,6 +13,7 @@ const STATE_LABEL: Record<StreamStateName, string> = {
   live: '🔴 live',
   reconnecting: '🟠 reconnecting',
   'rate-limited': '⏳ rate-limited',
+  restricted: '🔞 restricted',
   error: '❗ error',
   stopped: '⚪ stopped',
 };

@@ -75,6 +75,10 @@ export const TIKTOK_DEFAULTS = {
     stableAfterMs: 2 * MINUTE_MS,
     errorRetryMs: 30 * MINUTE_MS,
     rateLimitFallbackMs: MINUTE_MS,
+    // A blocked or stumbling live check: 10 s doubling to 5 min, each wait ±40 %, shown after 3 in a row.
+    unclearRetry: { initialMs: 10_000, maxMs: 5 * MINUTE_MS, factor: 2 },
+    unclearJitterRatio: 0.4,
+    unclearShownAfter: 3,
   },
   /** Chat ids the supervisor remembers, to drop the chats TikTok replays after a reconnect. */
   recentChatIds: 5_000,

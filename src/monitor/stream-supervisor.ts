@@ -19,6 +19,9 @@ import { TIKTOK_DEFAULTS } from './defaults.js';
  *                                          -> (stream end) offline
  *                    -> rate-limited (wait retryAfter) -> connecting
  *                    -> error (user unknown: retry rarely)
+ *                    -> restricted (18+ or region: no session, or TikTok refused it; checked again each poll)
+ *   checking stays checking (retried with backoff and ±40 % jitter) while TikTok gives no clear answer;
+ *   an unclear check never counts as "not live", so it never ends a LIVE.
  *   any -> stopped (removed or shutting down)
  */
 export type StreamStateName =
@@ -30,6 +33,7 @@ export type StreamStateName =
   | 'live'
   | 'reconnecting'
   | 'rate-limited'
+  | 'restricted'
   | 'error'
   | 'stopped';
 
@@ -61,6 +65,12 @@ export interface SupervisorTimings {
   readonly errorRetryMs: number;
   /** Used when the signing service says 429 without a retry-after. */
   readonly rateLimitFallbackMs: number;
+  /** Backoff between live checks that TikTok did not answer clearly (captcha, 403, 429, 5xx, timeout). */
+  readonly unclearRetry: BackoffOptions;
+  /** Each of those waits moves by up to ± this share (recorder issue 345: ±40 % got past WAF blocks). */
+  readonly unclearJitterRatio: number;
+  /** Unclear checks in a row before the state says so (`checking (TikTok did not answer clearly)`). */
+  readonly unclearShownAfter: number;
 }
 
 export interface SupervisorOptions {
@@ -94,6 +104,8 @@ export class StreamSupervisor {
   private readonly silentRoom: SilentRoomWatch;
   private loop: Promise<void> | undefined;
   private failures = 0;
+  /** Live checks in a row that TikTok did not answer clearly. */
+  private unclearChecks = 0;
   /** True after a drop or a failed connect: the next connect is a background reconnect, not a join. */
   private isReconnect = false;
 
@@ -134,7 +146,15 @@ export class StreamSupervisor {
         if (next === 'check') {
           this.setState(this.current.name === 'idle' ? 'checking' : this.current.name, this.current.reason);
           await this.options.checkBudget.acquire(signal);
-          const isLive = await this.options.connection.isLive(signal);
+          let isLive: boolean;
+          try {
+            isLive = await this.options.connection.isLive(signal);
+          } catch (err) {
+            if (signal.aborted || !isUnclearCheck(err)) throw err;
+            await this.unclearCheck(err, signal);
+            continue;
+          }
+          this.unclearChecks = 0;
           if (!isLive) {
             this.failures = 0;
             this.isReconnect = false;
@@ -238,12 +258,41 @@ export class StreamSupervisor {
     }
   }
 
+  /**
+   * TikTok gave no clear answer: not "offline" (a LIVE in progress must not look ended), not a failure
+   * worth a reconnect. Check again after a backoff with wide jitter, and say so once it keeps happening.
+   */
+  private async unclearCheck(err: unknown, signal: AbortSignal): Promise<void> {
+    this.unclearChecks += 1;
+    const { initialMs, maxMs, factor } = this.timings.unclearRetry;
+    const nominal = Math.min(maxMs, initialMs * factor ** (this.unclearChecks - 1));
+    const wait = withJitter(nominal, this.timings.unclearJitterRatio, this.options.random);
+    const message = errorMessage(err);
+    if (this.unclearChecks >= this.timings.unclearShownAfter) {
+      if (this.current.name !== 'checking' || this.current.reason !== UNCLEAR_REASON) {
+        this.options.log.warn({ stream: this.username, checks: this.unclearChecks, detail: message }, 'TikTok keeps giving no clear answer to the live check');
+      }
+      this.setState('checking', UNCLEAR_REASON, message);
+    } else {
+      this.options.log.debug({ stream: this.username, detail: message, retryInMs: wait }, 'live check unclear; checking again');
+    }
+    await sleep(wait, signal);
+  }
+
   /** Decides what comes after a failed check or connect; returns the next step. */
   private async handleFailure(err: unknown, signal: AbortSignal): Promise<'check' | 'connect'> {
     const message = errorMessage(err);
     if (isAppError(err, 'TIKTOK_OFFLINE')) {
       this.isReconnect = false;
       this.setState('offline', 'not live');
+      await sleep(withJitter(this.timings.offlinePollMs, this.timings.pollJitterRatio, this.options.random), signal);
+      return 'check';
+    }
+    if (isAppError(err, 'TIKTOK_RESTRICTED') || isAppError(err, 'TIKTOK_SESSION_REFUSED')) {
+      // Live, but not for us: polled like an offline user (no connect spent) until it ends or opens.
+      this.isReconnect = false;
+      this.failures = 0;
+      this.setState('restricted', isAppError(err, 'TIKTOK_RESTRICTED') ? 'needs TIKTOK_SESSION_ID' : SESSION_REFUSED_REASON, message);
       await sleep(withJitter(this.timings.offlinePollMs, this.timings.pollJitterRatio, this.options.random), signal);
       return 'check';
     }
@@ -288,6 +337,18 @@ export class StreamSupervisor {
     };
     this.options.onStateChange(this.current, previous);
   }
+}
+
+/** What `/stream list` shows while TikTok's live check keeps answering unclearly. */
+export const UNCLEAR_REASON = 'TikTok did not answer clearly';
+const SESSION_REFUSED_REASON = 'TikTok refused TIKTOK_SESSION_ID: expired, signed out, or a wrong TIKTOK_TT_TARGET_IDC';
+
+/**
+ * A live check that could not tell: the routes all unclear, or the check as a whole timing out or failing to
+ * reach TikTok. (Connect failures are handled by handleFailure; this is only used around isLive.)
+ */
+function isUnclearCheck(err: unknown): boolean {
+  return isAppError(err, 'TIKTOK_UNCLEAR') || isAppError(err, 'TIMEOUT') || isAppError(err, 'TIKTOK_CONNECT_FAILED');
 }
 
 /** "queued for the connect budget, joins in ~40 s" (or "~3 min"; unknown while the limits are being read). */

@@ -37,6 +37,7 @@ import {
 import type { SignLimits, SignLimitWindow } from './sign-limits.js';
 import { Listeners } from '../util/listeners.js';
 import { TIKTOK_DEFAULTS } from './defaults.js';
+import { checkLive, roomAnswer } from './tiktok-live-check.js';
 
 /**
  * Where tiktok-live-connector 2.5 sends its traffic, and how long it may wait. Production passes only
@@ -75,6 +76,26 @@ export interface TikTokTransport {
    * TikTok's web client does. Tests shorten it; the fake answers each heartbeat, which feeds `activity`.
    */
   readonly heartbeatIntervalMs?: number | undefined;
+  /**
+   * A logged-in TikTok web session (TIKTOK_SESSION_ID, TIKTOK_TT_TARGET_IDC) for restricted (18+, region)
+   * LIVEs. The library puts it in its cookie jar, so TikTok's page, web API and room info get it as the
+   * `sessionid`/`sessionid_ss`/`sid_tt`/`sid_guard` and `tt-target-idc` cookies. Nothing else gets it unless
+   * `authenticateWs` is set.
+   */
+  readonly session?: TikTokSession | undefined;
+  /**
+   * TIKTOK_AUTHENTICATE_WS: also forward the session to the signing service (the library's `x-cookie-header`
+   * on `/webcast/rooms/{id}/connect`) and send it on the push socket, as some restricted LIVEs need.
+   * Read in tiktok-live-connector 2.5's source: without it the signed connect carries no cookie and the
+   * socket only the anonymous ones (`getAnonymousCookieString`).
+   */
+  readonly authenticateWs?: boolean | undefined;
+}
+
+/** A logged-in TikTok web session, as its two cookies. Secret: never logged, never stored. */
+export interface TikTokSession {
+  readonly sessionId: string;
+  readonly ttTargetIdc: string;
 }
 
 /** Where problems that are not a method's rejection go (a throwing listener, a bad frame). */
@@ -116,7 +137,18 @@ export function createTikTokConnectionFactory(
   log: TikTokAdapterLogger = noopLogger,
 ): LiveConnectionFactory {
   const resolved = resolveTransport(transport);
-  return (username) => new TikTokLiveConnectionAdapter(username, resolved, log);
+  if (resolved.authenticateWs && resolved.session) {
+    // The library refuses to hand the session to a signing service unless this names its host: the
+    // user's TIKTOK_AUTHENTICATE_WS=true is that consent, for the service the bot is configured with.
+    process.env.WHITELIST_AUTHENTICATED_SESSION_ID_HOST = new URL(resolved.signApiUrl).host;
+  }
+  // A refused session is one fact about the bot, not one per stream: said once.
+  const shared: SharedState = { hasReportedRefusedSession: false };
+  return (username) => new TikTokLiveConnectionAdapter(username, resolved, log, shared);
+}
+
+interface SharedState {
+  hasReportedRefusedSession: boolean;
 }
 
 function resolveTransport(transport: TikTokTransport): ResolvedTransport {
@@ -141,6 +173,7 @@ function resolveTransport(transport: TikTokTransport): ResolvedTransport {
   } catch {
     problems.push('signApiUrl must be an absolute URL');
   }
+  if (resolved.authenticateWs && !resolved.session) problems.push('authenticateWs needs a session (TIKTOK_SESSION_ID and TIKTOK_TT_TARGET_IDC)');
   if (problems.length > 0) {
     throw new TikTokError('INTERNAL', `Invalid TikTok transport: ${problems.join('; ')}.`);
   }
@@ -215,10 +248,12 @@ function createLibraryConnection(
   return new lib.TikTokLiveConnection(username, {
     // Never replay chats from before we connected (TikTok's initial data): a clip bot must not fire on them.
     processInitialData: false,
-    // Reads room status first so an offline user costs no signing-service connect (UserOfflineError).
-    fetchRoomInfoOnConnect: true,
+    // connect() reads room info itself first (offline or restricted cost no signing-service connect).
+    fetchRoomInfoOnConnect: false,
     enableExtendedGiftInfo: false,
     eulerApiInstance: buildSignClient(lib, transport, signal),
+    // The library's options type is a union by authenticateWs that a spread cannot narrow; the values are checked in sessionOptions.
+    ...(sessionOptions(transport) as Record<string, never>),
     webConfigOverrides: {
       TIKTOK_HOST_WEB: transport.webHost,
       TIKTOK_HOST_WEBCAST: transport.webcastHost,
@@ -237,6 +272,13 @@ function createLibraryConnection(
       ...(transport.caCertificate === undefined ? {} : { ca: transport.caCertificate }),
     },
   });
+}
+
+/** The session (when set) as the library takes it: a cookie bundle, and authenticateWs only when asked for. */
+function sessionOptions(transport: ResolvedTransport): object {
+  if (!transport.session) return {};
+  const cookie = { type: 'cookie' as const, value: { sessionId: transport.session.sessionId, ttTargetIdc: transport.session.ttTargetIdc } };
+  return transport.authenticateWs ? { session: { cookie }, authenticateWs: true } : { session: { cookie }, authenticateWs: false };
 }
 
 /**
@@ -277,11 +319,14 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
   );
   private session: Session | undefined;
 
+  private readonly shared: SharedState;
+
   /** Built by createTikTokConnectionFactory, which resolves and checks the transport once for all. */
-  constructor(username: string, transport: ResolvedTransport, log: TikTokAdapterLogger = noopLogger) {
+  constructor(username: string, transport: ResolvedTransport, log: TikTokAdapterLogger = noopLogger, shared: SharedState = { hasReportedRefusedSession: false }) {
     this.username = username.trim().replace(/^@/, '').toLowerCase();
     this.transport = transport;
     this.log = log;
+    this.shared = shared;
   }
 
   on<E extends keyof LiveConnectionEvents>(event: E, listener: LiveConnectionEvents[E]): () => void {
@@ -294,9 +339,21 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
     const library = createLibraryConnection(lib, this.username, this.transport, controller.signal);
     const doing = `checking whether @${this.username} is live`;
     try {
-      // fetchIsLive reads the web page (then TikTok's web API, then the signing service's room-id
-      // lookup as a last resort): no signed connect, so it does not spend the connect budget.
-      return await this.bounded(controller, library.fetchIsLive(), signal, doing);
+      // The page, the web API and room info, read with suspicion (tiktok-live-check.ts): no signed
+      // connect, so it does not spend the connect budget.
+      const answer = await this.bounded(controller, checkLive(lib, library, this.username, this.transport.requestTimeoutMs), signal, doing);
+      switch (answer.kind) {
+        case 'live':
+          return true;
+        case 'offline':
+          return false;
+        case 'not-found':
+          throw new TikTokError('TIKTOK_USER_NOT_FOUND', `TikTok says there is no user @${this.username}.`);
+        case 'restricted':
+          throw this.restricted();
+        case 'unclear':
+          throw new TikTokError('TIKTOK_UNCLEAR', `TikTok did not answer clearly whether @${this.username} is live: ${answer.why}.`);
+      }
     } catch (err) {
       throw this.translate(lib, err, controller, doing);
     } finally {
@@ -332,7 +389,14 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
     this.wire(lib, session);
 
     const doing = `connecting to @${this.username}'s LIVE`;
-    const pending = library.connect();
+    const pending = (async () => {
+      const roomId = await library.fetchRoomId();
+      // Room info first: an ended or restricted room costs no signing-service connect.
+      const room = roomAnswer(await library.fetchRoomInfo(roomId));
+      if (room.kind === 'offline') throw new TikTokError('TIKTOK_OFFLINE', `@${this.username} is not live on TikTok right now.`);
+      if (room.kind === 'restricted') throw this.restricted();
+      await library.connect(roomId);
+    })();
     try {
       await this.bounded(controller, pending, signal, doing);
     } catch (err) {
@@ -448,6 +512,22 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
     this.emit('chat', chat);
   }
 
+  /**
+   * Room info refused a restricted LIVE (status_code 4003110). Without a session that is expected; with one,
+   * TikTok did not accept it: expired or signed out, or sent to the wrong data centre (tt-target-idc).
+   */
+  private restricted(): TikTokError {
+    const who = `@${this.username}`;
+    if (!this.transport.session) {
+      return new TikTokError('TIKTOK_RESTRICTED', `${who}'s LIVE is restricted (18+ or region): TikTok shows it only to a logged-in account (TIKTOK_SESSION_ID).`);
+    }
+    if (!this.shared.hasReportedRefusedSession) {
+      this.shared.hasReportedRefusedSession = true;
+      this.log.warn({ streamer: this.username }, 'TikTok refused the session in TIKTOK_SESSION_ID (expired or signed out, or TIKTOK_TT_TARGET_IDC is wrong); restricted lives stay unwatched, the others go on');
+    }
+    return new TikTokError('TIKTOK_SESSION_REFUSED', `TikTok refused TIKTOK_SESSION_ID for ${who}'s restricted LIVE: it expired or was signed out, or TIKTOK_TT_TARGET_IDC is not its data centre.`);
+  }
+
   private emit<E extends keyof LiveConnectionEvents>(
     event: E,
     ...args: Parameters<LiveConnectionEvents[E]>
@@ -543,7 +623,9 @@ export class TikTokLiveConnectionAdapter implements LiveConnection {
       return new TikTokError('TIMEOUT', `TikTok did not answer within ${ms} ms while ${doing}.`, { cause: err });
     }
     if (err instanceof Error && err.message.startsWith('Error connecting to WebSocket')) {
-      return new TikTokError('TIKTOK_CONNECT_FAILED', `TikTok refused the chat connection for ${who}.`, { cause: err });
+      // A restricted room's socket can want the session, which the library sends there only with authenticateWs.
+      const hint = this.transport.session && !this.transport.authenticateWs ? ' (a restricted LIVE may need TIKTOK_AUTHENTICATE_WS=true)' : '';
+      return new TikTokError('TIKTOK_CONNECT_FAILED', `TikTok refused the chat connection for ${who}${hint}.`, { cause: err });
     }
     return new TikTokError('TIKTOK_CONNECT_FAILED', `Could not reach TikTok while ${doing}.`, { cause: err });
   }

@@ -24,6 +24,12 @@ export type ErrorCode =
   | 'TIKTOK_USER_NOT_FOUND'
   | 'TIKTOK_RATE_LIMITED'
   | 'TIKTOK_CONNECT_FAILED'
+  /** No route of TikTok's live check gave a clear answer (captcha, block page, 403, 429, 5xx, timeout). */
+  | 'TIKTOK_UNCLEAR'
+  /** An 18+ or region-locked LIVE, and no session to watch it with. */
+  | 'TIKTOK_RESTRICTED'
+  /** An 18+ or region-locked LIVE whose room TikTok would not open with the configured session. */
+  | 'TIKTOK_SESSION_REFUSED'
   | 'TIMEOUT'
   | 'ABORTED'
   | 'ALREADY_RUNNING'

@@ -105,6 +105,12 @@ export interface FakeTikTokStats {
   readonly enterRooms: number;
   /** Push sockets currently open for this user's room. */
   openSockets(username: string): number;
+  /**
+   * Requests that carried a `sessionid` cookie, by where they went: TikTok's page, web API, room info and
+   * push socket (the Cookie header), and signed connects that forwarded it to the signing service
+   * (`x-cookie-header`, sent by the library only with `authenticateWs`).
+   */
+  readonly withSession: { readonly page: number; readonly api: number; readonly roomInfo: number; readonly signConnect: number; readonly push: number };
 }
 
 export interface FakeTikTok {
@@ -155,6 +161,22 @@ export interface FakeTikTok {
    * so tests that do not care never see a 429 from it.
    */
   advertiseLimits(limits: FakeSignLimits): void;
+  /**
+   * A restricted (18+ or region-locked) LIVE: the page and web API show it live, but room info answers
+   * status_code 4003110 without its stream data unless the request carries the fake's login (see
+   * `acceptLogin`). With `socketNeedsLogin` the push socket also refuses an upgrade without it (TikTok does
+   * for some such rooms: the library sends the session there only with `authenticateWs`).
+   */
+  restrict(username: string, options: { readonly socketNeedsLogin?: boolean } | false): void;
+  /** The logged-in web session TikTok knows now (`sessionid` + `tt-target-idc` cookies); undefined: none (expired). */
+  acceptLogin(login: FakeLogin | undefined): void;
+  /**
+   * Until cleared with `false`, a live-check route answers as TikTok does when it blocks or stumbles
+   * (for `users` only, when given; `false` clears them): `captcha` a 200 HTML captcha page, `waf` a 403 HTML block page, a
+   * status code with an HTML error page, `hang` no answer, `no-live-state` a page/answer without the live
+   * status, `lie` "not live" (status 4) while the room is live.
+   */
+  failChecks(route: FakeCheckRoute, fault: FakeCheckFault | false, options?: { readonly users?: readonly string[] }): void;
   /** While set, `/accounts/me/rate_limits` answers 500 (`'error'`) or never answers (`'hang'`). */
   limitsUnreachable(mode: 'error' | 'hang' | false): void;
   /** While on, signing requests are held open and never answered. */
@@ -171,6 +193,16 @@ export interface FakeTikTok {
    */
   setVideo(username: string, video: FakeRoomVideo | undefined): void;
   close(): Promise<void>;
+}
+
+/** The live-check routes of TikTok the bot reads: the LIVE page, the web API and webcast room info. */
+export type FakeCheckRoute = 'page' | 'api' | 'roomInfo';
+export type FakeCheckFault = 'captcha' | 'waf' | 'hang' | 'no-live-state' | 'lie' | 403 | 429 | 500 | 502 | 503;
+
+/** A logged-in TikTok web session as its cookies carry it. */
+export interface FakeLogin {
+  readonly sessionId: string;
+  readonly ttTargetIdc: string;
 }
 
 /** Signing-service limits in connects per window. */
@@ -193,6 +225,8 @@ interface FakeUser {
   roomId: string;
   silenced: boolean;
   zombie: boolean;
+  restricted: boolean;
+  sessionOnlySocket: boolean;
   flow?: NodeJS.Timeout | undefined;
   video?: FakeRoomVideo | undefined;
   readonly initialChats: BaseProtoMessage[];
@@ -217,6 +251,18 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
     acks: 0,
     enterRooms: 0,
   };
+  const withSession = { page: 0, api: 0, roomInfo: 0, signConnect: 0, push: 0 };
+  let login: FakeLogin | undefined;
+  /** Per route: faults by user ('*': everyone without one of their own). */
+  const checkFaults = new Map<FakeCheckRoute, Map<string, FakeCheckFault>>();
+  /** The fault a check route answers with for this user now, if any. */
+  const faultFor = (route: FakeCheckRoute, user: FakeUser | undefined): FakeCheckFault | undefined => {
+    const faults = checkFaults.get(route);
+    return (user ? faults?.get(user.username) : undefined) ?? faults?.get('*');
+  };
+  /** Whether a request carried the fake's valid login: `sessionid` and the right `tt-target-idc`. */
+  const isLoggedIn = (cookies: Record<string, string>) =>
+    login !== undefined && cookies.sessionid === login.sessionId && cookies['tt-target-idc'] === login.ttTargetIdc;
   let rateLimited = 0;
   /** Per window: its limit and the times (epoch ms) of the uses it still counts, oldest first. */
   const signWindows = new Map<SignWindowLabel, { max: number; uses: number[] }>();
@@ -276,24 +322,44 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       if (page) counters.pageRequests++;
       return hold(res);
     }
+    const cookies = parseCookieHeader(req.headers.cookie);
+    const hasSession = cookies.sessionid !== undefined;
     if (page?.[1]) {
       counters.pageRequests++;
+      if (hasSession) withSession.page++;
       const user = users.get(normalize(decodeURIComponent(page[1])));
-      const state = user ? { LiveRoom: { liveRoomUserInfo: liveRoomUserInfo(user) } } : {};
+      const fault = faultFor('page', user);
+      if (fault === 'hang') return hold(res);
+      if (fault !== undefined && fault !== 'lie' && fault !== 'no-live-state') return sendBlock(res, fault);
+      const state = !user ? {} : fault === 'no-live-state' ? { LiveRoom: { loadingState: { getRecommendLive: 1 } } } : { LiveRoom: { liveRoomUserInfo: liveRoomUserInfo(user, fault === 'lie') } };
       return send(res, 200, 'text/html; charset=utf-8', sigiPage(state));
     }
     if (path === '/api-live/user/room/') {
       counters.apiLiveRequests++;
+      if (hasSession) withSession.api++;
       const user = users.get(normalize(url.searchParams.get('uniqueId') ?? ''));
-      const body = user ? { statusCode: 0, data: liveRoomUserInfo(user) } : USER_NOT_FOUND;
-      return sendJson(res, 200, body);
+      const fault = faultFor('api', user);
+      if (fault === 'hang') return hold(res);
+      if (fault !== undefined && fault !== 'lie' && fault !== 'no-live-state') return sendBlock(res, fault);
+      const data = user && fault === 'no-live-state' ? { user: liveRoomUserInfo(user).user } : user ? liveRoomUserInfo(user, fault === 'lie') : undefined;
+      return sendJson(res, 200, data ? { statusCode: 0, data } : USER_NOT_FOUND);
     }
     if (path === '/webcast/room/info/') {
       counters.roomInfoRequests++;
+      if (hasSession) withSession.roomInfo++;
       const user = userByRoom(url.searchParams.get('room_id') ?? '');
-      const body = user
-        ? { status_code: 0, data: { id_str: user.roomId, status: user.live ? 2 : 4, ...roomVideo(user) } }
-        : { status_code: 4003110, data: { prompts: '' } };
+      const fault = faultFor('roomInfo', user);
+      if (fault === 'hang') return hold(res);
+      if (fault !== undefined && fault !== 'lie' && fault !== 'no-live-state') return sendBlock(res, fault);
+      if (user?.restricted && user.live && !isLoggedIn(cookies)) {
+        // What TikTok answers for an 18+ or region-locked LIVE without a logged-in session (also an expired
+        // one, or one sent with the wrong tt-target-idc: that data centre does not know it).
+        return sendJson(res, 200, { status_code: 4003110, data: { message: 'This LIVE is restricted', prompts: 'Log in to watch this LIVE' } });
+      }
+      const status = !user || fault === 'lie' || !user.live ? 4 : 2;
+      const body = fault === 'no-live-state'
+        ? { status_code: 0, data: { id_str: user?.roomId ?? '' } }
+        : { status_code: 0, data: { id_str: user?.roomId ?? '', status, ...(user && status === 2 ? roomVideo(user) : {}) } };
       return sendJson(res, 200, body);
     }
 
@@ -320,6 +386,8 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
     if (anchor?.[1] || connect?.[1]) {
       if (anchor) counters.signRoomIdRequests++;
       else counters.signConnectRequests++;
+      const forwarded = req.headers['x-cookie-header'];
+      if (connect && typeof forwarded === 'string' && parseCookieHeader(forwarded).sessionid !== undefined) withSession.signConnect++;
       const apiKeyHeader = req.headers['x-api-key'];
       signRequests.push({
         path,
@@ -394,6 +462,12 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
     if (!user?.live) {
       // The library reads the `handshake-msg` header of a refused upgrade.
       socket.end('HTTP/1.1 404 Not Found\r\nhandshake-msg: room is not live\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const pushCookies = parseCookieHeader(req.headers.cookie);
+    if (pushCookies.sessionid !== undefined) withSession.push++;
+    if (user.restricted && user.sessionOnlySocket && !isLoggedIn(pushCookies)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nhandshake-msg: login required for this LIVE\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -479,7 +553,7 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
   const host = `127.0.0.1:${port}`;
 
   const stats: FakeTikTokStats = Object.defineProperties(
-    { openSockets: (username: string) => countOpen(users.get(normalize(username))) },
+    { openSockets: (username: string) => countOpen(users.get(normalize(username))), withSession },
     Object.fromEntries(
       Object.keys(counters).map((name) => [name, { get: () => counters[name as keyof typeof counters], enumerable: true }]),
     ),
@@ -514,6 +588,8 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
         roomId: '',
         silenced: false,
         zombie: false,
+        restricted: false,
+        sessionOnlySocket: false,
         initialChats: [],
         sockets: new Set(),
       };
@@ -600,6 +676,22 @@ export async function startFakeTikTok(): Promise<FakeTikTok> {
       retryAfterSeconds = seconds;
     },
     advertiseLimits: advertise,
+    restrict(username, options) {
+      const user = requireUser(username);
+      user.restricted = options !== false;
+      user.sessionOnlySocket = options !== false && options.socketNeedsLogin === true;
+    },
+    acceptLogin(value) {
+      login = value;
+    },
+    failChecks(route, fault, options = {}) {
+      const faults = checkFaults.get(route) ?? new Map<string, FakeCheckFault>();
+      checkFaults.set(route, faults);
+      for (const name of options.users?.map(normalize) ?? ['*']) {
+        if (fault === false) faults.delete(name);
+        else faults.set(name, fault);
+      }
+    },
     limitsUnreachable(mode) {
       limitsMode = mode;
       if (mode !== 'hang') for (const res of hungResponses) res.destroy();
@@ -687,11 +779,35 @@ function roomVideo(user: FakeUser): { stream_url?: unknown } {
   };
 }
 
-function liveRoomUserInfo(user: FakeUser) {
+/** `lie`: "not live" while live, as TikTok's page and API sometimes say (stale caches: connector issues 323, 244). */
+function liveRoomUserInfo(user: FakeUser, lie = false) {
   return {
     user: { id: user.userId, uniqueId: user.username, nickname: user.username, roomId: user.roomId },
-    liveRoom: { status: user.live ? 2 : 4 },
+    liveRoom: { status: user.live && !lie ? 2 : 4 },
   };
+}
+
+/** TikTok's answers when it will not tell: a captcha page (200), a WAF block page (403), an error status. */
+function sendBlock(res: ServerResponse, fault: 'captcha' | 'waf' | 403 | 429 | 500 | 502 | 503): void {
+  if (fault === 'captcha') {
+    return send(res, 200, 'text/html; charset=utf-8', '<!DOCTYPE html><html><head><title>Security Check</title></head><body><div id="captcha-verify-container"><p>Drag the slider to fit the puzzle</p></div><script src="https://sf-security.ibytedtos.com/obj/rc-verifycenter/sec_sdk_build/captcha.js"></script></body></html>');
+  }
+  if (fault === 'waf') {
+    return send(res, 403, 'text/html; charset=utf-8', '<html><head><title>Access Denied</title></head><body><h1>Access Denied</h1><p>You don\'t have permission to access this page. Reference #18.7f3c1402.1765000000.2a1b3c4d</p></body></html>');
+  }
+  if (fault === 429) res.setHeader('retry-after', '60');
+  return send(res, fault, 'text/html; charset=utf-8', `<html><body><h1>${fault}</h1></body></html>`);
+}
+
+function parseCookieHeader(header: string | undefined): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = decodeURIComponent(part.slice(0, eq).trim());
+    cookies[name] = decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return cookies;
 }
 
 function sigiPage(state: object): string {

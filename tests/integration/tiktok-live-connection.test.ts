@@ -220,11 +220,13 @@ describe('TikTokLiveConnectionAdapter against the fake TikTok', () => {
       expect(elapsed).toBeGreaterThanOrEqual(850);
       expect(elapsed).toBeLessThan(2_500);
 
-      // Quirk worth knowing: with TikTok's web page down, isLive() falls back to the signing
-      // service's room-id lookup, which also reports liveness.
+      // With TikTok's web page and API down the live check cannot tell: it says so rather than guess,
+      // and does not turn every poll into a signing-service room-id lookup (the library's last resort).
       const lookups = fake.stats.signRoomIdRequests;
-      await expect(connection.isLive()).resolves.toBe(true);
-      expect(fake.stats.signRoomIdRequests).toBe(lookups + 1);
+      const unclear = await rejection(connection.isLive());
+      expect(unclear.code).toBe('TIKTOK_UNCLEAR');
+      expect(unclear.message).toBe(`TikTok did not answer clearly whether @${name} is live: the LIVE page gave no answer within 300 ms; the web API gave no answer within 300 ms.`);
+      expect(fake.stats.signRoomIdRequests).toBe(lookups);
     } finally {
       fake.hangWeb(false);
     }

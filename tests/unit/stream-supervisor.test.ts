@@ -10,6 +10,7 @@ import { FakeLiveConnection } from '../fakes/fake-live-connection.js';
 
 const log = pino({ level: 'silent' });
 const timings: SupervisorTimings = {
+  ...TIKTOK_DEFAULTS.supervisor,
   offlinePollMs: 60_000,
   pollJitterRatio: 0.2,
   reconnect: { initialMs: 5_000, maxMs: 300_000, factor: 2 },
@@ -17,7 +18,6 @@ const timings: SupervisorTimings = {
   stableAfterMs: 120_000,
   errorRetryMs: 30 * 60_000,
   rateLimitFallbackMs: 60_000,
-  silentRoom: TIKTOK_DEFAULTS.supervisor.silentRoom,
 };
 
 function setup(connection = new FakeLiveConnection('streamer')) {
