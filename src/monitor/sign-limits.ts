@@ -29,7 +29,8 @@ const WINDOW_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 /**
  * The connect budget's windows from the service's answer (undefined: unreachable) and the user's
  * overrides. A window the service reports partly spent (an earlier run, another process on the key)
- * starts with that spending, which leaves at its `reset_at`.
+ * starts with that spending; the service's windows slide, so only its oldest use leaves at `reset_at`
+ * (the budget frees the rest one at a time: rate-budget.ts).
  */
 export function connectWindows(limits: SignLimits | undefined, overrides: ConnectOverrides, now: number): BudgetWindow[] {
   const windows: BudgetWindow[] = [];
