@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { spliceFlv, type FlvPhase } from './flv-splice.js';
 
 export type FakeVideoCodec = 'h264' | 'hevc';
 
@@ -34,6 +35,13 @@ export interface FakeLiveVideo {
    * its own stream time), so a test can see where a wall-clock moment lands in a clip.
    */
   readonly flashAt?: number;
+  /**
+   * The live changes shape mid-stream, as TikTok's does when a guest joins, a battle starts or the
+   * streamer pauses: each connection plays these phases in turn (each encoded by its own real ffmpeg and
+   * spliced into one FLV, new sequence headers at each switch; see flv-splice.ts), the last one until the
+   * connection ends. `colour`, `codec` and the size above are then unused.
+   */
+  readonly phases?: readonly FlvPhase[];
 }
 
 export interface FlvServerStats {
@@ -52,6 +60,8 @@ export interface FakeFlvServer {
   dropConnections(streamer: string): number;
   /** Every URL handed out so far answers 403 from now on. */
   expireUrls(streamer: string): void;
+  /** Wall-clock ms at which each phase began on this streamer's newest connection (phased lives only). */
+  phaseStartedAt(streamer: string): readonly number[];
   /** The live is over: open connections end and new requests get 404. */
   endLive(streamer: string): void;
   readonly stats: FlvServerStats;
@@ -64,6 +74,7 @@ interface Live {
   readonly signs: Set<string>;
   readonly encoders: Set<ChildProcess>;
   isEnded: boolean;
+  phaseStartedAt: readonly number[];
 }
 
 const GOP_FRAMES = 15;
@@ -93,6 +104,7 @@ export async function startFakeFlvServer(): Promise<FakeFlvServer> {
       refused++;
       return void res.writeHead(403, { 'content-type': 'text/plain' }).end('expired');
     }
+    if (live.video.phases) return void servePhases(live, live.video.phases, res);
     const encoder = spawn('ffmpeg', encoderArgs(live.video), { stdio: ['ignore', 'pipe', 'ignore'] });
     encoders.add(encoder);
     live.encoders.add(encoder);
@@ -113,6 +125,24 @@ export async function startFakeFlvServer(): Promise<FakeFlvServer> {
     res.on('close', () => {
       if (encoder.exitCode === null && encoder.pid !== undefined) encoder.kill('SIGKILL');
     });
+  }
+
+  function servePhases(live: Live, phases: readonly FlvPhase[], res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'video/x-flv', connection: 'close' });
+    // Phase encoders are tracked like any other while they run: dropConnections/endLive/close end them by pid.
+    const track = {
+      started(e: ChildProcess) {
+        encoders.add(e);
+        live.encoders.add(e);
+      },
+      ended(e: ChildProcess) {
+        encoders.delete(e);
+        live.encoders.delete(e);
+      },
+    };
+    const splice = spliceFlv(phases, res, track, () => res.end());
+    live.phaseStartedAt = splice.phaseStartedAt;
+    res.on('close', () => splice.stop());
   }
 
   function endEncoders(set: Iterable<ChildProcess>): number {
@@ -148,8 +178,9 @@ export async function startFakeFlvServer(): Promise<FakeFlvServer> {
       return `http://127.0.0.1:${port}/stage/${streamer}.flv?expire=${expire}&sign=${sign}`;
     },
     addLive(streamer, video) {
-      lives.set(streamer, { video, signs: new Set(), encoders: new Set(), isEnded: false });
+      lives.set(streamer, { video, signs: new Set(), encoders: new Set(), isEnded: false, phaseStartedAt: [] });
     },
+    phaseStartedAt: (streamer) => mustGet(streamer).phaseStartedAt,
     dropConnections: (streamer) => endEncoders(mustGet(streamer).encoders),
     expireUrls(streamer) {
       mustGet(streamer).signs.clear();

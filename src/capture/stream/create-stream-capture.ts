@@ -48,7 +48,7 @@ export async function createStreamCapture(
   });
   return {
     buffers,
-    capture: new StreamCapture({ buffers, dir: config.streamBufferDir, ffmpegPath: config.ffmpegPath, ffprobePath, hasFfmpeg }),
+    capture: new StreamCapture({ buffers, dir: config.streamBufferDir, ffmpegPath: config.ffmpegPath, ffprobePath, hasFfmpeg, log }),
     sync: new StreamBufferSync({ buffers, hasFfmpeg, captureOf: deps.captureOf, log }),
     refusal: () => (hasFfmpeg ? undefined : FFMPEG_MISSING_MESSAGE),
   };

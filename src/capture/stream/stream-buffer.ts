@@ -11,7 +11,8 @@
  * expired URL, end of file, network) or stalls (no new segment in `stallMs`), with backoff.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { Agent, IncomingMessage } from 'node:http';
 import { readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -19,6 +20,8 @@ import { sleep } from '../../util/sleep.js';
 import { errorMessage } from '../../util/text.js';
 import type { FfmpegPidFile } from './ffmpeg-pids.js';
 import type { StreamSource } from './stream-url.js';
+import { FlvShapeSplitter, type FlvShape } from './flv-shapes.js';
+import { openVideoStream } from './stream-pull.js';
 import { CAPTURE_DEFAULTS } from '../defaults.js';
 
 export type StreamBufferOptions = { readonly [K in keyof typeof CAPTURE_DEFAULTS.streamBuffer]?: number };
@@ -46,13 +49,17 @@ export interface StreamBufferDeps {
   readonly resolveSource: (signal: AbortSignal) => Promise<StreamSource>;
   readonly log: Logger;
   readonly options?: StreamBufferOptions;
+  /** TIKTOK_PROXY_URL's agent: the video is pulled through it too. */
+  readonly agent?: Agent | undefined;
 }
 
 export class StreamBuffer {
   readonly streamer: string;
   private readonly settings: Required<StreamBufferOptions>;
   private readonly controller = new AbortController();
-  private child: ChildProcess | undefined;
+  /** ffmpegs of the current pull: the running shape's, and a previous shape's finishing its last segment. */
+  private readonly children = new Set<ChildProcess>();
+  private readonly lastStderr = new Map<ChildProcess, string>();
   private runDir: string | undefined;
   private runNumber = 0;
   private failure: { kind: 'reconnecting' | 'failed'; reason: string } | undefined;
@@ -72,7 +79,8 @@ export class StreamBuffer {
 
   /** Pid of the ffmpeg running now (tests check /proc with it). */
   get pid(): number | undefined {
-    return this.child?.exitCode === null ? this.child.pid : undefined;
+    const newest = [...this.children].at(-1);
+    return newest?.exitCode === null ? newest.pid : undefined;
   }
 
   start(): void {
@@ -169,45 +177,94 @@ export class StreamBuffer {
     }
   }
 
-  /** Runs one ffmpeg until it exits or stalls; resolves with why it ended. */
-  private pull(source: StreamSource, signal: AbortSignal): Promise<string> {
+  /**
+   * Reads the video until it ends, fails or stalls, feeding each of its shapes (flv-shapes.ts) to its own
+   * ffmpeg run; resolves with why the pull ended.
+   */
+  private async pull(source: StreamSource, signal: AbortSignal): Promise<string> {
+    let res: IncomingMessage;
+    try {
+      res = await openVideoStream(source.url, { headers: source.headers, agent: this.deps.agent, signal, idleMs: this.settings.stallMs });
+    } catch (err) {
+      return signal.aborted ? 'stopped' : errorMessage(err);
+    }
+    const splitter = new FlvShapeSplitter();
+    let current: ChildProcess | undefined;
+    return new Promise<string>((resolve) => {
+      let isFinished = false;
+      const finish = (why: string) => {
+        if (isFinished) return;
+        isFinished = true;
+        clearInterval(watchdog);
+        res.destroy();
+        current?.stdin?.end();
+        // Every run writes its last segment and playlist end when its input ends; then the pull is over.
+        void Promise.all([...this.children].map(exitOf)).then(() => resolve(signal.aborted ? 'stopped' : why));
+      };
+      const startRun = (shape: FlvShape, prefix: Buffer, reason: string) => {
+        if (current) {
+          this.deps.log.info({ stream: this.streamer, reason, shape }, 'the live switched its video mid-stream: new segment run');
+          current.stdin?.end();
+        }
+        const child = this.spawnRun(shape, reason, splitter.isFlv);
+        current = child;
+        child.stdin?.write(prefix);
+        child.once('exit', (code, sig) => {
+          if (child !== current || isFinished) return;
+          finish(this.lastStderr.get(child) || `ffmpeg exited (${code ?? sig ?? '?'})`);
+        });
+      };
+      res.on('data', (chunk: Buffer) => {
+        for (const event of splitter.push(chunk)) {
+          if (event.kind === 'run') startRun(event.shape, event.prefix, event.reason);
+          else if (current?.stdin && !current.stdin.write(event.bytes)) {
+            // ffmpeg is behind: hold the socket rather than buffer the live in memory.
+            res.pause();
+            current.stdin.once('drain', () => res.resume());
+          }
+        }
+      });
+      res.once('end', () => finish('the video ended'));
+      res.once('error', (err) => finish(errorMessage(err)));
+      res.once('close', () => finish('the video connection closed'));
+      const watchdog = setInterval(() => {
+        // An audio-only pause adds no segment (they split at keyframes) but is no stalled pull.
+        if (splitter.lastVideoAt !== undefined && Date.now() - splitter.lastVideoAt > 1_000) this.lastSegmentSeenAt = Date.now();
+        if (!this.runDir) return;
+        void this.checkProgress(this.runDir).then((isStalled) => {
+          if (isStalled) finish(`no video for ${Math.round(this.settings.stallMs / 1000)} s`);
+        }).catch((err: unknown) => this.deps.log.warn({ err }, 'stream buffer progress check failed'));
+      }, 1_000);
+    });
+  }
+
+  /** One ffmpeg copying one shape of the video, from its stdin, into its own run folder. */
+  private spawnRun(shape: FlvShape, reason: string, isFlv: boolean): ChildProcess {
     this.runNumber += 1;
     const runDir = join(this.deps.dir, this.streamer, String(Date.now() * 100 + this.runNumber));
     mkdirSync(runDir, { recursive: true });
+    // What the cut compares to know whether segments of two runs can be joined without re-encoding.
+    writeFileSync(join(runDir, SHAPE_FILE), JSON.stringify({ ...shape, reason }));
     this.runDir = runDir;
     this.runDirs.add(runDir);
     this.lastSegmentCount = 0;
     this.lastSegmentSeenAt = Date.now();
-    const child = spawn(this.deps.ffmpegPath, ffmpegArgs(source, runDir, this.settings), {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    this.child = child;
+    const child = spawn(this.deps.ffmpegPath, ffmpegArgs(runDir, this.settings, isFlv), { stdio: ['pipe', 'ignore', 'pipe'] });
+    this.children.add(child);
     if (child.pid !== undefined) this.deps.pids.add(child.pid);
-    let stderrTail = '';
+    // ffmpeg gone (killed, failed) while we write: the exit handler reports it, the write error is noise.
+    child.stdin?.on('error', () => undefined);
     child.stderr?.on('data', (chunk: Buffer) => {
-      stderrTail = (stderrTail + chunk.toString()).slice(-400);
+      this.lastStderr.set(child, ((this.lastStderr.get(child) ?? '') + chunk.toString()).slice(-400).trim().split('\n').pop() ?? '');
     });
-    return new Promise<string>((resolve) => {
-      const watchdog = setInterval(() => {
-        void this.checkProgress(runDir).then((isStalled) => {
-          if (isStalled) {
-            stderrTail = `no video for ${Math.round(this.settings.stallMs / 1000)} s`;
-            this.endChild();
-          }
-        }).catch((err: unknown) => this.deps.log.warn({ err }, 'stream buffer progress check failed'));
-      }, 1_000);
-      const finish = (why: string) => {
-        clearInterval(watchdog);
-        if (child.pid !== undefined) this.deps.pids.remove(child.pid);
-        if (this.child === child) this.child = undefined;
-        resolve(why);
-      };
-      child.once('error', (err) => finish(`ffmpeg could not start: ${err.message}`));
-      child.once('exit', (code, sig) => {
-        const last = stderrTail.trim().split('\n').pop() ?? '';
-        finish(signal.aborted ? 'stopped' : last || `ffmpeg exited (${code ?? sig ?? '?'})`);
-      });
-    });
+    const forget = () => {
+      this.children.delete(child);
+      this.lastStderr.delete(child);
+      if (child.pid !== undefined) this.deps.pids.remove(child.pid);
+    };
+    child.once('error', forget);
+    child.once('exit', forget);
+    return child;
   }
 
   /** True when no new segment appeared for stallMs (one read of the playlists also updates lastSeconds). */
@@ -230,33 +287,33 @@ export class StreamBuffer {
     const horizon = Date.now() - this.settings.bufferSeconds * 1000 - 10_000;
     for (const run of await readdir(root).catch(() => [] as string[])) {
       const path = join(root, run);
-      if (path === this.runDir && this.child) continue;
+      if (path === this.runDir && this.children.size > 0) continue;
       const info = await stat(path).catch(() => undefined);
       if (info && info.mtimeMs < horizon) await rm(path, { recursive: true, force: true });
     }
   }
 
   private endChild(): void {
-    const child = this.child;
-    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const child of this.children) {
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   }
 }
 
-function ffmpegArgs(source: StreamSource, runDir: string, settings: Required<StreamBufferOptions>): string[] {
-  const { 'User-Agent': userAgent, ...others } = source.headers;
-  const headers = Object.entries(others).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+function ffmpegArgs(runDir: string, settings: Required<StreamBufferOptions>, isFlv: boolean): string[] {
   // Segments beyond the window stay a little (hls_delete_threshold) so a cut that just linked them is safe.
   const listSize = Math.ceil(settings.bufferSeconds / settings.segmentSeconds) + 2;
   return [
     '-hide_banner', '-loglevel', 'error', '-nostdin',
-    ...(userAgent ? ['-user_agent', userAgent] : []),
-    ...(headers ? ['-headers', headers] : []),
-    '-rw_timeout', String(Math.round(settings.stallMs * 1000)),
     '-fflags', '+genpts+discardcorrupt',
     // Probing 5 s (the default for MPEG-TS input) delays the first segment and skews its wall-clock time.
     '-analyzeduration', '2000000', '-probesize', '1000000',
-    '-i', source.url,
+    ...(isFlv ? ['-f', 'flv'] : []),
+    '-i', 'pipe:0',
     '-map', '0:v:0', '-map', '0:a:0?', '-c', 'copy',
+    // A muted or paused stretch leaves one track without packets: hold the other at most 2 s for it, not
+    // the default 10 s, so segments keep closing on time.
+    '-max_interleave_delta', '2000000',
     '-f', 'hls',
     '-hls_time', String(settings.segmentSeconds),
     '-hls_list_size', String(listSize),
@@ -265,6 +322,15 @@ function ffmpegArgs(source: StreamSource, runDir: string, settings: Required<Str
     '-hls_segment_filename', join(runDir, '%d.ts'),
     join(runDir, 'index.m3u8'),
   ];
+}
+
+/** Beside each run's playlist: the FLV shape (flv-shapes.ts) that run holds. */
+export const SHAPE_FILE = 'shape.json';
+
+/** Resolves when the process has exited (at once if it already has). */
+function exitOf(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /**

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, link, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Logger } from 'pino';
 import { AppError } from '../../util/errors.js';
 import type { CaptureRequest, CapturedClip, ClipCapture, Footage } from '../clip-capture.js';
 import { sleep } from '../../util/sleep.js';
@@ -46,6 +47,7 @@ export class StreamCapture implements ClipCapture {
       /** Resolved once at start-up (isFfmpegAvailable). */
       readonly hasFfmpeg: boolean;
       readonly timings?: { readonly [K in keyof typeof CAPTURE_DEFAULTS.streamCut]?: number };
+      readonly log?: Logger;
     },
   ) {
     this.settings = { ...CAPTURE_DEFAULTS.streamCut, ...options.timings };
@@ -83,6 +85,8 @@ export class StreamCapture implements ClipCapture {
     const workDir = join(this.options.dir, '.cuts', `${request.streamer}-${Date.now()}-${randomBytes(3).toString('hex')}`);
     try {
       const cut = await cutSegments({ segments: chosen, workDir, ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath });
+      // Only a window across a switch is re-encoded; every other clip stays a copy of the live's own video.
+      if (cut.switched) this.options.log?.info({ stream: request.streamer, switched: cut.switched }, 'clip spans a mid-live video switch: re-encoded into one picture');
       const asked = request.beforeSeconds + request.afterSeconds;
       const coveredFrom = Math.max(from, chosen[0]?.start.getTime() ?? from);
       const coveredTo = Math.min(to, end(chosen.at(-1) ?? chosen[0]!));
@@ -92,6 +96,7 @@ export class StreamCapture implements ClipCapture {
       const note = [
         isShort ? `${Math.round(covered)} s of the ${asked} s asked were buffered` : undefined,
         cut.originalPath ? 'HEVC live re-encoded to h264; the original cut is kept beside it' : undefined,
+        cut.switched ? `re-encoded: the live switched its video in this window (${cut.switched})` : undefined,
       ].filter(Boolean).join('; ');
       const savedAt = new Date();
       const filed = await file({ path: cut.path, savedAt, isShared: false, ...(note ? { note } : {}) });
