@@ -17,6 +17,14 @@ export interface Config {
   /** TIKTOK_CONNECTS_PER_MINUTE / _PER_HOUR: override the connect budget the signing service reports. */
   readonly tiktokConnectsPerMinute: number | undefined;
   readonly tiktokConnectsPerHour: number | undefined;
+  /**
+   * TIKTOK_SESSION_ID / TIKTOK_TT_TARGET_IDC: a logged-in TikTok web session (the `sessionid` and
+   * `tt-target-idc` cookies) for restricted (18+, region) lives. Secret: environment only, never logged.
+   */
+  readonly tiktokSessionId: string | undefined;
+  readonly tiktokTtTargetIdc: string | undefined;
+  /** TIKTOK_AUTHENTICATE_WS: also send that session to the signing service (and TikTok's chat socket). */
+  readonly tiktokAuthenticateWs: boolean;
   readonly ffmpegPath: string;
   /** STREAM_BUFFER_DIR: where stream capture keeps each live's rolling segments (a RAM disk is ideal). */
   readonly streamBufferDir: string;
@@ -128,6 +136,29 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     problems.push('CLUSTER=true needs a shared Redis DATABASE_URL (redis:// or rediss://) that every node uses');
   }
 
+  // A cookie value: no spaces, semicolons or commas, which would split the Cookie header.
+  const cookieValue = (key: string, what: string): string | undefined => {
+    const value = read(key);
+    if (value !== undefined && /[\s;,]/.test(value)) {
+      problems.push(`${key} must be ${what} exactly as the browser has it (no spaces, ';' or ',')`);
+      return undefined;
+    }
+    return value;
+  };
+  const tiktokSessionId = cookieValue('TIKTOK_SESSION_ID', "the value of tiktok.com's sessionid cookie");
+  const tiktokTtTargetIdc = cookieValue('TIKTOK_TT_TARGET_IDC', "the value of tiktok.com's tt-target-idc cookie (such as useast2a)");
+  if ((read('TIKTOK_SESSION_ID') === undefined) !== (read('TIKTOK_TT_TARGET_IDC') === undefined)) {
+    problems.push('TIKTOK_SESSION_ID and TIKTOK_TT_TARGET_IDC go together: TikTok only accepts a session in the data centre it belongs to');
+  }
+  const authenticateWsText = read('TIKTOK_AUTHENTICATE_WS')?.toLowerCase();
+  if (authenticateWsText !== undefined && authenticateWsText !== 'true' && authenticateWsText !== 'false') {
+    problems.push('TIKTOK_AUTHENTICATE_WS must be true or false');
+  }
+  const tiktokAuthenticateWs = authenticateWsText === 'true';
+  if (tiktokAuthenticateWs && read('TIKTOK_SESSION_ID') === undefined) {
+    problems.push('TIKTOK_AUTHENTICATE_WS=true needs TIKTOK_SESSION_ID and TIKTOK_TT_TARGET_IDC (it sends that session to the signing service)');
+  }
+
   const logFileText = read('LOG_FILE');
   const logFile = logFileText === undefined ? undefined : path.resolve(logFileText);
 
@@ -155,6 +186,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     tiktokSignApiKey: read('TIKTOK_SIGN_API_KEY'),
     tiktokConnectsPerMinute,
     tiktokConnectsPerHour,
+    tiktokSessionId,
+    tiktokTtTargetIdc,
+    tiktokAuthenticateWs,
     ffmpegPath: read('FFMPEG_PATH') ?? CONFIG_DEFAULTS.ffmpegPath,
     streamBufferDir,
     maxStreamBuffers,
@@ -181,7 +215,7 @@ function isLogLevel(value: string): value is LogLevel {
 
 /** The values that must never appear in a log line or in the store. */
 export function secretsOf(config: Config): string[] {
-  return [config.discordToken, config.obsPassword, config.tiktokSignApiKey, databasePassword(config.databaseUrl)].filter(
+  return [config.discordToken, config.obsPassword, config.tiktokSignApiKey, config.tiktokSessionId, config.tiktokTtTargetIdc, databasePassword(config.databaseUrl)].filter(
     (s): s is string => s !== undefined && s.length >= 4,
   );
 }

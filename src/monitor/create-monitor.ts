@@ -3,18 +3,22 @@ import type { LiveConnectionFactory } from './live-connection.js';
 import { StreamMonitor, type MonitorBudgets, type MonitorListener } from './stream-monitor.js';
 import type { SupervisorTimings } from './stream-supervisor.js';
 import { createTikTokConnectionFactory, fetchSignLimits, type TikTokTransport } from './tiktok-live-connection.js';
+import { tiktokSession } from './tiktok-session.js';
 
 /** What the monitor reads from the bot's configuration. */
 export interface MonitorConfig {
   readonly tiktokSignApiKey: string | undefined;
   readonly tiktokConnectsPerMinute: number | undefined;
   readonly tiktokConnectsPerHour: number | undefined;
+  readonly tiktokSessionId: string | undefined;
+  readonly tiktokTtTargetIdc: string | undefined;
+  readonly tiktokAuthenticateWs: boolean;
 }
 
 /** Local stand-ins for TikTok (tests, special set-ups). */
 export interface MonitorAdapters {
   /** Where and how to reach TikTok (a local server in tests). The sign key always comes from config. */
-  readonly tiktokTransport?: Omit<TikTokTransport, 'signApiKey'>;
+  readonly tiktokTransport?: Omit<TikTokTransport, 'signApiKey' | 'session' | 'authenticateWs'>;
   readonly connectLive?: LiveConnectionFactory;
 }
 
@@ -30,7 +34,12 @@ export function createMonitor(
   config: MonitorConfig,
   { adapters = {}, tuning = {}, listener, log }: { adapters?: MonitorAdapters; tuning?: MonitorTuning; listener: MonitorListener; log: Logger },
 ): StreamMonitor {
-  const transport: TikTokTransport = { ...adapters.tiktokTransport, signApiKey: config.tiktokSignApiKey };
+  const transport: TikTokTransport = {
+    ...adapters.tiktokTransport,
+    signApiKey: config.tiktokSignApiKey,
+    session: tiktokSession(config),
+    authenticateWs: config.tiktokAuthenticateWs,
+  };
   return new StreamMonitor({
     connect: adapters.connectLive ?? createTikTokConnectionFactory(transport, log.child({ component: 'tiktok' })),
     listener,

@@ -38,6 +38,7 @@ import type { SignLimits, SignLimitWindow } from './sign-limits.js';
 import { Listeners } from '../util/listeners.js';
 import { TIKTOK_DEFAULTS } from './defaults.js';
 import { checkLive, roomAnswer } from './tiktok-live-check.js';
+import type { TikTokSession } from './tiktok-session.js';
 
 /**
  * Where tiktok-live-connector 2.5 sends its traffic, and how long it may wait. Production passes only
@@ -92,11 +93,6 @@ export interface TikTokTransport {
   readonly authenticateWs?: boolean | undefined;
 }
 
-/** A logged-in TikTok web session, as its two cookies. Secret: never logged, never stored. */
-export interface TikTokSession {
-  readonly sessionId: string;
-  readonly ttTargetIdc: string;
-}
 
 /** Where problems that are not a method's rejection go (a throwing listener, a bad frame). */
 export interface TikTokAdapterLogger {

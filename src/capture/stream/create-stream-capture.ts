@@ -4,13 +4,17 @@ import type { StreamBufferOptions } from './stream-buffer.js';
 import { StreamBufferSync, type StreamBufferSyncDeps } from './stream-buffer-sync.js';
 import { StreamBuffers } from './stream-buffers.js';
 import { FFMPEG_MISSING_MESSAGE, isFfmpegAvailable, StreamCapture } from './stream-capture.js';
-import { pickStreamSource } from './stream-url.js';
+import { pickStreamSource, type StreamSource } from './stream-url.js';
+import { sessionCookieHeader, tiktokSession } from '../../monitor/tiktok-session.js';
 
 /** What stream capture reads from the bot's configuration. */
 export interface StreamCaptureConfig {
   readonly ffmpegPath: string;
   readonly streamBufferDir: string;
   readonly maxStreamBuffers: number;
+  /** A logged-in TikTok session: restricted lives' video wants its cookies too. */
+  readonly tiktokSessionId?: string | undefined;
+  readonly tiktokTtTargetIdc?: string | undefined;
 }
 
 export interface StreamCaptureStage {
@@ -43,7 +47,7 @@ export async function createStreamCapture(
     ffmpegPath: config.ffmpegPath,
     maxBuffers: config.maxStreamBuffers,
     log,
-    resolveSource: async (streamer, signal) => pickStreamSource(await deps.fetchRoomInfo(streamer, signal), streamer),
+    resolveSource: async (streamer, signal) => withSession(pickStreamSource(await deps.fetchRoomInfo(streamer, signal), streamer), config),
     ...(deps.buffer ? { buffer: deps.buffer } : {}),
   });
   return {
@@ -52,4 +56,10 @@ export async function createStreamCapture(
     sync: new StreamBufferSync({ buffers, hasFfmpeg, captureOf: deps.captureOf, log }),
     refusal: () => (hasFfmpeg ? undefined : FFMPEG_MISSING_MESSAGE),
   };
+}
+
+/** The pull carries the session cookies when there is a session (ffmpeg's -headers; redacted from logs by value). */
+function withSession(source: StreamSource, config: StreamCaptureConfig): StreamSource {
+  const session = tiktokSession({ tiktokSessionId: config.tiktokSessionId, tiktokTtTargetIdc: config.tiktokTtTargetIdc });
+  return session ? { ...source, headers: { ...source.headers, Cookie: sessionCookieHeader(session) } } : source;
 }
