@@ -10,6 +10,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAST_TUNING, startWithStandInObs, waitFor, type StandInObsHarness } from '../support/bot-harness.js';
 
 const ROOMS = ['busy.room', 'zombie.room', 'quiet.room'] as const;
+const SILENT_ROOM_TIMINGS = {
+  floors: [
+    { minViewers: 100, ms: 1_500 },
+    { minViewers: 0, ms: 5_000 },
+  ],
+  gapMultiplier: 3,
+  ceilingMs: 10_000,
+  maxLimitMs: 20_000,
+  checkEveryMs: 200,
+};
 
 describe('silent rooms', () => {
   let h: StandInObsHarness;
@@ -23,16 +33,7 @@ describe('silent rooms', () => {
           ...FAST_TUNING.supervisorTimings,
           // Long enough to read /stream list and /status while the zombie waits to reconnect.
           reconnect: { initialMs: 12_000, maxMs: 12_000, factor: 2 },
-          silentRoom: {
-            floors: [
-              { minViewers: 100, ms: 1_500 },
-              { minViewers: 0, ms: 5_000 },
-            ],
-            gapMultiplier: 3,
-            ceilingMs: 10_000,
-            maxLimitMs: 20_000,
-            checkEveryMs: 200,
-          },
+          silentRoom: SILENT_ROOM_TIMINGS,
         },
       },
     });
@@ -87,5 +88,45 @@ describe('silent rooms', () => {
       const own = await h.command({ command: 'logs', options: { stream: room } });
       expect(own.content).not.toContain('reconnecting');
     }
+  });
+});
+
+describe('a silent restricted room watched with a session', () => {
+  const session = { sessionId: '9d8c7b6a5f4e3d2c1b0a99887766aabb', ttTargetIdc: 'useast2a' };
+  let h: StandInObsHarness;
+
+  beforeAll(async () => {
+    h = await startWithStandInObs({
+      keywords: ['clip it'],
+      cooldownSeconds: 0,
+      env: { TIKTOK_SESSION_ID: session.sessionId, TIKTOK_TT_TARGET_IDC: session.ttTargetIdc },
+      // A 2 s reconnect backoff leaves time to see the reconnecting state.
+      tuning: { supervisorTimings: { ...FAST_TUNING.supervisorTimings, reconnect: { initialMs: 2_000, maxMs: 4_000, factor: 2 }, silentRoom: SILENT_ROOM_TIMINGS } },
+    });
+    h.tiktok.acceptLogin(session);
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('is reconnected with the session when it goes silent, and clips again once it speaks', async () => {
+    h.tiktok.addUser('adult.zombie', { live: true });
+    h.tiktok.restrict('adult.zombie', {});
+    h.tiktok.flow('adult.zombie', { everyMs: 200, viewers: 800 });
+    await h.command({ command: 'stream', subcommand: 'add', options: { username: 'adult.zombie' } });
+    await h.waitForState('adult.zombie', 'live');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const roomInfoWithSession = h.tiktok.stats.withSession.roomInfo;
+    h.tiktok.zombie('adult.zombie', true);
+    await h.waitForState('adult.zombie', 'reconnecting', 15_000);
+    expect(h.bot.monitor.state('adult.zombie')?.reason).toContain('silent room');
+    h.tiktok.zombie('adult.zombie', false);
+    await h.waitForState('adult.zombie', 'live', 15_000);
+    // The way back in went through the restricted room's info, with the session.
+    expect(h.tiktok.stats.withSession.roomInfo).toBeGreaterThan(roomInfoWithSession);
+    const saves = h.obs.saves;
+    h.tiktok.sendChat('adult.zombie', { handle: 'fan', text: 'clip it' });
+    await waitFor(() => h.obs.saves === saves + 1, 10_000, () => 'a clip from the revived restricted room');
   });
 });
