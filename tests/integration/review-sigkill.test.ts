@@ -1,0 +1,107 @@
+/**
+ * The cards survive a kill, with the defaults a user gets and several lives at once: the real bot in a
+ * process of its own (tests/support/bot-process.ts, as `npm start` runs it, no test tuning) with the
+ * stand-in OBS. Three lives each give a card; one is kept; the process gets SIGKILL; started again, the
+ * buttons of the cards posted before still work and remember what was decided.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeDiscord, type FakeDiscord, type InteractionInput, type PostedMessage } from '../fakes/discord-server.js';
+import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
+import { BOT_TOKEN } from '../support/bot-harness.js';
+import { killLeftovers, startBotChild, type BotChild } from '../support/bot-child.js';
+import type { BotProcessOverrides } from '../support/bot-process.js';
+
+const LIVES = ['kill.ana', 'kill.ben', 'kill.cat'] as const;
+const WAIT_MS = 30_000;
+
+const idOf = (m: PostedMessage, label: string) => m.components.flatMap((r) => r.components).find((b) => b.label === label)!.custom_id!;
+
+describe('review cards across a SIGKILL, with the defaults and several lives', () => {
+  let dir: string;
+  let discord: FakeDiscord;
+  let tiktok: FakeTikTok;
+  let env: Record<string, string>;
+  let bot: BotChild | undefined;
+  let lastList = '';
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'review-sigkill-'));
+    await mkdir(path.join(dir, 'data'), { recursive: true });
+    discord = await startFakeDiscord({ token: BOT_TOKEN });
+    tiktok = await startFakeTikTok();
+    env = {
+      PATH: process.env.PATH ?? '',
+      HOME: dir,
+      DISCORD_TOKEN: BOT_TOKEN,
+      DISCORD_GUILD_ID: discord.guildId,
+      OBS_URL: 'ws://127.0.0.1:1',
+      CLIPS_DIR: path.join(dir, 'clips'),
+      DATABASE_URL: `sqlite://${path.join(dir, 'data', 'bot.sqlite')}`,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      CLIP_BOT_TEST_OVERRIDES: JSON.stringify({
+        standInObsDir: path.join(dir, 'replays'),
+        adapters: {
+          discordApiUrl: discord.apiUrl,
+          tiktokTransport: { ...tiktok.transport, requestTimeoutMs: 2_000, operationTimeoutMs: 5_000, heartbeatIntervalMs: 1_000 },
+        },
+      } satisfies BotProcessOverrides),
+    };
+    bot = await startBotChild({ cwd: dir, env });
+    await command({ command: 'keyword', subcommand: 'add', options: { word: 'wow' } });
+    for (const user of LIVES) {
+      tiktok.addUser(user, { live: true });
+      await command({ command: 'stream', subcommand: 'add', options: { username: user } });
+    }
+    const deadline = Date.now() + WAIT_MS;
+    while (LIVES.some((user) => !lastList.includes(`@${user}** — 🔴 live`))) {
+      if (Date.now() > deadline) throw new Error(`not every live joined: ${lastList}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      lastList = (await command({ command: 'stream', subcommand: 'list' })).content;
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await bot?.stop();
+    await killLeftovers();
+    await tiktok?.close();
+    await discord?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  function command(input: InteractionInput): Promise<PostedMessage> {
+    return discord.interact(input).final(WAIT_MS);
+  }
+
+  it('keeps every card working and remembers what was decided', async () => {
+    const cards: PostedMessage[] = [];
+    for (const user of LIVES) {
+      tiktok.sendChat(user, { handle: `fan.of.${user.slice(5)}`, text: 'wow' });
+      cards.push(await discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith(`fan.of.${user.slice(5)}_`)), WAIT_MS));
+    }
+    for (const card of cards) {
+      expect(card.files.map((f) => f.name.split('.').slice(-2).join('.'))).toEqual(expect.arrayContaining(['chat.srt']));
+      expect(card.components[0]!.components.map((b) => b.label)).toEqual(['Keep', 'Discard', 'False positive', 'Extend (not for OBS clips)']);
+    }
+    const [ana, ben] = cards as [PostedMessage, PostedMessage, PostedMessage];
+    await discord.press({ messageId: ana.id, customId: idOf(ana, 'Keep') }).final(WAIT_MS);
+
+    await bot!.kill();
+    bot = await startBotChild({ cwd: dir, env });
+
+    const benClip = ben.files.find((f) => f.name.endsWith('.mp4'))!.name;
+    const discarded = await discord.press({ messageId: ben.id, customId: idOf(ben, 'Discard') }).final(WAIT_MS);
+    expect(discarded.files.some((f) => f.name.endsWith('.mp4'))).toBe(false);
+    expect(existsSync(path.join(dir, 'clips', 'kill.ben', 'discarded', benClip))).toBe(true);
+    expect(existsSync(path.join(dir, 'clips', 'kill.ana', 'discarded'))).toBe(false);
+
+    // Ana's Keep survived the kill: marking her clip a false positive now takes it off the kept count.
+    const again = discord.press({ messageId: ana.id, customId: idOf(discord.message(ana.id)!, 'False positive') });
+    await again.final(WAIT_MS);
+    const list = await command({ command: 'keyword', subcommand: 'list' });
+    expect(list.content).toContain('`wow` (contains) — fired 3, kept 0, false positive 1');
+  }, 120_000);
+});
