@@ -46,6 +46,7 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
   const monitor = createMonitor(config, {
     adapters,
     tuning,
+    connectGate: node.connectGate,
     log,
     listener: {
       chat: (message, guildIds) => {
@@ -94,7 +95,7 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
   const triggers = createTriggers({ matcherFor: (g) => settings.matcherFor(g), policyFor: (g) => settings.get(g), trigger: (t) => clips.trigger(t) });
 
   // 7. Discord's side: the commands run against the stages.
-  const context = { settings, store, monitor, clips, replayBuffer, events, clipReplies: delivery.replies, delivery: delivery.worker, streamBuffers: stream.buffers, review: delivery.review.service, log: log.child({ component: 'commands' }) };
+  const context = { settings, store, monitor, clips, replayBuffer, events, clipReplies: delivery.replies, delivery: delivery.worker, streamBuffers: stream.buffers, review: delivery.review.service, ...(node.cluster ? { cluster: node.cluster } : {}), log: log.child({ component: 'commands' }) };
   const router = new InteractionRouter(commands, context, log.child({ component: 'router' }));
 
   let isStopped = false;

@@ -20,6 +20,7 @@ import { errorMessage } from '../util/text.js';
 import { CLUSTER_DEFAULTS, type ClusterTimings } from './defaults.js';
 import { HeldJobs, type ReleaseReason } from './held-jobs.js';
 import { NodeRegistry, type NodeRecord } from './node-registry.js';
+import { SharedConnectBudget } from './shared-connect-budget.js';
 
 /** The parts of the bot a node drives (built after the node, so handed over as a getter). */
 export interface NodeParts {
@@ -29,6 +30,7 @@ export interface NodeParts {
     watch(guildId: string, username: string): void;
     unwatch(guildId: string, username: string): Promise<void>;
     state(username: string): { readonly name: string } | undefined;
+    connectBudgetInfo(): { readonly windows: ReadonlyArray<{ readonly limit: number; readonly windowMs: number }> };
   };
   readonly settings: {
     /** Reads a guild again from the store (another node changed it). */
@@ -58,6 +60,7 @@ export class ClusterNode implements ClusterView {
   private readonly lives: HeldJobs<{ username: string }>;
   private readonly gateway: HeldJobs<Record<string, never>>;
   private readonly broadcast: QueueEventsProducer;
+  private readonly connects: SharedConnectBudget;
   private events: QueueEvents | undefined;
   /** QueueEvents blocks on its connection (XREAD BLOCK), so it has one of its own. */
   private readonly eventsRedis: Redis;
@@ -122,6 +125,12 @@ export class ClusterNode implements ClusterView {
         },
       },
     });
+    this.connects = new SharedConnectBudget({
+      redis: this.redis,
+      nodeId: this.nodeId,
+      windows: () => this.options.parts().monitor.connectBudgetInfo().windows,
+      log: log.child({ component: 'cluster-connects' }),
+    });
     this.broadcast = new QueueEventsProducer('settings', { connection: this.redis, prefix: CLUSTER_DEFAULTS.prefix });
   }
 
@@ -133,6 +142,9 @@ export class ClusterNode implements ClusterView {
     // The node holding it learns of the change through the guild's broadcast (guildChanged).
     unwatch: async (): Promise<void> => undefined,
   };
+
+  /** Every connect of this node's monitor passes the cluster's one connect budget too. */
+  readonly connectGate = (signal: AbortSignal): Promise<void> => this.connects.pass(signal);
 
   /** A guild's settings were changed here: every node reads them again. */
   guildChanged(guildId: string): void {
@@ -154,8 +166,10 @@ export class ClusterNode implements ClusterView {
     return this.gateway.held().length > 0;
   }
 
-  health(): { readonly node: string; readonly gateway: boolean; readonly lives: readonly string[] } {
-    return { node: this.nodeId, gateway: this.isGateway(), lives: this.lives.held().sort() };
+  health(): { readonly node: string; readonly gateway: boolean; readonly lives: readonly string[]; readonly states: Readonly<Record<string, string>> } {
+    const lives = this.lives.held().sort();
+    const { monitor } = this.options.parts();
+    return { node: this.nodeId, gateway: this.isGateway(), lives, states: Object.fromEntries(lives.map((u) => [u, monitor.state(u)?.name ?? 'idle'])) };
   }
 
   async nodes(): Promise<NodeRecord[]> {
@@ -190,6 +204,7 @@ export class ClusterNode implements ClusterView {
     await this.registry.leave(this.nodeId).catch(() => undefined);
     await this.gateway.stop();
     await this.lives.stop();
+    await this.connects.close();
     await this.events?.close();
     await this.broadcast.close();
     this.eventsRedis.disconnect();
@@ -200,7 +215,7 @@ export class ClusterNode implements ClusterView {
     const parts = this.options.parts();
     const held = this.lives.held();
     const lives: Record<string, string> = {};
-    for (const username of held) lives[username] = parts.monitor.state(username)?.name ?? 'starting';
+    for (const username of held) lives[username] = parts.monitor.state(username)?.name ?? 'idle';
     await this.registry.beat({
       id: this.nodeId,
       host: os.hostname(),

@@ -24,6 +24,8 @@ export interface BotNode {
   leave(): Promise<void>;
   /** Releases the clips folder's instance lock (the last step of a stop). */
   release(): Promise<void>;
+  /** A connect budget shared with the other nodes (after this process's own); undefined when alone. */
+  readonly connectGate: ((signal: AbortSignal) => Promise<void>) | undefined;
   /** /healthz: Discord can be used from here. */
   isDiscordReady(): boolean;
   /** /healthz: this node in its cluster; undefined when alone. */
@@ -56,6 +58,7 @@ export async function createNode(
       join: async () => undefined,
       leave: async () => undefined,
       release: () => lock.release(),
+      connectGate: undefined,
       isDiscordReady: () => deps.parts().client.isReady(),
       health: () => undefined,
       cluster: undefined,
@@ -79,6 +82,7 @@ export async function createNode(
     join: () => node.join(),
     leave: () => node.leave(),
     release: () => lock.release(),
+    connectGate: node.connectGate,
     isDiscordReady: () => node.isDiscordReady(),
     health: () => node.health(),
     cluster: node,

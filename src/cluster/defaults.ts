@@ -25,6 +25,8 @@ export const CLUSTER_DEFAULTS = {
    * times. (BullMQ fails a job that stalled more than maxStalledCount times.)
    */
   maxStalledCount: 1_000_000_000,
+  /** Each window of the cluster's connect budget is this much longer than the signing service's. */
+  connectWindowMarginMs: 2_000,
 } as const;
 
 export type ClusterTimings = { readonly [K in keyof typeof CLUSTER_DEFAULTS.timings]: number };

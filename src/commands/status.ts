@@ -1,5 +1,6 @@
 import { SlashCommandBuilder } from 'discord.js';
-import { describeStream } from '../discord/format.js';
+import type { NodeRecord } from '../cluster/node-registry.js';
+import { describeStream, isStateName, stateLabel } from '../discord/format.js';
 import { escapeMarkdown, joinLines, relativeTime } from '../util/markdown.js';
 import type { StreamMonitor } from '../monitor/stream-monitor.js';
 import type { Command } from '../discord/command.js';
@@ -9,18 +10,30 @@ import { formatRate } from '../util/rate.js';
 export const statusCommand = {
   data: forModerators(new SlashCommandBuilder().setName('status').setDescription('OBS, replay buffer, streams and the last clip')),
 
-  async execute(interaction, { settings, monitor, replayBuffer, store, delivery, streamBuffers }) {
+  async execute(interaction, { settings, monitor, replayBuffer, store, delivery, streamBuffers, cluster }) {
     const obs = replayBuffer.status();
     const buffer = obs.isBufferActive === undefined ? 'unknown' : obs.isBufferActive ? 'running' : 'stopped';
     const obsError = obs.lastError ? ` — last error: ${obs.lastError}` : '';
     const { streams } = settings.get(interaction.guildId);
     const [lastClip] = await store.recentClips(interaction.guildId, { limit: 1 });
+    const nodes = cluster ? await cluster.nodes() : undefined;
+    // In a cluster a live's state is known on the node holding it, which says so in its record.
+    const describe = (username: string): string => {
+      const here = describeStream({ settings, monitor, streamBuffers }, interaction.guildId, username, chatRateText(monitor.chatRate(username)));
+      if (!cluster || !nodes) return here;
+      const holder = nodes.find((n) => username in n.lives);
+      if (!holder) return '⚪ waiting for a node';
+      if (holder.id === cluster.nodeId) return `${here} · on this node`;
+      return `${labelOf(holder.lives[username] ?? '')} · on node ${codeSpan(holder.id)}`;
+    };
     const lines = [
       `**OBS:** ${obs.connection} since ${relativeTime(obs.since)}${obsError}`,
       `**Replay buffer:** ${buffer}`,
       connectBudgetText(monitor.connectBudgetInfo()),
+      // Before the streams: a long stream list is cut at the message limit, the nodes are not.
+      ...(nodes ? nodesText(nodes, cluster?.nodeId) : []),
       `**Streams (${streams.length}):**`,
-      ...(streams.length === 0 ? ['none yet — `/stream add`'] : streams.map((s) => `• @${escapeMarkdown(s.username)} — ${describeStream({ settings, monitor, streamBuffers }, interaction.guildId, s.username, chatRateText(monitor.chatRate(s.username)))}`)),
+      ...(streams.length === 0 ? ['none yet — `/stream add`'] : streams.map((s) => `• @${escapeMarkdown(s.username)} — ${describe(s.username)}`)),
       `**Last clip:** ${lastClip ? `\`${lastClip.fileName}\` ${relativeTime(new Date(lastClip.at))} by ${escapeMarkdown(lastClip.triggeredBy)}` : 'none yet'}`,
       // Channels the outbox cannot deliver to: their posts wait (never dropped) until fixed.
       ...delivery.problems(interaction.guildId).map(
@@ -31,6 +44,27 @@ export const statusCommand = {
     await interaction.reply({ content: joinLines(lines), allowedMentions: { parse: [] } });
   },
 } satisfies Command;
+
+/** The cluster's nodes: host, lives, capture load, last seen, where its clips are filed. */
+function nodesText(nodes: readonly NodeRecord[], selfId: string | undefined): string[] {
+  return [
+    `**Nodes (${nodes.length}):**`,
+    ...nodes.map((n) => {
+      const roles = [n.isGateway ? 'gateway' : '', n.id === selfId ? 'this node' : ''].filter(Boolean).join(', ');
+      const lives = Object.keys(n.lives).length;
+      return `• ${codeSpan(n.id)}${roles ? ` (${roles})` : ''} — ${escapeMarkdown(n.host)}, ${lives} live${lives === 1 ? '' : 's'}, ${n.buffers} buffering, seen ${relativeTime(new Date(n.seenAt))}, clips in \`${n.clipsDir}\``;
+    }),
+  ];
+}
+
+/** Node ids (host names) as code, so a `-` or `_` in them reads as typed. */
+function codeSpan(text: string): string {
+  return `\`${text.replace(/`/g, "'")}\``;
+}
+
+function labelOf(state: string): string {
+  return isStateName(state) ? stateLabel(state) : escapeMarkdown(state);
+}
 
 /** "**TikTok connects:** 120/min, 1000/h (from the signing service); 2 queued". */
 function connectBudgetText(info: ReturnType<StreamMonitor['connectBudgetInfo']>): string {

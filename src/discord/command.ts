@@ -1,3 +1,4 @@
+import type { ClusterView } from '../cluster/cluster-node.js';
 import type {
   AutocompleteInteraction,
   ChatInputCommandInteraction,
@@ -30,6 +31,8 @@ export interface CommandContext {
   readonly streamBuffers?: Pick<StreamBuffers, 'state'>;
   /** The alerts as cards: the buttons, and what /keyword list and /clips show of them. */
   readonly review?: ReviewService;
+  /** CLUSTER=true: the nodes and which holds each live (/status); absent when the bot runs alone. */
+  readonly cluster?: ClusterView;
   readonly log: Logger;
 }
 

@@ -18,6 +18,10 @@ const STATE_LABEL: Record<StreamStateName, string> = {
   stopped: '⚪ stopped',
 };
 
+export function isStateName(name: string): name is StreamStateName {
+  return Object.hasOwn(STATE_LABEL, name);
+}
+
 export function stateLabel(name: StreamStateName): string {
   return STATE_LABEL[name];
 }

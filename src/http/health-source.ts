@@ -24,6 +24,8 @@ export interface ClusterHealth {
   readonly node: string;
   readonly gateway: boolean;
   readonly lives: readonly string[];
+  /** Each of those lives' state here. */
+  readonly states: Readonly<Record<string, string>>;
 }
 
 /** The state a stream waits in for the shared connect budget. */

@@ -32,7 +32,13 @@ export interface MonitorTuning {
 /** The source stage: every watched live through tiktok-live-connector, on the connect budget the signing service allows. */
 export function createMonitor(
   config: MonitorConfig,
-  { adapters = {}, tuning = {}, listener, log }: { adapters?: MonitorAdapters; tuning?: MonitorTuning; listener: MonitorListener; log: Logger },
+  {
+    adapters = {},
+    tuning = {},
+    listener,
+    connectGate,
+    log,
+  }: { adapters?: MonitorAdapters; tuning?: MonitorTuning; listener: MonitorListener; connectGate?: ((signal: AbortSignal) => Promise<void>) | undefined; log: Logger },
 ): StreamMonitor {
   const transport: TikTokTransport = {
     ...adapters.tiktokTransport,
@@ -49,5 +55,7 @@ export function createMonitor(
     ...(adapters.connectLive ? {} : { signLimits: () => fetchSignLimits(transport) }),
     connectOverrides: { perMinute: config.tiktokConnectsPerMinute, perHour: config.tiktokConnectsPerHour },
     ...(tuning.supervisorTimings ? { timings: tuning.supervisorTimings } : {}),
+    // A cluster's nodes share one connect budget (src/cluster/shared-connect-budget.ts).
+    ...(connectGate ? { connectGate } : {}),
   });
 }

@@ -59,6 +59,8 @@ export class StreamMonitor {
       readonly connectOverrides?: ConnectOverrides;
       readonly timings?: Partial<SupervisorTimings>;
       readonly random?: () => number;
+      /** A connect budget shared with other processes (a cluster's), passed after this one. */
+      readonly connectGate?: (signal: AbortSignal) => Promise<void>;
     },
   ) {
     const overrides = options.connectOverrides ?? {};
@@ -93,6 +95,7 @@ export class StreamMonitor {
       checkBudget: this.checkBudget,
       timings: this.options.timings,
       random: this.options.random,
+      ...(this.options.connectGate ? { connectGate: this.options.connectGate } : {}),
       log: this.options.log.child({ stream: username }),
       onChat: (message) => this.options.listener.chat(message, entry.guildList),
       onGift: (gift) => this.options.listener.gift?.(gift, entry.guildList),

@@ -90,6 +90,8 @@ export interface SupervisorOptions {
    */
   readonly onRateLimited?: (untilMs: number) => void;
   readonly random?: () => number;
+  /** After the local connect budget, a budget shared with other processes (a cluster's); absent: none. */
+  readonly connectGate?: (signal: AbortSignal) => Promise<void>;
 }
 
 type LiveEnd = { kind: 'dropped'; reason: string } | { kind: 'ended' };
@@ -188,11 +190,19 @@ export class StreamSupervisor {
    * Waits for the shared connect budget, visibly `queued` with roughly when it joins if it cannot go at
    * once. A stream just added or just gone live goes before background reconnects.
    */
-  private acquireConnect(signal: AbortSignal): Promise<BudgetGrant> {
-    return this.options.connectBudget.acquire(signal, {
+  private async acquireConnect(signal: AbortSignal): Promise<BudgetGrant> {
+    const grant = await this.options.connectBudget.acquire(signal, {
       priority: this.isReconnect ? 'background' : 'foreground',
       onQueued: (estimateMs) => this.setState('queued', queuedReason(estimateMs)),
     });
+    if (!this.options.connectGate) return grant;
+    try {
+      await this.options.connectGate(signal);
+    } catch (err) {
+      grant.done();
+      throw err;
+    }
+    return grant;
   }
 
   /** Connects and resolves when the connection ends, however it ends. The grant is over once connect() is. */

@@ -13,7 +13,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 export interface ClusterHealthz {
   readonly status: string;
-  readonly cluster?: { readonly node: string; readonly gateway: boolean; readonly lives: readonly string[] };
+  readonly cluster?: { readonly node: string; readonly gateway: boolean; readonly lives: readonly string[]; readonly states: Readonly<Record<string, string>> };
 }
 
 export interface NodeProcess {
@@ -91,6 +91,13 @@ export class ClusterNodes {
 
   running(): NodeProcess[] {
     return this.nodes.filter((n) => n.isRunning());
+  }
+
+  /** Each held live's state on the node holding it, by /healthz. */
+  async states(): Promise<Map<string, string>> {
+    const states = new Map<string, string>();
+    for (const node of this.running()) for (const [live, state] of Object.entries((await node.health())?.cluster?.states ?? {})) states.set(live, state);
+    return states;
   }
 
   /** Which running node holds each live, by /healthz (a live held twice is listed twice). */
