@@ -17,10 +17,20 @@ describe('stream supervision against a local TikTok', () => {
     await h?.close();
   });
 
+  /**
+   * Waits for the saves and for their clips to be filed: a chat sent while a moment is still being filed
+   * joins it as a late caller (by design), so the next step must not start before.
+   */
   async function savesAfter(action: () => void, expected: number): Promise<void> {
     const before = h.obs.saves;
+    const filedBefore = filedClips();
     action();
     await waitFor(() => h.obs.saves >= before + expected, 10_000, () => `${expected} save(s), got ${h.obs.saves - before}`);
+    await waitFor(() => filedClips() >= filedBefore + expected, 10_000, () => `${expected} clip(s) filed`);
+  }
+
+  function filedClips(): number {
+    return h.bot.events.recent(h.discord.guildId, { limit: 1_000 }).filter((e) => e.kind === 'save').length;
   }
 
   it('reconnects after a drop mid-stream and chats flow again, without re-firing an old chat', async () => {
