@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultMaxStreamBuffers } from './capture/stream/stream-buffers.js';
 import { AppError } from './util/errors.js';
+import { proxyPassword, proxyUrlProblem } from './util/proxy-agent.js';
 import { videosFolder, type VideosFolderSystem } from './videos-folder.js';
 
 /** The bot's settings from the environment, validated once at start-up and frozen. */
@@ -25,6 +26,10 @@ export interface Config {
   readonly tiktokTtTargetIdc: string | undefined;
   /** TIKTOK_AUTHENTICATE_WS: also send that session to the signing service (and TikTok's chat socket). */
   readonly tiktokAuthenticateWs: boolean;
+  /** TIKTOK_PROXY_URL: http, https or socks5 proxy for every TikTok request, socket and video pull (never Discord). */
+  readonly tiktokProxyUrl: string | undefined;
+  /** TIKTOK_PROXY_SIGNING: send the signing service's requests through that proxy too. */
+  readonly tiktokProxySigning: boolean;
   readonly ffmpegPath: string;
   /** STREAM_BUFFER_DIR: where stream capture keeps each live's rolling segments (a RAM disk is ideal). */
   readonly streamBufferDir: string;
@@ -127,6 +132,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const tiktokConnectsPerMinute = wholeNumber('TIKTOK_CONNECTS_PER_MINUTE', 1, 1_000_000, connectsRule);
   const tiktokConnectsPerHour = wholeNumber('TIKTOK_CONNECTS_PER_HOUR', 1, 1_000_000, connectsRule);
 
+  const tiktokProxyUrl = read('TIKTOK_PROXY_URL');
+  const proxyProblem = tiktokProxyUrl === undefined ? undefined : proxyUrlProblem(tiktokProxyUrl);
+  if (proxyProblem) problems.push(`TIKTOK_PROXY_URL ${proxyProblem}`);
+  const proxySigningText = read('TIKTOK_PROXY_SIGNING')?.toLowerCase() ?? 'false';
+  const tiktokProxySigning = proxySigningText === 'true' || proxySigningText === '1';
+  if (!['true', 'false', '1', '0'].includes(proxySigningText)) problems.push('TIKTOK_PROXY_SIGNING must be true or false');
+  else if (tiktokProxySigning && tiktokProxyUrl === undefined) problems.push('TIKTOK_PROXY_SIGNING=true needs TIKTOK_PROXY_URL');
+
   const clusterText = read('CLUSTER')?.toLowerCase() ?? 'false';
   const cluster = clusterText === 'true' || clusterText === '1';
   if (!['true', 'false', '1', '0'].includes(clusterText)) {
@@ -189,6 +202,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     tiktokSessionId,
     tiktokTtTargetIdc,
     tiktokAuthenticateWs,
+    tiktokProxyUrl,
+    tiktokProxySigning,
     ffmpegPath: read('FFMPEG_PATH') ?? CONFIG_DEFAULTS.ffmpegPath,
     streamBufferDir,
     maxStreamBuffers,
@@ -215,7 +230,7 @@ function isLogLevel(value: string): value is LogLevel {
 
 /** The values that must never appear in a log line or in the store. */
 export function secretsOf(config: Config): string[] {
-  return [config.discordToken, config.obsPassword, config.tiktokSignApiKey, config.tiktokSessionId, config.tiktokTtTargetIdc, databasePassword(config.databaseUrl)].filter(
+  return [config.discordToken, config.obsPassword, config.tiktokSignApiKey, config.tiktokSessionId, config.tiktokTtTargetIdc, databasePassword(config.databaseUrl), proxyPassword(config.tiktokProxyUrl)].filter(
     (s): s is string => s !== undefined && s.length >= 4,
   );
 }

@@ -31,10 +31,12 @@ const REDACTED_PATHS = [
   '*.tiktokSessionId',
   '*.tiktokTtTargetIdc',
   '*.headers.cookie',
+  'tiktokProxyUrl',
   '*.discordToken',
   '*.obsPassword',
   '*.tiktokSignApiKey',
   '*.databaseUrl',
+  '*.tiktokProxyUrl',
 ];
 
 /** How LOG_FILE rotates: a new file every 10 MB, the 5 newest kept. */

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { LiveConnectionFactory } from './live-connection.js';
 import { StreamMonitor, type MonitorBudgets, type MonitorListener } from './stream-monitor.js';
 import type { SupervisorTimings } from './stream-supervisor.js';
+import { createProxyAgent, describeProxyUrl } from '../util/proxy-agent.js';
 import { createTikTokConnectionFactory, fetchSignLimits, type TikTokTransport } from './tiktok-live-connection.js';
 import { tiktokSession } from './tiktok-session.js';
 
@@ -13,6 +14,8 @@ export interface MonitorConfig {
   readonly tiktokSessionId: string | undefined;
   readonly tiktokTtTargetIdc: string | undefined;
   readonly tiktokAuthenticateWs: boolean;
+  readonly tiktokProxyUrl?: string | undefined;
+  readonly tiktokProxySigning?: boolean | undefined;
 }
 
 /** Local stand-ins for TikTok (tests, special set-ups). */
@@ -40,12 +43,19 @@ export function createMonitor(
     log,
   }: { adapters?: MonitorAdapters; tuning?: MonitorTuning; listener: MonitorListener; connectGate?: ((signal: AbortSignal) => Promise<void>) | undefined; log: Logger },
 ): StreamMonitor {
+  // One proxy agent for all of TikTok (and the signing service only when the user asked for it).
+  const proxyAgent = config.tiktokProxyUrl === undefined ? undefined : createProxyAgent(config.tiktokProxyUrl, adapters.tiktokTransport?.caCertificate);
   const transport: TikTokTransport = {
     ...adapters.tiktokTransport,
     signApiKey: config.tiktokSignApiKey,
     session: tiktokSession(config),
     authenticateWs: config.tiktokAuthenticateWs,
+    proxyAgent,
+    signingProxyAgent: config.tiktokProxySigning ? proxyAgent : undefined,
   };
+  if (config.tiktokProxyUrl !== undefined) {
+    log.child({ component: 'tiktok' }).info({ proxy: describeProxyUrl(config.tiktokProxyUrl), signing: config.tiktokProxySigning === true }, 'TikTok traffic goes through the proxy');
+  }
   return new StreamMonitor({
     connect: adapters.connectLive ?? createTikTokConnectionFactory(transport, log.child({ component: 'tiktok' })),
     listener,

@@ -17,6 +17,7 @@
  * - Chats can arrive slightly out of order (the library gunzips frames concurrently). Each chat keeps
  *   TikTok's message id, so a replay after a reconnect carries the id it had: the supervisor drops it.
  */
+import type { Agent } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createRequire } from 'node:module';
 import type {
@@ -91,6 +92,18 @@ export interface TikTokTransport {
    * socket only the anonymous ones (`getAnonymousCookieString`).
    */
   readonly authenticateWs?: boolean | undefined;
+  /**
+   * TIKTOK_PROXY_URL as an agent (src/util/proxy-agent.ts): TikTok's page, web API and room info (got's
+   * `agent`) and the push socket (ws's `agent`) go through it. Read in tiktok-live-connector 2.5's source:
+   * `webClientOptions` reach `got.extend()` whole (bar headers, searchParams, timeout) and
+   * `wsClientOptions` reach the `ws` constructor whole (bar headers), so both take an agent.
+   */
+  readonly proxyAgent?: Agent | undefined;
+  /**
+   * The agent for the signing service (axios `httpAgent`/`httpsAgent`, and the limits request), set only
+   * with TIKTOK_PROXY_SIGNING=true; without it the signing service is reached directly.
+   */
+  readonly signingProxyAgent?: Agent | undefined;
 }
 
 
@@ -208,6 +221,9 @@ function buildSignClient({ SignConfig, VERSION, createEulerClient }: Library, tr
       ...(transport.caCertificate === undefined
         ? {}
         : { httpsAgent: new HttpsAgent({ ca: transport.caCertificate }) }),
+      ...(transport.signingProxyAgent === undefined
+        ? {}
+        : { httpAgent: transport.signingProxyAgent, httpsAgent: transport.signingProxyAgent }),
     };
     SignConfig.cachedInstance = undefined;
     return createEulerClient();
@@ -240,6 +256,7 @@ function createLibraryConnection(
     ...(transport.caCertificate === undefined
       ? {}
       : { https: { certificateAuthority: transport.caCertificate } }),
+    ...(transport.proxyAgent === undefined ? {} : { agent: { http: transport.proxyAgent, https: transport.proxyAgent as HttpsAgent } }),
   };
   return new lib.TikTokLiveConnection(username, {
     // Never replay chats from before we connected (TikTok's initial data): a clip bot must not fire on them.
@@ -266,6 +283,7 @@ function createLibraryConnection(
     wsClientOptions: {
       handshakeTimeout: transport.requestTimeoutMs,
       ...(transport.caCertificate === undefined ? {} : { ca: transport.caCertificate }),
+      ...(transport.proxyAgent === undefined ? {} : { agent: transport.proxyAgent }),
     },
   });
 }
@@ -710,6 +728,7 @@ export async function fetchSignLimits(transport: TikTokTransport): Promise<SignL
         ...(resolved.signApiKey === undefined ? {} : { 'x-api-key': resolved.signApiKey }),
       },
       ...(resolved.caCertificate === undefined ? {} : { ca: resolved.caCertificate }),
+      ...(resolved.signingProxyAgent === undefined ? {} : { agent: resolved.signingProxyAgent }),
       signal: controller.signal,
     });
     const body = parseJson(text);
@@ -729,13 +748,16 @@ export async function fetchSignLimits(transport: TikTokTransport): Promise<SignL
   }
 }
 
-/** One GET, the whole body as text. Direct: like the library's requests, it ignores proxy variables. */
+/**
+ * One GET, the whole body as text. Direct (like the library's requests, it ignores proxy variables) unless
+ * given the TIKTOK_PROXY_SIGNING agent.
+ */
 function getText(
   url: string,
-  options: { headers: Record<string, string>; ca?: string | Buffer; signal: AbortSignal },
+  options: { headers: Record<string, string>; ca?: string | Buffer; agent?: Agent; signal: AbortSignal },
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = httpsRequest(url, { method: 'GET', headers: options.headers, signal: options.signal, ...(options.ca === undefined ? {} : { ca: options.ca }) }, (response) => {
+    const request = httpsRequest(url, { method: 'GET', headers: options.headers, signal: options.signal, ...(options.ca === undefined ? {} : { ca: options.ca }), ...(options.agent ? { agent: options.agent } : {}) }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));

@@ -5,6 +5,7 @@ import pino, { type Logger } from 'pino';
 import { createBot, type Bot, type BotTuning } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { StreamStateName } from '../../src/monitor/stream-supervisor.js';
+import type { TikTokTransport } from '../../src/monitor/tiktok-live-connection.js';
 import type { ReplayBuffer } from '../../src/obs/replay-buffer.js';
 import { startFakeDiscord, type FakeDiscord, type InteractionInput, type PostedMessage } from '../fakes/discord-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
@@ -59,6 +60,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** The bot's logger, built from the config (e.g. to capture its lines); else a silent pino. */
   log?: (config: Config) => Logger;
+  /** Changes to how the bot reaches the fake TikTok (e.g. its signing service on a relay), once the fake runs. */
+  tiktokTransport?: (tiktok: FakeTikTok) => Promise<Partial<TikTokTransport>>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -67,6 +70,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const databaseUrl = `sqlite://${path.join(root, 'data', 'bot.sqlite')}`;
   const discord = await startFakeDiscord({ token: BOT_TOKEN, otherGuilds: options.otherGuilds ?? 0 });
   const tiktok = await startFakeTikTok();
+  const transportChanges = options.tiktokTransport ? await options.tiktokTransport(tiktok) : {};
   const config = loadConfig({
     DISCORD_TOKEN: BOT_TOKEN,
     DISCORD_GUILD_ID: discord.guildId,
@@ -85,7 +89,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       adapters: {
         discordApiUrl: discord.apiUrl,
         // Heartbeats every second keep `activity` flowing well inside the 3 s silence timeout.
-        tiktokTransport: { ...tiktok.transport, requestTimeoutMs: 2_000, operationTimeoutMs: 5_000, heartbeatIntervalMs: 1_000 },
+        tiktokTransport: { ...tiktok.transport, requestTimeoutMs: 2_000, operationTimeoutMs: 5_000, heartbeatIntervalMs: 1_000, ...transportChanges },
         ...(options.replayBuffer ? { replayBuffer: options.replayBuffer } : {}),
       },
       tuning: { ...fast, ...options.tuning },

@@ -6,6 +6,7 @@ import { StreamBuffers } from './stream-buffers.js';
 import { FFMPEG_MISSING_MESSAGE, isFfmpegAvailable, StreamCapture } from './stream-capture.js';
 import { pickStreamSource, type StreamSource } from './stream-url.js';
 import { sessionCookieHeader, tiktokSession } from '../../monitor/tiktok-session.js';
+import { createProxyAgent } from '../../util/proxy-agent.js';
 
 /** What stream capture reads from the bot's configuration. */
 export interface StreamCaptureConfig {
@@ -15,6 +16,8 @@ export interface StreamCaptureConfig {
   /** A logged-in TikTok session: restricted lives' video wants its cookies too. */
   readonly tiktokSessionId?: string | undefined;
   readonly tiktokTtTargetIdc?: string | undefined;
+  /** TIKTOK_PROXY_URL: the video is pulled through it like every other TikTok request. */
+  readonly tiktokProxyUrl?: string | undefined;
 }
 
 export interface StreamCaptureStage {
@@ -47,6 +50,9 @@ export async function createStreamCapture(
     ffmpegPath: config.ffmpegPath,
     maxBuffers: config.maxStreamBuffers,
     log,
+    // The bot pulls the video itself (stream-pull.ts), so any proxy kind works, socks5 included; ffmpeg's own
+    // -http_proxy would take only an http proxy.
+    ...(config.tiktokProxyUrl === undefined ? {} : { agent: createProxyAgent(config.tiktokProxyUrl) }),
     resolveSource: async (streamer, signal) => withSession(pickStreamSource(await deps.fetchRoomInfo(streamer, signal), streamer), config),
     ...(deps.buffer ? { buffer: deps.buffer } : {}),
   });
@@ -58,7 +64,7 @@ export async function createStreamCapture(
   };
 }
 
-/** The pull carries the session cookies when there is a session (ffmpeg's -headers; redacted from logs by value). */
+/** The pull carries the session cookies when there is a session (a header of the bot's own request; redacted from logs by value). */
 function withSession(source: StreamSource, config: StreamCaptureConfig): StreamSource {
   const session = tiktokSession({ tiktokSessionId: config.tiktokSessionId, tiktokTtTargetIdc: config.tiktokTtTargetIdc });
   return session ? { ...source, headers: { ...source.headers, Cookie: sessionCookieHeader(session) } } : source;

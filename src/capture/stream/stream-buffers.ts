@@ -4,6 +4,7 @@
  * run are ended before the first buffer starts.
  */
 import { mkdirSync } from 'node:fs';
+import type { Agent } from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import type { Logger } from 'pino';
 import { FfmpegPidFile } from './ffmpeg-pids.js';
@@ -27,6 +28,8 @@ export interface StreamBuffersOptions {
   readonly resolveSource: (streamer: string, signal: AbortSignal) => Promise<StreamSource>;
   readonly log: Logger;
   readonly buffer?: StreamBufferOptions;
+  /** TIKTOK_PROXY_URL's agent for the video pulls. */
+  readonly agent?: Agent | undefined;
 }
 
 export class StreamBuffers {
@@ -61,6 +64,7 @@ export class StreamBuffers {
       pids: this.pids,
       resolveSource: (signal) => this.options.resolveSource(streamer, signal),
       log: this.options.log,
+      agent: this.options.agent,
       ...(this.options.buffer ? { options: this.options.buffer } : {}),
     });
     this.running.set(streamer, buffer);
