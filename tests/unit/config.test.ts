@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultClipsDir, loadConfig } from '../../src/config.js';
+import { defaultClipsDir, loadConfig, secretsOf } from '../../src/config.js';
 import { isAppError } from '../../src/util/errors.js';
 
 function configError(env: NodeJS.ProcessEnv): string {
@@ -35,6 +35,20 @@ describe('loadConfig', () => {
     expect(message).toContain('OBS_URL');
     expect(message).toContain('DISCORD_GUILD_ID');
     expect(message).toContain('LOG_LEVEL');
+  });
+
+  it('takes an http, https or socks5 TIKTOK_PROXY_URL, refuses others without echoing the password, and keeps its password a secret', () => {
+    for (const url of ['http://127.0.0.1:3128', 'https://u:p@proxy.example:443', 'socks5://u:pw@10.0.0.1:1080']) {
+      expect(loadConfig({ DISCORD_TOKEN: 'abc.def.ghi', TIKTOK_PROXY_URL: url }).tiktokProxyUrl).toBe(url);
+    }
+    const message = configError({ DISCORD_TOKEN: 'abc.def.ghi', TIKTOK_PROXY_URL: 'ftp://u:hunter22@host:21', TIKTOK_PROXY_SIGNING: 'maybe' });
+    expect(message).toContain('TIKTOK_PROXY_URL must start with http://, https:// or socks5://');
+    expect(message).toContain('TIKTOK_PROXY_SIGNING must be true or false');
+    expect(message).not.toContain('hunter22');
+    expect(configError({ DISCORD_TOKEN: 'abc.def.ghi', TIKTOK_PROXY_SIGNING: 'true' })).toContain('TIKTOK_PROXY_SIGNING=true needs TIKTOK_PROXY_URL');
+    const config = loadConfig({ DISCORD_TOKEN: 'abc.def.ghi', TIKTOK_PROXY_URL: 'socks5://u:s3cr%40t@host:1080' });
+    expect(secretsOf(config)).toContain('s3cr@t');
+    expect(config.tiktokProxySigning).toBe(false);
   });
 
   it('rejects a malformed OBS_URL', () => {
