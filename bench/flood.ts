@@ -17,11 +17,11 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createBot, type Bot } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import type { TikTokTransport } from '../src/monitor/tiktok-live-connection.js';
 import { startFakeDiscord, type FakeDiscord } from '../tests/fakes/discord-server.js';
 import { startFakeTikTok } from '../tests/fakes/tiktok-server.js';
 import { FakeReplayBuffer } from '../tests/fakes/fake-replay-buffer.js';
 import type { BenchResult } from './result.js';
+import type { TikTokTransport } from '../src/monitor/types.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const TOKEN = 'bench-bot-token.not-a-secret';

@@ -23,11 +23,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { readPlaylist } from '../src/capture/stream/stream-buffer.js';
-import type { TikTokTransport } from '../src/monitor/tiktok-live-connection.js';
 import { startFakeFlvServer } from '../tests/fakes/flv-server.js';
 import { startFakeTikTok } from '../tests/fakes/tiktok-server.js';
 import { endChild, forkBench, startBenchBot } from './flood.js';
 import type { BenchResult } from './result.js';
+import type { TikTokTransport } from '../src/monitor/types.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const run = promisify(execFile);

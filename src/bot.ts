@@ -2,12 +2,13 @@ import type { Client } from 'discord.js';
 import type { StreamBufferOptions } from './capture/stream/stream-buffer.js';
 import type { ClipService } from './clips/clip-service.js';
 import type { ClusterTimings } from './cluster/defaults.js';
-import type { DeliveryTimings, DeliveryWorker } from './delivery/delivery-worker.js';
+import type { DeliveryWorker } from './delivery/delivery-worker.js';
 import type { EventLog } from './events/event-log.js';
 import type { GuildSettingsService } from './guilds/settings-service.js';
 import type { MonitorAdapters, MonitorTuning } from './monitor/create-monitor.js';
 import type { StreamMonitor } from './monitor/stream-monitor.js';
 import type { ReplayBuffer } from './obs/replay-buffer.js';
+import type { DeliveryTimings } from './delivery/types.js';
 
 // What createBot (src/app.ts) takes and gives: the bot as tests and main.ts hold it.
 

@@ -7,7 +7,7 @@ import type { ReplayBuffer } from '../obs/replay-buffer.js';
 import type { BotStore } from '../store/bot-store.js';
 import { ClipReplyBuilder } from './clip-message.js';
 import { ClipPublisher } from './clip-publisher.js';
-import { DeliveryWorker, type DeliveryTimings } from './delivery-worker.js';
+import { DeliveryWorker } from './delivery-worker.js';
 import { FitCache } from './fit-cache.js';
 import { OutboxStore, type OutboxEntry } from './outbox.js';
 import { StatusNotices } from './status-notices.js';
@@ -18,6 +18,7 @@ import { createReview, type ReviewStage } from '../review/create-review.js';
 import { deriveFfprobePath } from '../util/ffprobe-path.js';
 import { alertId } from './outbox.js';
 import { highlightPoster } from './highlight-post.js';
+import type { DeliveryTimings } from './types.js';
 
 export interface DeliveryStage {
   /** Re-encodes for Discord's upload limit, shared by alerts and /clip's reply. */

@@ -1,4 +1,4 @@
-import type { DeliveryTimings } from './delivery-worker.js';
+import type { DeliveryTimings } from './types.js';
 
 /** Every default of the delivery stage (src/delivery/): retries, fitting, the outbox's bounds. */
 export const DELIVERY_DEFAULTS = {

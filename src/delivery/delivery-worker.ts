@@ -22,17 +22,7 @@ import { NotSendableError, classifyFailure, describeFailure, leanError } from '.
 import type { FitCache } from './fit-cache.js';
 import type { OutboxEntry, OutboxStore } from './outbox.js';
 import { DELIVERY_DEFAULTS } from './defaults.js';
-
-export interface DeliveryTimings {
-  /** First wait after a transient failure; doubles up to maxBackoffMs, each wait half fixed, half random (backoffDelay). */
-  readonly initialBackoffMs: number;
-  readonly maxBackoffMs: number;
-  /** How often a held channel (no access, no permission) is tried again on its own. */
-  readonly heldRecheckMs: number;
-  /** Upload request timeout: this much plus the file at uploadBytesPerSecond (a slow line). */
-  readonly baseRequestTimeoutMs: number;
-  readonly uploadBytesPerSecond: number;
-}
+import type { DeliveryTimings } from './types.js';
 
 /** A channel that cannot be posted in, as /status shows it. */
 export interface ChannelProblem {

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { LiveConnectionFactory } from './live-connection.js';
-import { StreamMonitor, type MonitorBudgets, type MonitorListener } from './stream-monitor.js';
-import type { SupervisorTimings } from './stream-supervisor.js';
+import { StreamMonitor, type MonitorListener } from './stream-monitor.js';
 import { createProxyAgent, describeProxyUrl } from '../util/proxy-agent.js';
-import { createTikTokConnectionFactory, fetchSignLimits, type TikTokTransport } from './tiktok-live-connection.js';
+import { createTikTokConnectionFactory, fetchSignLimits } from './tiktok-live-connection.js';
 import { tiktokSession } from './tiktok-session.js';
+import type { MonitorBudgets, SupervisorTimings, TikTokTransport } from './types.js';
 
 /** What the monitor reads from the bot's configuration. */
 export interface MonitorConfig {

@@ -1,7 +1,4 @@
-import type { BudgetWindow } from './rate-budget.js';
-import type { MonitorBudgets } from './stream-monitor.js';
-import type { SupervisorTimings } from './stream-supervisor.js';
-import type { TikTokTransport } from './tiktok-live-connection.js';
+import type { BudgetWindow, MonitorBudgets, SupervisorTimings, TikTokTransport } from './types.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;

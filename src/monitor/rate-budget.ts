@@ -1,32 +1,4 @@
-/**
- * A budget of attempts shared by every caller: at most `limit` uses in any sliding window, for each
- * window given. The stream supervisors of all guilds share one for TikTok connects, so 50 streams going
- * live together queue up instead of stampeding the signing service, and one for cheap live checks.
- *
- * The connect budget is sized from what the signing service says the key allows (sign-limits.ts): its
- * windows can change at run time (`setWindows`), a window can start partly spent (the service counted
- * connects of an earlier run or of another process on the key), and a 429 holds every grant until the
- * service's reset (`holdUntil`). Waiters are served in order, foreground (a stream just added or just
- * gone live) before background (reconnects), and each one can be told roughly when it will be granted.
- *
- * Every window slides, here as on the signing service: a use counts until one window length after the
- * service saw it, so uses leave one at a time. Each use in the budget has the latest moment it can
- * leave the service's window, and a grant is given only when fewer than `limit` are still inside:
- * - our own grants leave one window after the attempt was over (`BudgetGrant.done()`): the service saw
- *   the request somewhere between the grant and then, so it cannot count it any longer than that;
- * - uses the service reported that are not ours leave one at a time: the oldest at the reported reset,
- *   each later one at the latest it can (a window after the read), until a new read tells when
- *   (`rereadDueMs`). Our grants the service had already counted are not counted a second time.
- */
-export interface BudgetWindow {
-  readonly limit: number;
-  readonly windowMs: number;
-  /**
-   * What the signing service reported as used in this window (ours included), and when (epoch ms) the
-   * oldest of those uses stops counting (its `reset_at`, plus slack for clocks).
-   */
-  readonly reported?: { readonly used: number; readonly untilMs: number } | undefined;
-}
+import type { BudgetWindow } from './types.js';
 
 /** When the answer that `setWindows` applies was counted by the service, for telling our grants apart. */
 export interface WindowReport {
@@ -99,6 +71,27 @@ interface ActiveWindow {
 const MAX_TIMER_MS = 2_147_483_647;
 /** A moved estimate is reported again only past this much (and 20 % of the wait), so /logs is not flooded. */
 const REPORT_CHANGE_MS = 10_000;
+
+/**
+ * A budget of attempts shared by every caller: at most `limit` uses in any sliding window, for each
+ * window given. The stream supervisors of all guilds share one for TikTok connects, so 50 streams going
+ * live together queue up instead of stampeding the signing service, and one for cheap live checks.
+ *
+ * The connect budget is sized from what the signing service says the key allows (sign-limits.ts): its
+ * windows can change at run time (`setWindows`), a window can start partly spent (the service counted
+ * connects of an earlier run or of another process on the key), and a 429 holds every grant until the
+ * service's reset (`holdUntil`). Waiters are served in order, foreground (a stream just added or just
+ * gone live) before background (reconnects), and each one can be told roughly when it will be granted.
+ *
+ * Every window slides, here as on the signing service: a use counts until one window length after the
+ * service saw it, so uses leave one at a time. Each use in the budget has the latest moment it can
+ * leave the service's window, and a grant is given only when fewer than `limit` are still inside:
+ * - our own grants leave one window after the attempt was over (`BudgetGrant.done()`): the service saw
+ *   the request somewhere between the grant and then, so it cannot count it any longer than that;
+ * - uses the service reported that are not ours leave one at a time: the oldest at the reported reset,
+ *   each later one at the latest it can (a window after the read), until a new read tells when
+ *   (`rereadDueMs`). Our grants the service had already counted are not counted a second time.
+ */
 
 export class RateBudget {
   /** Our grants, oldest first; trimmed once they have left the longest window. */

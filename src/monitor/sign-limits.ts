@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { errorMessage } from '../util/text.js';
-import type { BudgetWindow, RateBudget } from './rate-budget.js';
+import type { RateBudget } from './rate-budget.js';
 import { TIKTOK_DEFAULTS } from './defaults.js';
+import type { BudgetWindow } from './types.js';
 
 /** One window of the signing service's `GET /accounts/me/rate_limits` answer. */
 export interface SignLimitWindow {

@@ -2,21 +2,11 @@ import type { Logger } from 'pino';
 import type { ChatMessage } from './chat-message.js';
 import { AppError } from '../util/errors.js';
 import type { GiftEvent, LiveConnection, LiveConnectionFactory } from './live-connection.js';
-import { RateBudget, type BudgetPriority, type BudgetWindow } from './rate-budget.js';
+import { RateBudget, type BudgetPriority } from './rate-budget.js';
 import { ConnectBudgetSizer, connectWindows, type BudgetSource, type ConnectOverrides, type SignLimits } from './sign-limits.js';
-import {
-  StreamSupervisor,
-  type StreamState,
-  type SupervisorTimings,
-} from './stream-supervisor.js';
+import { StreamSupervisor, type StreamState } from './stream-supervisor.js';
 import { TIKTOK_DEFAULTS } from './defaults.js';
-
-export interface MonitorBudgets {
-  /** Connect attempts (each one a signing-service request) across all streams of all guilds. */
-  readonly connects: readonly BudgetWindow[];
-  /** Cheap live checks across all streams. */
-  readonly checks: readonly BudgetWindow[];
-}
+import type { MonitorBudgets, SupervisorTimings } from './types.js';
 
 export interface MonitorListener {
   chat(message: ChatMessage, guildIds: readonly string[]): void;

@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
 import { isAppError } from '../util/errors.js';
-import { backoffDelay, withJitter, type BackoffOptions } from '../util/backoff.js';
+import { backoffDelay, withJitter } from '../util/backoff.js';
 import { sleep } from '../util/sleep.js';
 import { errorMessage } from '../util/text.js';
 import type { ChatMessage } from './chat-message.js';
 import { TikTokError, type GiftEvent, type LiveConnection } from './live-connection.js';
 import type { BudgetGrant, RateBudget } from './rate-budget.js';
 import { RecentIds } from './recent-ids.js';
-import { formatDuration, SilentRoomWatch, type SilentRoomTimings } from './silent-room.js';
+import { formatDuration, SilentRoomWatch } from './silent-room.js';
 import { TIKTOK_DEFAULTS } from './defaults.js';
+import type { SupervisorTimings } from './types.js';
 
 /**
  * The life of one watched TikTok user:
@@ -44,33 +45,6 @@ export interface StreamState {
   readonly reason: string;
   /** The last failure seen, kept across later state changes until a successful connect. */
   readonly lastError: string | undefined;
-}
-
-export interface SupervisorTimings {
-  /** How often an offline user is checked (cheap live check), ± jitter. */
-  readonly offlinePollMs: number;
-  readonly pollJitterRatio: number;
-  /** Backoff between failed connects and after drops. */
-  readonly reconnect: BackoffOptions;
-  /**
-   * A live connection with no frame at all for this long (not even a heartbeat answer) is a dead socket,
-   * treated as dropped.
-   */
-  readonly silenceTimeoutMs: number;
-  /** A socket that lives but whose room sends nothing (a "zombie"): see src/monitor/silent-room.ts. */
-  readonly silentRoom: SilentRoomTimings;
-  /** How long a connection must stay up before the backoff resets. */
-  readonly stableAfterMs: number;
-  /** How long to wait before checking an unknown user again. */
-  readonly errorRetryMs: number;
-  /** Used when the signing service says 429 without a retry-after. */
-  readonly rateLimitFallbackMs: number;
-  /** Backoff between live checks that TikTok did not answer clearly (captcha, 403, 429, 5xx, timeout). */
-  readonly unclearRetry: BackoffOptions;
-  /** Each of those waits moves by up to ± this share (recorder issue 345: ±40 % got past WAF blocks). */
-  readonly unclearJitterRatio: number;
-  /** Unclear checks in a row before the state says so (`checking (TikTok did not answer clearly)`). */
-  readonly unclearShownAfter: number;
 }
 
 export interface SupervisorOptions {

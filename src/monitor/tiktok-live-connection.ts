@@ -39,73 +39,7 @@ import type { SignLimits, SignLimitWindow } from './sign-limits.js';
 import { Listeners } from '../util/listeners.js';
 import { TIKTOK_DEFAULTS } from './defaults.js';
 import { checkLive, roomAnswer } from './tiktok-live-check.js';
-import type { TikTokSession } from './tiktok-session.js';
-
-/**
- * Where tiktok-live-connector 2.5 sends its traffic, and how long it may wait. Production passes only
- * `signApiKey`; tests point every host at the local fake (tests/fakes/tiktok-server.ts).
- *
- * Hosts the library contacts, and the field that moves each one:
- * - TikTok's web page and web API (room id, cheap live check): `webHost`
- * - TikTok's webcast API (room info: live or offline): `webcastHost`
- * - the signing service (room id fallback, signed `/webcast/rooms/{id}/connect`): `signApiUrl`
- * - the push WebSocket: whatever URL the signing service returns as `pushServer`
- */
-export interface TikTokTransport {
-  /** Signing-service key (`TIKTOK_SIGN_API_KEY`); sent as the `X-Api-Key` header. */
-  readonly signApiKey?: string | undefined;
-  /** Signing-service base URL. Default: the library's own, https://api.eulerstream.com. */
-  readonly signApiUrl?: string | undefined;
-  /**
-   * TikTok web host as `host[:port]`, no scheme. The library uses https for it only when it is
-   * loopback (`127.x`, `localhost`, `::1`) or a public name; anything else gets plain http.
-   * Default `www.tiktok.com`.
-   */
-  readonly webHost?: string | undefined;
-  /** TikTok webcast API host as `host[:port]`, no scheme. Default `webcast.tiktok.com`. */
-  readonly webcastHost?: string | undefined;
-  /**
-   * PEM certificate(s) to trust INSTEAD of the system roots on every connection (web, signing
-   * service, push socket). For tests against the self-signed fake; leave unset in production.
-   */
-  readonly caCertificate?: string | Buffer | undefined;
-  /** Bound on each HTTP request (TikTok and the signing service) and on the socket handshake. */
-  readonly requestTimeoutMs?: number | undefined;
-  /** Bound on a whole `connect()` or `isLive()`, all requests and the socket included. */
-  readonly operationTimeoutMs?: number | undefined;
-  /**
-   * How often the library sends its heartbeat on the push socket. Default: the library's 10 s, what
-   * TikTok's web client does. Tests shorten it; the fake answers each heartbeat, which feeds `activity`.
-   */
-  readonly heartbeatIntervalMs?: number | undefined;
-  /**
-   * A logged-in TikTok web session (TIKTOK_SESSION_ID, TIKTOK_TT_TARGET_IDC) for restricted (18+, region)
-   * LIVEs. The library puts it in its cookie jar, so TikTok's page, web API and room info get it as the
-   * `sessionid`/`sessionid_ss`/`sid_tt`/`sid_guard` and `tt-target-idc` cookies. Nothing else gets it unless
-   * `authenticateWs` is set.
-   */
-  readonly session?: TikTokSession | undefined;
-  /**
-   * TIKTOK_AUTHENTICATE_WS: also forward the session to the signing service (the library's `x-cookie-header`
-   * on `/webcast/rooms/{id}/connect`) and send it on the push socket, as some restricted LIVEs need.
-   * Read in tiktok-live-connector 2.5's source: without it the signed connect carries no cookie and the
-   * socket only the anonymous ones (`getAnonymousCookieString`).
-   */
-  readonly authenticateWs?: boolean | undefined;
-  /**
-   * TIKTOK_PROXY_URL as an agent (src/util/proxy-agent.ts): TikTok's page, web API and room info (got's
-   * `agent`) and the push socket (ws's `agent`) go through it. Read in tiktok-live-connector 2.5's source:
-   * `webClientOptions` reach `got.extend()` whole (bar headers, searchParams, timeout) and
-   * `wsClientOptions` reach the `ws` constructor whole (bar headers), so both take an agent.
-   */
-  readonly proxyAgent?: Agent | undefined;
-  /**
-   * The agent for the signing service (axios `httpAgent`/`httpsAgent`, and the limits request), set only
-   * with TIKTOK_PROXY_SIGNING=true; without it the signing service is reached directly.
-   */
-  readonly signingProxyAgent?: Agent | undefined;
-}
-
+import type { TikTokTransport } from './types.js';
 
 /** Where problems that are not a method's rejection go (a throwing listener, a bad frame). */
 export interface TikTokAdapterLogger {

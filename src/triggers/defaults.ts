@@ -1,6 +1,6 @@
 import type { HypeSensitivity } from '../store/settings-schema.js';
-import type { HypeThreshold } from './hype-detector.js';
 import type { CompileOptions } from './keywords/types.js';
+import type { HypeThreshold } from './types.js';
 
 /** Every default of the triggers stage (src/triggers/): what a user gets without a knob. */
 export const TRIGGER_DEFAULTS = {

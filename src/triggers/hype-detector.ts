@@ -2,13 +2,6 @@ import type { HypeSensitivity } from '../store/settings-schema.js';
 import { ChatRateWindow } from './chat-rate-window.js';
 import { TRIGGER_DEFAULTS } from './defaults.js';
 
-export interface HypeThreshold {
-  /** Recent chat must run at least this many times the stream's baseline. */
-  readonly multiple: number;
-  /** ...and at least this many chats a second, so a quiet stream's three messages are not hype. */
-  readonly minPerSecond: number;
-}
-
 /** What a firing looked like, for the alert. */
 export interface HypeReading {
   readonly recentPerSecond: number;

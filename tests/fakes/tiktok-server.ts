@@ -42,7 +42,7 @@ import {
   WebcastRoomUserSeqMessage,
 } from 'tiktok-live-connector';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { TikTokTransport } from '../../src/monitor/tiktok-live-connection.js';
+import type { TikTokTransport } from '../../src/monitor/types.js';
 
 const execFileAsync = promisify(execFile);
 const EMPTY = new Uint8Array(0);

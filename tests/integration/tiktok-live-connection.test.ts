@@ -4,11 +4,9 @@ import { SignConfig } from 'tiktok-live-connector';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ChatMessage } from '../../src/monitor/chat-message.js';
 import type { LiveConnection } from '../../src/monitor/live-connection.js';
-import {
-  createTikTokConnectionFactory,
-  type TikTokTransport,
-} from '../../src/monitor/tiktok-live-connection.js';
+import { createTikTokConnectionFactory } from '../../src/monitor/tiktok-live-connection.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
+import type { TikTokTransport } from '../../src/monitor/types.js';
 
 let fake: FakeTikTok;
 const signConfigBefore = { ...SignConfig };

@@ -5,11 +5,11 @@ import pino, { type Logger } from 'pino';
 import { createBot, type Bot, type BotTuning } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { StreamStateName } from '../../src/monitor/stream-supervisor.js';
-import type { TikTokTransport } from '../../src/monitor/tiktok-live-connection.js';
 import type { ReplayBuffer } from '../../src/obs/replay-buffer.js';
 import { startFakeDiscord, type FakeDiscord, type InteractionInput, type PostedMessage } from '../fakes/discord-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
 import { FakeReplayBuffer } from '../fakes/fake-replay-buffer.js';
+import type { TikTokTransport } from '../../src/monitor/types.js';
 
 export const BOT_TOKEN = 'test-bot-token.very-secret.value';
 

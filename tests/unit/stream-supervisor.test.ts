@@ -4,9 +4,10 @@ import type { ChatMessage } from '../../src/monitor/chat-message.js';
 import { TikTokError } from '../../src/monitor/live-connection.js';
 import { TIKTOK_DEFAULTS } from '../../src/monitor/defaults.js';
 import { RateBudget } from '../../src/monitor/rate-budget.js';
-import { StreamMonitor, type MonitorBudgets } from '../../src/monitor/stream-monitor.js';
-import { StreamSupervisor, type StreamState, type SupervisorTimings } from '../../src/monitor/stream-supervisor.js';
+import { StreamMonitor } from '../../src/monitor/stream-monitor.js';
+import { StreamSupervisor, type StreamState } from '../../src/monitor/stream-supervisor.js';
 import { FakeLiveConnection } from '../fakes/fake-live-connection.js';
+import type { MonitorBudgets, SupervisorTimings } from '../../src/monitor/types.js';
 
 const log = pino({ level: 'silent' });
 const timings: SupervisorTimings = {
