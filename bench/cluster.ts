@@ -6,7 +6,7 @@ import type { BotOverrides } from '../src/app.js';
 import { startFakeDiscord } from '../tests/fakes/discord-server.js';
 import { startFakeTikTok } from '../tests/fakes/tiktok-server.js';
 import { BOT_TOKEN, FAST_TUNING } from '../tests/support/bot-harness.js';
-import { ClusterNodes } from '../tests/support/cluster-nodes.js';
+import { ClusterNodes, clusterNodeEnv } from '../tests/support/cluster-nodes.js';
 import { redisMissing, startRedis } from '../tests/support/redis-process.js';
 import type { BenchResult } from './result.js';
 
@@ -29,13 +29,7 @@ export async function benchCluster(options: { lives?: number } = {}): Promise<Be
   const tiktok = await startFakeTikTok();
   for (const live of lives) tiktok.addUser(live, { live: true });
   const cluster = new ClusterNodes(dir, {
-    PATH: process.env.PATH ?? '',
-    CLUSTER: 'true',
-    DATABASE_URL: redis.url,
-    DISCORD_TOKEN: BOT_TOKEN,
-    DISCORD_GUILD_ID: discord.guildId,
-    OBS_URL: 'ws://127.0.0.1:1',
-    LOG_LEVEL: 'silent',
+    ...clusterNodeEnv({ token: BOT_TOKEN, guildId: discord.guildId, redisUrl: redis.url }),
     CLIP_BOT_TEST_OVERRIDES: JSON.stringify({
       adapters: { discordApiUrl: discord.apiUrl, tiktokTransport: { ...tiktok.transport, requestTimeoutMs: 5_000, heartbeatIntervalMs: 1_000 } },
       tuning: { ...FAST_TUNING, budgets: { connects: [{ limit: 600, windowMs: 60_000 }], checks: [{ limit: 100, windowMs: 1_000 }] } },

@@ -12,7 +12,7 @@ import type { BotOverrides } from '../../src/app.js';
 import { startFakeDiscord, type FakeDiscord } from '../fakes/discord-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
 import { BOT_TOKEN, FAST_TUNING, waitFor } from '../support/bot-harness.js';
-import { ClusterNodes } from '../support/cluster-nodes.js';
+import { ClusterNodes, clusterNodeEnv } from '../support/cluster-nodes.js';
 import { REDIS_INSTALL, redisMissing, startRedis, type RedisInstance } from '../support/redis-process.js';
 import { describeRequiring } from '../support/server-suite.js';
 
@@ -35,13 +35,7 @@ describeRequiring('a cluster\'s connect budget', redisMissing(), REDIS_INSTALL, 
     for (const live of LIVES) tiktok.addUser(live, { live: true });
     const { budgets: _fixed, ...userBudgets } = FAST_TUNING;
     cluster = new ClusterNodes(dir, {
-      PATH: process.env.PATH ?? '',
-      CLUSTER: 'true',
-      DATABASE_URL: redis.url,
-      DISCORD_TOKEN: BOT_TOKEN,
-      DISCORD_GUILD_ID: discord.guildId,
-      OBS_URL: 'ws://127.0.0.1:1',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...clusterNodeEnv({ token: BOT_TOKEN, guildId: discord.guildId, redisUrl: redis.url }),
       CLIP_BOT_TEST_OVERRIDES: JSON.stringify({
         adapters: { discordApiUrl: discord.apiUrl, tiktokTransport: { ...tiktok.transport, requestTimeoutMs: 5_000, heartbeatIntervalMs: 1_000 } },
         tuning: userBudgets,

@@ -16,7 +16,7 @@ import type { InteractionInput } from '../fakes/discord-interactions.js';
 import { startFakeFlvServer, type FakeFlvServer } from '../fakes/flv-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
 import { BOT_TOKEN, FAST_TUNING, waitFor } from '../support/bot-harness.js';
-import { ClusterNodes, type NodeProcess } from '../support/cluster-nodes.js';
+import { ClusterNodes, type NodeProcess, clusterNodeEnv } from '../support/cluster-nodes.js';
 import { REDIS_INSTALL, redisMissing, startRedis, type RedisInstance } from '../support/redis-process.js';
 import { describeRequiring } from '../support/server-suite.js';
 
@@ -46,13 +46,7 @@ describeRequiring('a cluster of bot nodes', redisMissing(), REDIS_INSTALL, () =>
       tiktok.setVideo(live, { url: () => flv.url(live), codec: 'h264' });
     }
     cluster = new ClusterNodes(dir, {
-      PATH: process.env.PATH ?? '',
-      CLUSTER: 'true',
-      DATABASE_URL: redis.url,
-      DISCORD_TOKEN: BOT_TOKEN,
-      DISCORD_GUILD_ID: discord.guildId,
-      OBS_URL: 'ws://127.0.0.1:1',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...clusterNodeEnv({ token: BOT_TOKEN, guildId: discord.guildId, redisUrl: redis.url }),
       CLIP_BOT_TEST_OVERRIDES: JSON.stringify({
         adapters: {
           discordApiUrl: discord.apiUrl,

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotOverrides } from '../../src/app.js';
 import { startFakeDiscord, type FakeDiscord } from '../fakes/discord-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
-import { startBotChild, killLeftovers } from '../support/bot-child.js';
+import { startBotChild, killLeftovers, botChildEnv } from '../support/bot-child.js';
 import { BOT_TOKEN, FAST_TUNING, waitFor } from '../support/bot-harness.js';
 
 const LIVES = ['slide.a', 'slide.b', 'slide.c', 'slide.d', 'slide.e'];
@@ -35,14 +35,7 @@ describe('the connect budget against a sliding window, across a SIGKILL', () => 
     // FAST_TUNING's timings, but no fixed test budget: the connect budget is the user's.
     const { budgets: _fixedBudgets, ...tuning } = FAST_TUNING;
     env = {
-      PATH: process.env.PATH ?? '',
-      HOME: dir,
-      DISCORD_TOKEN: BOT_TOKEN,
-      DISCORD_GUILD_ID: discord.guildId,
-      OBS_URL: 'ws://127.0.0.1:1',
-      CLIPS_DIR: path.join(dir, 'clips'),
-      DATABASE_URL: `sqlite://${path.join(dir, 'bot.sqlite')}`,
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...botChildEnv({ dir, token: BOT_TOKEN, guildId: discord.guildId, databaseUrl: `sqlite://${path.join(dir, 'bot.sqlite')}` }),
       CLIP_BOT_TEST_OVERRIDES: JSON.stringify({
         adapters: {
           discordApiUrl: discord.apiUrl,

@@ -15,7 +15,7 @@ import { BotStore } from '../../src/store/bot-store.js';
 import { startFakeDiscord, type FakeDiscord, type InteractionInput, type PostedMessage } from '../fakes/discord-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
 import { BOT_TOKEN, FAST_TUNING, waitFor } from '../support/bot-harness.js';
-import { killLeftovers, startBotChild, type BotChild } from '../support/bot-child.js';
+import { killLeftovers, startBotChild, type BotChild, botChildEnv } from '../support/bot-child.js';
 import type { BotProcessOverrides } from '../support/bot-process.js';
 import { POSTGRES_INSTALL, postgresMissing, startPostgres } from '../support/postgres-process.js';
 import { REDIS_INSTALL, redisMissing, startRedis } from '../support/redis-process.js';
@@ -88,14 +88,7 @@ for (const backend of BACKENDS) {
       guilds = { main: discord.guildId, second: second!.id, bare: bare!.id };
       channels = { main: discord.channels.alerts, second: second!.channels.alerts, bareGeneral: bare!.channels.general };
       env = {
-        PATH: process.env.PATH ?? '',
-        HOME: dir,
-        DISCORD_TOKEN: BOT_TOKEN,
-        DISCORD_GUILD_ID: discord.guildId,
-        OBS_URL: 'ws://127.0.0.1:1',
-        CLIPS_DIR: path.join(dir, 'clips'),
-        DATABASE_URL: storage.url,
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+        ...botChildEnv({ dir, token: BOT_TOKEN, guildId: discord.guildId, databaseUrl: storage.url }),
         CLIP_BOT_TEST_OVERRIDES: JSON.stringify({
           standInObsDir: path.join(dir, 'replays'),
           adapters: {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeDiscord, type FakeDiscord, type InteractionInput, type PostedMessage } from '../fakes/discord-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
 import { BOT_TOKEN } from '../support/bot-harness.js';
-import { killLeftovers, startBotChild, type BotChild } from '../support/bot-child.js';
+import { killLeftovers, startBotChild, type BotChild, botChildEnv } from '../support/bot-child.js';
 import type { BotProcessOverrides } from '../support/bot-process.js';
 
 const LIVES = ['kill.ana', 'kill.ben', 'kill.cat'] as const;
@@ -34,14 +34,7 @@ describe('review cards across a SIGKILL, with the defaults and several lives', (
     discord = await startFakeDiscord({ token: BOT_TOKEN });
     tiktok = await startFakeTikTok();
     env = {
-      PATH: process.env.PATH ?? '',
-      HOME: dir,
-      DISCORD_TOKEN: BOT_TOKEN,
-      DISCORD_GUILD_ID: discord.guildId,
-      OBS_URL: 'ws://127.0.0.1:1',
-      CLIPS_DIR: path.join(dir, 'clips'),
-      DATABASE_URL: `sqlite://${path.join(dir, 'data', 'bot.sqlite')}`,
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...botChildEnv({ dir, token: BOT_TOKEN, guildId: discord.guildId, databaseUrl: `sqlite://${path.join(dir, 'data', 'bot.sqlite')}` }),
       CLIP_BOT_TEST_OVERRIDES: JSON.stringify({
         standInObsDir: path.join(dir, 'replays'),
         adapters: {

@@ -18,7 +18,7 @@ import { startFakeDiscord, type FakeDiscord } from '../fakes/discord-server.js';
 import { startFakeFlvServer, type FakeFlvServer } from '../fakes/flv-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
 import { BOT_TOKEN, FAST_TUNING, waitFor } from '../support/bot-harness.js';
-import { killLeftovers, startBotChild } from '../support/bot-child.js';
+import { killLeftovers, startBotChild, botChildEnv } from '../support/bot-child.js';
 import type { BotOverrides } from '../../src/app.js';
 
 const STREAMER = 'kilo.live';
@@ -59,15 +59,8 @@ describe('a bot killed with SIGKILL, started again', () => {
     tiktok.addUser(STREAMER, { live: true });
     tiktok.setVideo(STREAMER, { url: () => flv.url(STREAMER), codec: 'h264' });
     env = {
-      PATH: process.env.PATH ?? '',
-      HOME: dir,
-      DISCORD_TOKEN: BOT_TOKEN,
-      DISCORD_GUILD_ID: discord.guildId,
-      OBS_URL: 'ws://127.0.0.1:1',
-      CLIPS_DIR: path.join(dir, 'clips'),
-      DATABASE_URL: `sqlite://${path.join(dir, 'bot.sqlite')}`,
+      ...botChildEnv({ dir, token: BOT_TOKEN, guildId: discord.guildId, databaseUrl: `sqlite://${path.join(dir, 'bot.sqlite')}` }),
       STREAM_BUFFER_DIR: bufferDir,
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       CLIP_BOT_TEST_OVERRIDES: JSON.stringify({
         adapters: {
           discordApiUrl: discord.apiUrl,

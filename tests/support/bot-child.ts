@@ -20,6 +20,23 @@ export interface BotChild {
   stderr(): string;
 }
 
+/**
+ * The environment a user's `.env` gives the bot, pointed at the local Discord, with no OBS listening and
+ * its clips under `dir`: each test adds what it is about (storage, stream capture, test overrides).
+ */
+export function botChildEnv({ dir, token, guildId, databaseUrl }: { dir: string; token: string; guildId: string; databaseUrl: string }): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: dir,
+    DISCORD_TOKEN: token,
+    DISCORD_GUILD_ID: guildId,
+    OBS_URL: 'ws://127.0.0.1:1',
+    CLIPS_DIR: path.join(dir, 'clips'),
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  };
+}
+
 /** Resolves once the bot printed `ready` (logged in, commands registered, outbox and streams resumed). */
 export function startBotChild({ cwd, env, timeoutMs = 60_000 }: { cwd: string; env: Record<string, string>; timeoutMs?: number }): Promise<BotChild> {
   const tsx = pathToFileURL(path.join(root, 'node_modules/tsx/dist/esm/index.mjs')).href;

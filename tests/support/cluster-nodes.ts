@@ -25,6 +25,19 @@ export interface NodeProcess {
   isRunning(): boolean;
 }
 
+/** What every node's `.env` shares: CLUSTER on, one Redis, one Discord bot, no OBS listening. */
+export function clusterNodeEnv({ token, guildId, redisUrl }: { token: string; guildId: string; redisUrl: string }): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    CLUSTER: 'true',
+    DATABASE_URL: redisUrl,
+    DISCORD_TOKEN: token,
+    DISCORD_GUILD_ID: guildId,
+    OBS_URL: 'ws://127.0.0.1:1',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  };
+}
+
 /** Every node started, so a failed test still ends them (by pid) in afterAll. */
 export class ClusterNodes {
   readonly nodes: NodeProcess[] = [];
