@@ -338,24 +338,16 @@ export function isHypeSensitivity(value: unknown): value is HypeSensitivity {
 // ---------------------------------------------------------------------------------------------------
 // Writing (strict)
 
-/** The JSON written for a guild's settings. `guildId` lives in the key, not the row. */
-export interface SettingsRow {
-  readonly v: typeof SCHEMA_VERSION;
-  readonly streams: readonly StreamEntry[];
-  readonly keywords: readonly KeywordEntry[];
-  readonly alertChannelId?: string;
-  readonly moderatorRoleId?: string;
-  readonly cooldownSeconds: number;
-  readonly delaySeconds: number;
-  readonly notifyLive: boolean;
-  readonly giftMinDiamonds: number;
-  readonly hypeSensitivity: HypeSensitivity;
-  readonly captureMode: CaptureMode;
-  readonly windowBeforeSeconds: number;
-  readonly windowAfterSeconds: number;
-  readonly highlightsChannelId?: string;
-  readonly recapEnabled: boolean;
-}
+/** Ids a guild may not have set: the row leaves them out rather than storing `undefined`. */
+type UnsetIds = 'alertChannelId' | 'moderatorRoleId' | 'highlightsChannelId';
+
+/**
+ * The JSON written for a guild's settings: the settings themselves (so a new setting is one field, in
+ * GuildSettings), with the schema version, without `guildId` (it lives in the key) and without unset ids.
+ */
+export type SettingsRow = { readonly v: typeof SCHEMA_VERSION } & Omit<GuildSettings, 'guildId' | UnsetIds> & {
+  readonly [K in UnsetIds]?: string;
+};
 
 /**
  * Checks a value produced by an `update` callback and returns exactly the fields to store (copied, so a

@@ -377,6 +377,13 @@ export function interactionPayload(context: InteractionPayloadContext) {
       options,
       ...(resolved ? { resolved } : {}),
     },
+    ...guildInteractionFields(guild, channel, member, input.attachmentSizeLimit),
+  };
+}
+
+/** The fields every interaction in a guild channel carries, whatever its type. */
+function guildInteractionFields(guild: GuildState, channel: GuildState['channels'][number], member: FakeMember, attachmentSizeLimit: number | undefined) {
+  return {
     guild_id: guild.id,
     guild: { id: guild.id, locale: 'en-US', features: [] },
     channel: channelPayload(guild, channel),
@@ -390,7 +397,7 @@ export function interactionPayload(context: InteractionPayloadContext) {
     // Key "0" = GUILD_INSTALL, value = the guild id (interactions: authorizing integration owners).
     authorizing_integration_owners: { '0': guild.id },
     context: InteractionContextType.Guild,
-    attachment_size_limit: input.attachmentSizeLimit ?? 10 * 1024 * 1024,
+    attachment_size_limit: attachmentSizeLimit ?? 10 * 1024 * 1024,
   };
 }
 
@@ -425,18 +432,7 @@ export function componentInteractionPayload(context: ComponentPayloadContext) {
     version: 1,
     data: { custom_id: context.customId, component_type: 2 },
     message: context.message,
-    guild_id: guild.id,
-    guild: { id: guild.id, locale: 'en-US', features: [] },
-    channel: channelPayload(guild, channel),
-    channel_id: channel.id,
-    member: interactionMemberPayload(guild, member),
-    app_permissions: BOT_PERMISSIONS.toString(),
-    locale: 'en-US',
-    guild_locale: 'en-US',
-    entitlements: [],
-    authorizing_integration_owners: { '0': guild.id },
-    context: InteractionContextType.Guild,
-    attachment_size_limit: context.attachmentSizeLimit ?? 10 * 1024 * 1024,
+    ...guildInteractionFields(guild, channel, member, context.attachmentSizeLimit),
   };
 }
 
