@@ -421,23 +421,6 @@ export function toSettingsRow(guildId: string, next: GuildSettings): { row: Sett
   }
   if (problems.length > 0) throw invalid(guildId, problems);
 
-  const row: SettingsRow = {
-    v: SCHEMA_VERSION,
-    streams,
-    keywords,
-    ...(next.alertChannelId !== undefined ? { alertChannelId: next.alertChannelId } : {}),
-    ...(next.moderatorRoleId !== undefined ? { moderatorRoleId: next.moderatorRoleId } : {}),
-    cooldownSeconds: next.cooldownSeconds,
-    delaySeconds: next.delaySeconds,
-    notifyLive: next.notifyLive,
-    giftMinDiamonds: next.giftMinDiamonds,
-    hypeSensitivity: next.hypeSensitivity,
-    captureMode: next.captureMode,
-    windowBeforeSeconds: next.windowBeforeSeconds,
-    windowAfterSeconds: next.windowAfterSeconds,
-    ...(next.highlightsChannelId !== undefined ? { highlightsChannelId: next.highlightsChannelId } : {}),
-    recapEnabled: next.recapEnabled,
-  };
   const settings = freezeSettings({
     guildId,
     streams,
@@ -455,6 +438,15 @@ export function toSettingsRow(guildId: string, next: GuildSettings): { row: Sett
     highlightsChannelId: next.highlightsChannelId,
     recapEnabled: next.recapEnabled,
   });
+  // The row is the settings as stored: no guildId (it is the key), unset ids left out.
+  const { guildId: _key, alertChannelId, moderatorRoleId, highlightsChannelId, ...stored } = settings;
+  const row: SettingsRow = {
+    v: SCHEMA_VERSION,
+    ...stored,
+    ...(alertChannelId !== undefined ? { alertChannelId } : {}),
+    ...(moderatorRoleId !== undefined ? { moderatorRoleId } : {}),
+    ...(highlightsChannelId !== undefined ? { highlightsChannelId } : {}),
+  };
   return { row, settings };
 }
 
