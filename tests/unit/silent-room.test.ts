@@ -10,7 +10,7 @@ const MINUTE = 60_000;
 const log = pino({ level: 'silent' });
 
 /** A supervisor with the defaults a user gets, on a scripted connection that answers heartbeats every 10 s. */
-function liveRoom(name = 'streamer') {
+function liveRoom(name = 'streamer', { answersHeartbeats = true } = {}) {
   const connection = new FakeLiveConnection(name);
   connection.isLiveAnswer = true;
   const states: StreamState[] = [];
@@ -23,7 +23,7 @@ function liveRoom(name = 'streamer') {
     onChat: () => undefined,
     onStateChange: (s) => states.push(s),
   });
-  const heartbeats = setInterval(() => connection.heartbeatAnswer(), 10_000);
+  const heartbeats = answersHeartbeats ? setInterval(() => connection.heartbeatAnswer(), 10_000) : undefined;
   const silentReconnects = () => states.filter((s) => s.name === 'reconnecting' && s.reason.startsWith('silent room')).length;
   return {
     connection,
@@ -114,18 +114,7 @@ describe('silent rooms, with the default thresholds', () => {
   });
 
   it('still calls a socket without even heartbeat answers dead within 30 s', async () => {
-    const connection = new FakeLiveConnection('dead');
-    connection.isLiveAnswer = true;
-    const states: StreamState[] = [];
-    const supervisor = new StreamSupervisor({
-      connection,
-      connectBudget: new RateBudget([{ limit: 100, windowMs: MINUTE }]),
-      checkBudget: new RateBudget([{ limit: 10, windowMs: 1_000 }]),
-      log,
-      random: () => 0.5,
-      onChat: () => undefined,
-      onStateChange: (s) => states.push(s),
-    });
+    const { supervisor, states } = liveRoom('dead', { answersHeartbeats: false });
     supervisor.start();
     await vi.advanceTimersByTimeAsync(31_000);
     expect(states.find((s) => s.name === 'reconnecting')?.reason).toMatch(/^no data from TikTok for 30 s/);
