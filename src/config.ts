@@ -1,35 +1,20 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import type { MonitorConfig } from './monitor/create-monitor.js';
 import { defaultMaxStreamBuffers } from './capture/stream/stream-buffers.js';
 import { AppError } from './util/errors.js';
 import { proxyPassword, proxyUrlProblem } from './util/proxy-agent.js';
 import { videosFolder, type VideosFolderSystem } from './videos-folder.js';
 
-/** The bot's settings from the environment, validated once at start-up and frozen. */
-export interface Config {
+/** The bot's settings from the environment, validated once at start-up and frozen; the TikTok keys are the monitor's (MonitorConfig). */
+export interface Config extends MonitorConfig {
   readonly discordToken: string;
   readonly discordGuildId: string | undefined;
   readonly obsUrl: string;
   readonly obsPassword: string | undefined;
   readonly clipsDir: string;
   readonly databaseUrl: string;
-  readonly tiktokSignApiKey: string | undefined;
-  /** TIKTOK_CONNECTS_PER_MINUTE / _PER_HOUR: override the connect budget the signing service reports. */
-  readonly tiktokConnectsPerMinute: number | undefined;
-  readonly tiktokConnectsPerHour: number | undefined;
-  /**
-   * TIKTOK_SESSION_ID / TIKTOK_TT_TARGET_IDC: a logged-in TikTok web session (the `sessionid` and
-   * `tt-target-idc` cookies) for restricted (18+, region) lives. Secret: environment only, never logged.
-   */
-  readonly tiktokSessionId: string | undefined;
-  readonly tiktokTtTargetIdc: string | undefined;
-  /** TIKTOK_AUTHENTICATE_WS: also send that session to the signing service (and TikTok's chat socket). */
-  readonly tiktokAuthenticateWs: boolean;
-  /** TIKTOK_PROXY_URL: http, https or socks5 proxy for every TikTok request, socket and video pull (never Discord). */
-  readonly tiktokProxyUrl: string | undefined;
-  /** TIKTOK_PROXY_SIGNING: send the signing service's requests through that proxy too. */
-  readonly tiktokProxySigning: boolean;
   readonly ffmpegPath: string;
   /** STREAM_BUFFER_DIR: where stream capture keeps each live's rolling segments (a RAM disk is ideal). */
   readonly streamBufferDir: string;

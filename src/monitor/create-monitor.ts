@@ -6,16 +6,24 @@ import { createTikTokConnectionFactory, fetchSignLimits } from './tiktok-live-co
 import { tiktokSession } from './tiktok-session.js';
 import type { MonitorBudgets, SupervisorTimings, TikTokTransport } from './types.js';
 
-/** What the monitor reads from the bot's configuration. */
+/** What the monitor reads from the bot's configuration: the TikTok keys of the environment (src/config.ts parses them). */
 export interface MonitorConfig {
   readonly tiktokSignApiKey: string | undefined;
+  /** TIKTOK_CONNECTS_PER_MINUTE / _PER_HOUR: override the connect budget the signing service reports. */
   readonly tiktokConnectsPerMinute: number | undefined;
   readonly tiktokConnectsPerHour: number | undefined;
+  /**
+   * TIKTOK_SESSION_ID / TIKTOK_TT_TARGET_IDC: a logged-in TikTok web session (the `sessionid` and
+   * `tt-target-idc` cookies) for restricted (18+, region) lives. Secret: environment only, never logged.
+   */
   readonly tiktokSessionId: string | undefined;
   readonly tiktokTtTargetIdc: string | undefined;
+  /** TIKTOK_AUTHENTICATE_WS: also send that session to the signing service (and TikTok's chat socket). */
   readonly tiktokAuthenticateWs: boolean;
-  readonly tiktokProxyUrl?: string | undefined;
-  readonly tiktokProxySigning?: boolean | undefined;
+  /** TIKTOK_PROXY_URL: http, https or socks5 proxy for every TikTok request, socket and video pull (never Discord). */
+  readonly tiktokProxyUrl: string | undefined;
+  /** TIKTOK_PROXY_SIGNING: send the signing service's requests through that proxy too. */
+  readonly tiktokProxySigning: boolean;
 }
 
 /** Local stand-ins for TikTok (tests, special set-ups). */

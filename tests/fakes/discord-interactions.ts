@@ -193,16 +193,23 @@ export class Exchange implements InteractionExchange {
     const source = component.read();
     if (!source) return { ok: false, error: unknownMessage };
     if (type === InteractionResponseType.UpdateMessage) {
-      const edited = this.#build(body, source);
-      const problem = validateMessage(edited, false) ?? checkUploadLimit(body, this.#context.uploadLimit);
-      if (problem) return { ok: false, error: problem };
-      component.write(edited);
-      this.#componentUpdate = edited;
-      this.edits.push(toPosted(edited));
+      const edited = this.#editPressedMessage(component, source, body);
+      if (!edited.ok) return edited;
     }
     this.#initial = { type, data, ephemeral: false };
     this.#feed.notify();
     return { ok: true, value: this.#componentUpdate ?? source };
+  }
+
+  /** Edits the message the button was pressed on, as Discord checks any message edit. */
+  #editPressedMessage(component: NonNullable<ExchangeContext['componentMessage']>, source: StoredMessage, body: IncomingBody): Outcome<StoredMessage> {
+    const edited = this.#build(body, source);
+    const problem = validateMessage(edited, false) ?? checkUploadLimit(body, this.#context.uploadLimit);
+    if (problem) return { ok: false, error: problem };
+    component.write(edited);
+    this.#componentUpdate = edited;
+    this.edits.push(toPosted(edited));
+    return { ok: true, value: edited };
   }
 
   /** A component interaction answered by updating its message (6 or 7) rather than by a new reply. */
@@ -252,14 +259,9 @@ export class Exchange implements InteractionExchange {
     if (component && this.#isUpdatingMessage() && (messageId === '@original' || messageId === component.read()?.id)) {
       const source = component.read();
       if (!source) return { ok: false, error: unknownMessage };
-      const edited = this.#build(body, source);
-      const problem = validateMessage(edited, false) ?? checkUploadLimit(body, this.#context.uploadLimit);
-      if (problem) return { ok: false, error: problem };
-      component.write(edited);
-      this.#componentUpdate = edited;
-      this.edits.push(toPosted(edited));
-      this.#feed.notify();
-      return { ok: true, value: edited };
+      const edited = this.#editPressedMessage(component, source, body);
+      if (edited.ok) this.#feed.notify();
+      return edited;
     }
     const previous = this.#find(messageId);
     if (!previous) return { ok: false, error: unknownMessage };
