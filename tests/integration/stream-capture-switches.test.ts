@@ -6,13 +6,12 @@
  * info from the fake TikTok. Every clip is decoded whole: no error may be reported.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Footage } from '../../src/capture/clip-capture.js';
 import { StreamBuffers } from '../../src/capture/stream/stream-buffers.js';
 import { StreamCapture } from '../../src/capture/stream/stream-capture.js';
 import { pickStreamSource } from '../../src/capture/stream/stream-url.js';
@@ -21,6 +20,7 @@ import { SETTINGS_DEFAULTS } from '../../src/store/settings-schema.js';
 import { startFakeFlvServer, type FakeFlvServer } from '../fakes/flv-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
 import { probeDuration } from '../support/media.js';
+import { endVideoRig, fileByName } from '../support/video-rig.js';
 
 const run = promisify(execFile);
 const BEFORE = SETTINGS_DEFAULTS.windowBeforeSeconds;
@@ -64,14 +64,7 @@ async function trackSeconds(path: string, track: 'a' | 'v'): Promise<number> {
   return Number.parseFloat(stdout.trim());
 }
 
-function filer(name: string) {
-  return async (footage: Footage): Promise<string> => {
-    const target = join(root, 'clips', `${name}.mp4`);
-    await mkdir(join(root, 'clips'), { recursive: true });
-    await copyFile(footage.path, target);
-    return target;
-  };
-}
+const filer = (name: string) => fileByName(join(root, 'clips'), name);
 
 async function waitFor(what: string, check: () => boolean, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
@@ -124,12 +117,7 @@ beforeAll(async () => {
   for (const name of Object.keys(lives)) buffers.start(name);
 }, 30_000);
 
-afterAll(async () => {
-  await buffers?.stopAll();
-  await flv?.close();
-  await tiktok?.close();
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => endVideoRig({ buffers, flv, tiktok, root }));
 
 describe('stream capture across mid-live switches (defaults)', () => {
   it('gives a moment right after a guest joins one clean clip of the whole window, before and after the switch', async () => {

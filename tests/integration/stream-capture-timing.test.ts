@@ -5,7 +5,7 @@
  * for up to 2 s; cut by those labels alone the flash would land ~2 s later and the clip end early.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,6 +18,7 @@ import { createTikTokConnectionFactory } from '../../src/monitor/tiktok-live-con
 import { startFakeFlvServer, type FakeFlvServer } from '../fakes/flv-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
 import { probeDuration } from '../support/media.js';
+import { endVideoRig } from '../support/video-rig.js';
 
 const run = promisify(execFile);
 const FPS = 15;
@@ -55,12 +56,7 @@ beforeAll(async () => {
   buffers.start('flash');
 }, 30_000);
 
-afterAll(async () => {
-  await buffers?.stopAll();
-  await flv?.close();
-  await tiktok?.close();
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => endVideoRig({ buffers, flv, tiktok, root }));
 
 describe('stream capture timing', () => {
   it('puts a wall-clock moment where the window says: 4 s before it and 2 s after', async () => {

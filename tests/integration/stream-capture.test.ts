@@ -4,7 +4,7 @@
  * Short windows (before 3 s, after 1 s, buffer 10 s) keep it quick.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,11 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreamBuffers } from '../../src/capture/stream/stream-buffers.js';
 import { StreamCapture } from '../../src/capture/stream/stream-capture.js';
 import { pickStreamSource } from '../../src/capture/stream/stream-url.js';
-import type { Footage } from '../../src/capture/clip-capture.js';
 import { createTikTokConnectionFactory } from '../../src/monitor/tiktok-live-connection.js';
 import { startFakeFlvServer, type FakeFlvServer } from '../fakes/flv-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
 import { probeDuration } from '../support/media.js';
+import { endVideoRig, fileByName } from '../support/video-rig.js';
 
 const run = promisify(execFile);
 const log = pino({ level: 'silent' });
@@ -44,15 +44,7 @@ async function codecOf(path: string): Promise<string> {
   return stdout.trim();
 }
 
-/** Files like the clip filer would: under the clips folder, by name. */
-function filer(name: string) {
-  return async (footage: Footage): Promise<string> => {
-    const target = join(root, 'clips', `${name}.mp4`);
-    await mkdir(join(root, 'clips'), { recursive: true });
-    await copyFile(footage.path, target);
-    return target;
-  };
-}
+const filer = (name: string) => fileByName(join(root, 'clips'), name);
 
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -103,12 +95,7 @@ beforeAll(async () => {
   }));
 }, 60_000);
 
-afterAll(async () => {
-  await buffers?.stopAll();
-  await flv?.close();
-  await tiktok?.close();
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => endVideoRig({ buffers, flv, tiktok, root }));
 
 describe('stream capture', () => {
   it("cuts bert's clip from bert's own live and alba's from alba's, each as long as the window", async () => {
