@@ -1,7 +1,8 @@
 /**
  * Stream capture through the whole bot, with no OBS at all (the harness's OBS address refuses): a keyword
  * in bert's chat gives an alert in the local Discord with a clip of bert's own video, alba's of alba's.
- * `/stream remove` ends that live's ffmpeg. Real tiktok-live-connector, real ffmpeg, real discord.js.
+ * A dropped chat whose live checks TikTok will not answer keeps its buffer; `/stream remove` and the
+ * LIVE's end stop that live's ffmpeg. Real tiktok-live-connector, real ffmpeg, real discord.js.
  */
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeFlvServer, type FakeFlvServer } from '../fakes/flv-server.js';
 import type { PostedMessage } from '../fakes/discord-server.js';
-import { startHarness, type Harness } from '../support/bot-harness.js';
+import { FAST_TUNING, startHarness, waitFor, type Harness } from '../support/bot-harness.js';
 import { probeDuration } from '../support/media.js';
 
 const run = promisify(execFile);
@@ -49,7 +50,11 @@ describe('stream capture through the bot, without OBS', () => {
     bufferDir = path.join(os.tmpdir(), `stream-bot-buffers-${process.pid}-${Date.now()}`);
     h = await startHarness({
       env: { STREAM_BUFFER_DIR: bufferDir },
-      tuning: { streamBuffer: { bufferSeconds: 10, segmentSeconds: 1 } },
+      tuning: {
+        streamBuffer: { bufferSeconds: 10, segmentSeconds: 1 },
+        // Unclear live checks show as `checking` at once and are retried quickly (defaults: unit tests).
+        supervisorTimings: { ...FAST_TUNING.supervisorTimings, unclearRetry: { initialMs: 300, maxMs: 600, factor: 2 }, unclearShownAfter: 1 },
+      },
     });
     for (const name of ['bert', 'alba'] as const) {
       const [r, g, b] = COLOURS[name];
@@ -76,8 +81,8 @@ describe('stream capture through the bot, without OBS', () => {
     h.discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith(`${chatter}_`)), 30_000);
 
   async function expectClipOf(alert: PostedMessage, streamer: 'bert' | 'alba'): Promise<void> {
-    const file = alert.files[0]!;
-    expect(JSON.stringify(alert.embeds)).toContain(streamer);
+    const file = alert.files.find((f) => f.name.endsWith('.mp4'))!;
+    expect(JSON.stringify([alert.content, alert.embeds])).toContain(streamer);
     const local = path.join(h.clipsDir, streamer, file.name);
     expect(Buffer.compare(await readFile(local), file.data)).toBe(0);
     const colour = await meanColour(local);
@@ -102,6 +107,42 @@ describe('stream capture through the bot, without OBS', () => {
     await expectClipOf(alba, 'alba');
   }, 60_000);
 
+  async function ffmpegOf(streamer: string): Promise<number[]> {
+    const pids: number[] = [];
+    for (const pid of await ffmpegsUsing(bufferDir)) {
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (cmdline.includes(path.join(bufferDir, streamer) + path.sep)) pids.push(pid);
+    }
+    return pids;
+  }
+
+  it('keeps bert\'s buffer (the same ffmpeg) while bert\'s chat is down and TikTok will not say whether bert is live, and /clip still cuts bert\'s video', async () => {
+    const before = await ffmpegOf('bert');
+    expect(before).toHaveLength(1);
+    const faults = ['page', 'api', 'roomInfo'] as const;
+    h.tiktok.failChecks('page', 'waf', { users: ['bert'] });
+    h.tiktok.failChecks('api', 429, { users: ['bert'] });
+    h.tiktok.failChecks('roomInfo', 503, { users: ['bert'] });
+    try {
+      h.tiktok.dropConnections('bert');
+      await h.waitForState('bert', 'checking');
+      const pages = h.tiktok.stats.pageRequests;
+      await waitFor(() => h.tiktok.stats.pageRequests >= pages + 2, 10_000, () => 'two more unclear checks');
+      expect(h.bot.monitor.state('bert')?.name).toBe('checking');
+      const list = await h.command({ command: 'stream', subcommand: 'list' });
+      expect(list.content).toMatch(/@bert.*checking.*capture stream, buffer ready \(\d+ s\)/);
+      expect(await ffmpegOf('bert')).toEqual(before);
+
+      const reply = await h.command({ command: 'clip', options: { stream: 'bert' } }, 30_000);
+      expect(reply.files.filter((f) => f.name.endsWith('.mp4'))).toHaveLength(1);
+      await expectClipOf(reply, 'bert');
+    } finally {
+      for (const route of faults) h.tiktok.failChecks(route, false, { users: ['bert'] });
+    }
+    await h.waitForState('bert', 'live');
+    expect(await ffmpegOf('bert')).toEqual(before);
+  }, 60_000);
+
   it('ends that live\'s ffmpeg on /stream remove, and keeps the other', async () => {
     expect((await ffmpegsUsing(bufferDir)).length).toBe(2);
     await h.command({ command: 'stream', subcommand: 'remove', options: { username: 'alba' } });
@@ -114,6 +155,14 @@ describe('stream capture through the bot, without OBS', () => {
     expect(left).toHaveLength(1);
     const cmdline = await readFile(`/proc/${left[0]}/cmdline`, 'utf8');
     expect(cmdline).toContain('bert');
+  });
+
+  it('ends bert\'s ffmpeg when bert\'s LIVE ends', async () => {
+    h.tiktok.endStream('bert');
+    await h.waitForState('bert', 'offline');
+    const deadline = Date.now() + 10_000;
+    while ((await ffmpegOf('bert')).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await ffmpegOf('bert')).toEqual([]);
   });
 
   it('leaves no ffmpeg of its own running once stopped', async () => {
