@@ -1,5 +1,5 @@
 /**
- * One node of a cluster (CLUSTER=true): several bot processes on one shared Redis run as one bot.
+ * One node of a cluster (CLUSTER=true): several bot processes on one shared Redis or Postgres run as one bot.
  *
  * - Each watched live is one BullMQ job (id: the TikTok user), held by the node that watches it for as
  *   long as it does (held-jobs.ts). A node takes at most its share, ceil(lives / nodes), so lives spread
@@ -10,14 +10,15 @@
  *   node reads that guild again from the store.
  * A node that dies stops renewing its locks: BullMQ's stalled check hands its jobs to the others.
  */
-import { QueueEvents, QueueEventsProducer } from 'bullmq';
+import type { QueueEvents, QueueEventsProducer } from 'bullmq';
 import type { Client } from 'discord.js';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { StoreRows } from '../store/bot-store.js';
 import { errorMessage } from '../util/text.js';
 import { CLUSTER_DEFAULTS, type ClusterTimings } from './defaults.js';
+import { openEngine, type ClusterEngine } from './engine.js';
 import { HeldJobs, type ReleaseReason } from './held-jobs.js';
 import { NodeRegistry, type NodeRecord } from './node-registry.js';
 import { SharedConnectBudget } from './shared-connect-budget.js';
@@ -40,7 +41,7 @@ export interface NodeParts {
     knownGuildIds(): string[];
     get(guildId: string): { readonly streams: ReadonlyArray<{ readonly username: string }> };
   };
-  readonly store: { guildIds(): Promise<string[]> };
+  readonly store: { guildIds(): Promise<string[]>; rows(): StoreRows };
   /** Stream capture's buffers here (the node's capture load). */
   readonly streamBuffers: { state(username: string): unknown };
 }
@@ -55,15 +56,13 @@ const GUILD_CHANGED = 'guild-changed';
 
 export class ClusterNode implements ClusterView {
   readonly nodeId = `${os.hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
-  private readonly redis: Redis;
+  private readonly engine: ClusterEngine;
   private readonly registry: NodeRegistry;
   private readonly lives: HeldJobs<{ username: string }>;
   private readonly gateway: HeldJobs<Record<string, never>>;
   private readonly broadcast: QueueEventsProducer;
   private readonly connects: SharedConnectBudget;
   private events: QueueEvents | undefined;
-  /** QueueEvents blocks on its connection (XREAD BLOCK), so it has one of its own. */
-  private readonly eventsRedis: Redis;
   /** The guilds each held live is watched for here. */
   private readonly liveGuilds = new Map<string, Set<string>>();
   private share = 0;
@@ -74,7 +73,8 @@ export class ClusterNode implements ClusterView {
 
   constructor(
     private readonly options: {
-      readonly redisUrl: string;
+      /** The shared Redis or Postgres (engine.ts). */
+      readonly databaseUrl: string;
       readonly clipsDir: string;
       readonly discordToken: string;
       /** Logs in to the gateway and registers the commands (this node now answers them). */
@@ -86,13 +86,9 @@ export class ClusterNode implements ClusterView {
   ) {
     const log = options.log;
     this.timings = { ...CLUSTER_DEFAULTS.timings, ...options.timings };
-    // BullMQ's workers need commands that wait as long as Redis is away (maxRetriesPerRequest: null).
-    this.redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-    this.redis.on('error', (err) => log.warn({ err: err.message }, 'cluster redis trouble'));
-    this.eventsRedis = this.redis.duplicate();
-    this.eventsRedis.on('error', () => undefined);
-    this.registry = new NodeRegistry(this.redis, CLUSTER_DEFAULTS.prefix, this.timings.nodeTtlMs);
-    const common = { connection: this.redis, nodeId: this.nodeId, timings: this.timings };
+    this.engine = openEngine(options.databaseUrl, log);
+    this.registry = new NodeRegistry(() => this.options.parts().store.rows(), this.timings.nodeTtlMs);
+    const common = { engine: this.engine, nodeId: this.nodeId, timings: this.timings };
     this.lives = new HeldJobs({
       ...common,
       name: 'watch',
@@ -126,12 +122,12 @@ export class ClusterNode implements ClusterView {
       },
     });
     this.connects = new SharedConnectBudget({
-      redis: this.redis,
+      engine: this.engine,
       nodeId: this.nodeId,
       windows: () => this.options.parts().monitor.connectBudgetInfo().windows,
       log: log.child({ component: 'cluster-connects' }),
     });
-    this.broadcast = new QueueEventsProducer('settings', { connection: this.redis, prefix: CLUSTER_DEFAULTS.prefix });
+    this.broadcast = this.engine.producer('settings');
   }
 
   /** The StreamWatcher the settings service drives: a watched stream has its job, somewhere. */
@@ -178,7 +174,7 @@ export class ClusterNode implements ClusterView {
 
   async join(): Promise<void> {
     const log = this.options.log;
-    this.events = new QueueEvents('settings', { connection: this.eventsRedis, prefix: CLUSTER_DEFAULTS.prefix });
+    this.events = this.engine.events('settings');
     this.events.on('error', (err) => log.warn({ err: err.message }, 'cluster events trouble'));
     (this.events as unknown as NodeJS.EventEmitter).on(GUILD_CHANGED, (args: { guildId?: unknown }) => {
       if (typeof args.guildId === 'string') void this.onGuildChanged(args.guildId).catch((err: unknown) => log.error({ err: errorMessage(err) }, 'could not apply a settings change'));
@@ -207,8 +203,7 @@ export class ClusterNode implements ClusterView {
     await this.connects.close();
     await this.events?.close();
     await this.broadcast.close();
-    this.eventsRedis.disconnect();
-    this.redis.disconnect();
+    await this.engine.close();
   }
 
   private async beat(): Promise<void> {

@@ -36,8 +36,8 @@ export interface BotNode {
 
 /**
  * How this process runs. Alone, as before clusters: one bot per clips folder (the instance lock), the
- * monitor watching every stored stream. With CLUSTER=true: a node of the cluster on the shared Redis
- * DATABASE_URL (cluster-node.ts); each node still has its own clips folder, so it still takes the lock.
+ * monitor watching every stored stream. With CLUSTER=true: a node of the cluster on the shared Redis or
+ * Postgres DATABASE_URL (cluster-node.ts); each node still has its own clips folder, so it still takes the lock.
  */
 export async function createNode(
   config: { readonly cluster: boolean; readonly databaseUrl: string; readonly clipsDir: string; readonly discordToken: string; readonly discordGuildId: string | undefined },
@@ -67,7 +67,7 @@ export async function createNode(
   // BullMQ and ioredis (about 20 MB of memory) only for a node of a cluster, never for a bot alone.
   const { ClusterNode } = await import('./cluster-node.js');
   const node = new ClusterNode({
-    redisUrl: config.databaseUrl,
+    databaseUrl: config.databaseUrl,
     clipsDir: config.clipsDir,
     discordToken: config.discordToken,
     openGateway,

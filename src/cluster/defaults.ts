@@ -4,7 +4,7 @@
  * node's lock lapses, the next stalled check moves its jobs back to wait), well under the 30 s promised.
  */
 export const CLUSTER_DEFAULTS = {
-  /** Key prefix of every BullMQ queue and node record in the shared Redis. */
+  /** Key prefix (Redis) or schema (Postgres) of every BullMQ queue in the shared database. */
   prefix: 'clipbot',
   timings: {
     /** A job's lock; BullMQ renews it every half of this while the node's worker lives. */

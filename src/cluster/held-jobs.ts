@@ -6,10 +6,10 @@
  * lease of ours. A job ends when the work is no longer wanted (completed, removed), is handed on (moved
  * back to wait, for another node), or is refused by a node at its share (delayed a moment).
  */
-import { DelayedError, Queue, WaitingError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { DelayedError, WaitingError, type Job, type Queue, type Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { CLUSTER_DEFAULTS, type ClusterTimings } from './defaults.js';
+import type { ClusterEngine } from './engine.js';
 
 /** Why a held job ends: nobody wants it, hand it on (another node, or this one later), or its lock was lost. */
 export type ReleaseReason = 'unwanted' | 'handover' | 'lock-lost';
@@ -37,7 +37,7 @@ export class HeldJobs<T extends object> {
   constructor(
     private readonly options: {
       readonly name: string;
-      readonly connection: Redis;
+      readonly engine: ClusterEngine;
       readonly nodeId: string;
       /** At most this many jobs at once (the share check in `mayTake` is the real limit). */
       readonly concurrency: number;
@@ -46,7 +46,7 @@ export class HeldJobs<T extends object> {
       readonly log: Logger;
     },
   ) {
-    this.queue = new Queue<T>(options.name, { connection: options.connection, prefix: CLUSTER_DEFAULTS.prefix });
+    this.queue = options.engine.queue<T>(options.name);
     this.queue.on('error', (err) => options.log.warn({ err: err.message }, 'queue connection trouble'));
   }
 
@@ -77,9 +77,7 @@ export class HeldJobs<T extends object> {
 
   start(): void {
     const { timings, log } = this.options;
-    this.worker = new Worker<T>(this.options.name, (job, token) => this.hold(job, token), {
-      connection: this.options.connection,
-      prefix: CLUSTER_DEFAULTS.prefix,
+    this.worker = this.options.engine.worker<T>(this.options.name, (job, token) => this.hold(job, token), {
       name: this.options.nodeId,
       concurrency: this.options.concurrency,
       lockDuration: timings.lockDurationMs,

@@ -2,13 +2,13 @@
  * One connect budget for the whole cluster, so the signing service never answers 429 however many nodes
  * connect: every connect passes, after its node's own budget, one BullMQ queue per budget window
  * (a minute, an hour…), each worked on every node with BullMQ's global rate limiter set to that window's
- * limit. The limiter lives in Redis, so all nodes together get at most `limit` grants per window. The
+ * limit. The limiter lives in the shared database, so all nodes together get at most `limit` grants per window. The
  * limits follow what the signing service says (the monitor's budget), re-read at each connect.
  */
-import { Queue, QueueEvents, Worker, type Job, type RateLimiterOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Job, Queue, QueueEvents, RateLimiterOptions, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { CLUSTER_DEFAULTS } from './defaults.js';
+import type { ClusterEngine } from './engine.js';
 
 export interface BudgetWindowLimit {
   readonly limit: number;
@@ -19,7 +19,6 @@ interface Lane {
   readonly queue: Queue;
   readonly worker: Worker;
   readonly events: QueueEvents;
-  readonly eventsRedis: Redis;
   /** The worker's own limiter object: BullMQ reads it at every fetch, so a new limit applies at once. */
   readonly limiter: { max: number; duration: number };
 }
@@ -30,7 +29,7 @@ export class SharedConnectBudget {
 
   constructor(
     private readonly options: {
-      readonly redis: Redis;
+      readonly engine: ClusterEngine;
       readonly nodeId: string;
       /** The budget's windows as the signing service reports them (the monitor's). */
       readonly windows: () => readonly BudgetWindowLimit[];
@@ -57,7 +56,6 @@ export class SharedConnectBudget {
       await lane.worker.close();
       await lane.events.close();
       await lane.queue.close();
-      lane.eventsRedis.disconnect();
     }
   }
 
@@ -73,20 +71,16 @@ export class SharedConnectBudget {
   }
 
   private async openLane(window: BudgetWindowLimit): Promise<Lane> {
-    const { redis, log } = this.options;
+    const { engine, log } = this.options;
     const name = `connect-${window.windowMs}`;
-    const common = { connection: redis, prefix: CLUSTER_DEFAULTS.prefix };
     // BullMQ's window starts at its first grant, the signing service's at the request that follows it: a
     // little longer than the window keeps the two from overlapping at a window's edge.
     const limiter: RateLimiterOptions = { max: window.limit, duration: window.windowMs + CLUSTER_DEFAULTS.connectWindowMarginMs };
-    const eventsRedis = redis.duplicate();
-    eventsRedis.on('error', () => undefined);
     const lane: Lane = {
-      queue: new Queue(name, common),
+      queue: engine.queue(name),
       // Granting is all the work: the limiter decides when.
-      worker: new Worker(name, async () => 'granted', { ...common, limiter, name: this.options.nodeId }),
-      events: new QueueEvents(name, { connection: eventsRedis, prefix: CLUSTER_DEFAULTS.prefix }),
-      eventsRedis,
+      worker: engine.worker(name, async () => 'granted', { limiter, name: this.options.nodeId }),
+      events: engine.events(name),
       limiter,
     };
     const onError = (err: Error) => log.warn({ err: err.message, budget: name }, 'cluster connect budget trouble');
