@@ -159,6 +159,8 @@ export const settingsCommand = {
           throw new UserError('INVALID_SETTING', `I cannot post clips in <#${channel.id}>: I need View Channel, Send Messages, Embed Links and Attach Files there.`);
         }
         await settings.setHighlightsChannel(guildId, channel.id);
+        // Highlights held for a channel the bot could not post in go out now, to this one.
+        delivery.retryGuild(guildId);
         await interaction.reply(`Clips marked **Keep** on an alert will be posted in <#${channel.id}> too.`);
         return;
       }

@@ -90,7 +90,7 @@ async function chatAttachment(alert: AlertContent): Promise<AttachmentBuilder | 
 }
 
 /** In words for the alert: too large even after re-encoding, ffmpeg missing or failing, file gone. */
-function whyNotAttached(err: unknown): string {
+export function whyNotAttached(err: unknown): string {
   if (isAppError(err, 'CLIP_TOO_LARGE')) return 'The clip is too large for this server’s upload limit even after re-encoding.';
   if (isAppError(err, 'FFMPEG_FAILED')) {
     return `The clip is over this server’s upload limit and could not be re-encoded: ${truncate(cleanText(err.message), 300)}.`;

@@ -16,8 +16,8 @@ import type { ClipCapture } from '../capture/clip-capture.js';
 import type { StreamBuffers } from '../capture/stream/stream-buffers.js';
 import { createReview, type ReviewStage } from '../review/create-review.js';
 import { deriveFfprobePath } from '../util/ffprobe-path.js';
-import { alertId } from './outbox.js';
-import { highlightPoster } from './highlight-post.js';
+import { alertId, highlightId, nonceFor } from './outbox.js';
+import { HighlightPoster } from './highlight-post.js';
 import type { DeliveryTimings } from './types.js';
 
 export interface DeliveryStage {
@@ -57,19 +57,7 @@ export function createDelivery(
   const fits = new FitCache({ dir: path.join(config.clipsDir, '.fitted'), fitVideo, ffmpegPath: config.ffmpegPath, log: ffmpegLog });
   const replies = new ClipReplyBuilder({ fits, log: ffmpegLog });
   const outbox = new OutboxStore(store.rows());
-  const worker = new DeliveryWorker({
-    client,
-    outbox,
-    settings,
-    store,
-    replies,
-    fits,
-    events,
-    log: log.child({ component: 'delivery' }),
-    ...(deps.timings ? { timings: deps.timings } : {}),
-    // A cluster's nodes share the outbox, but a clip's file is on the node that cut it: each delivers its own.
-    ...(config.cluster ? { isOurs: (entry: OutboxEntry) => entry.kind === 'notice' || isInside(config.clipsDir, entry.alert.path) } : {}),
-  });
+  // Built before the worker, which posts its highlights; it hands them to the worker only once it exists.
   const review = createReview(
     { ffprobePath: deriveFfprobePath(config.ffmpegPath) },
     {
@@ -80,7 +68,11 @@ export function createDelivery(
       streamCapture: deps.stream?.capture,
       bufferStartMs: async (streamer) => (await deps.stream?.buffers.get(streamer)?.segments())?.[0]?.start.getTime(),
       highlightsChannelOf: (guildId) => settings.get(guildId).highlightsChannelId,
-      postHighlight: highlightPoster(client, fits),
+      queueHighlight: async (guildId, streamer, highlight) => {
+        const id = highlightId(guildId, highlight.clipId);
+        const entry = await outbox.put({ id, kind: 'highlight', guildId, streamer, nonce: nonceFor(id), highlight });
+        return () => worker.accept(entry);
+      },
       recapEnabled: (guildId) => settings.get(guildId).recapEnabled,
       recentClips: (guildId, streamer) => store.recentClips(guildId, { streamer, limit: 200 }),
       alertLink: async (guildId, clipId) => {
@@ -90,6 +82,20 @@ export function createDelivery(
       postRecap: (guildId, streamer, text) => publisher.notice(guildId, streamer, text),
     },
   );
+  const worker = new DeliveryWorker({
+    client,
+    outbox,
+    settings,
+    store,
+    replies,
+    fits,
+    highlights: new HighlightPoster({ fits, review: review.service, log: log.child({ component: 'highlights' }) }),
+    events,
+    log: log.child({ component: 'delivery' }),
+    ...(deps.timings ? { timings: deps.timings } : {}),
+    // A cluster's nodes share the outbox, but a clip's file is on the node that cut it: each delivers its own.
+    ...(config.cluster ? { isOurs: (entry: OutboxEntry) => isOurs(config.clipsDir, entry) } : {}),
+  });
   const publisher = new ClipPublisher({ store, outbox, worker, events, review: review.service, log: log.child({ component: 'alerts' }) });
   const notices = new StatusNotices(
     {
@@ -110,6 +116,13 @@ export function createDelivery(
     review.streamChanged(...change);
   };
   return { replies, worker, publisher, notices: { streamChanged }, review, stopObsNotices };
+}
+
+/** Notices and card edits (no file; a repeat is harmless) go from any node; the rest from the clip's. */
+function isOurs(clipsDir: string, entry: OutboxEntry): boolean {
+  if (entry.kind === 'alert' || entry.kind === 'credits') return isInside(clipsDir, entry.alert.path);
+  if (entry.kind === 'highlight') return isInside(clipsDir, entry.highlight.path);
+  return true;
 }
 
 function isInside(dir: string, file: string): boolean {

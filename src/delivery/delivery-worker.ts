@@ -8,6 +8,7 @@
  * server with no alert channel and no stream to take the channel from waits, counted in /status, until
  * `/settings channel` (or `/stream add`) gives it one: it is never dropped for that.
  */
+import path from 'node:path';
 import type { Client, Message } from 'discord.js';
 import type { Logger } from 'pino';
 import type { EventLog } from '../events/event-log.js';
@@ -20,7 +21,8 @@ import { alertEmbed, uploadLimitForTier, type ClipReplyBuilder } from './clip-me
 import { joinLines } from '../util/markdown.js';
 import { NotSendableError, classifyFailure, describeFailure, leanError } from './discord-errors.js';
 import type { FitCache } from './fit-cache.js';
-import type { OutboxEntry, OutboxStore } from './outbox.js';
+import type { HighlightPoster } from './highlight-post.js';
+import { alertId, type OutboxEntry, type OutboxStore } from './outbox.js';
 import { DELIVERY_DEFAULTS } from './defaults.js';
 import type { DeliveryTimings } from './types.js';
 
@@ -72,6 +74,8 @@ export class DeliveryWorker {
       readonly store: BotStore;
       readonly replies: ClipReplyBuilder;
       readonly fits: FitCache;
+      /** Kept clips to the highlights channel, and their cards told so. */
+      readonly highlights: HighlightPoster;
       readonly events: EventLog;
       readonly log: Logger;
       readonly timings?: Partial<DeliveryTimings>;
@@ -88,7 +92,7 @@ export class DeliveryWorker {
     const stored = (await this.deps.outbox.pending()).filter(isOurs);
     const known = new Set(this.entries.map((e) => e.id));
     this.entries = [...this.entries, ...stored.filter((e) => !known.has(e.id))].sort((a, b) => a.seq - b.seq);
-    await this.deps.fits.sweep(this.entries.flatMap((e) => (e.kind === 'alert' ? [e.alert.path] : [])));
+    await this.deps.fits.sweep(this.entries.flatMap((e) => clipPathOf(e) ?? []));
     if (stored.length > 0) this.deps.log.info({ pending: stored.length }, 'delivering what the last run left queued');
     this.isRunning = true;
     this.pump();
@@ -115,7 +119,7 @@ export class DeliveryWorker {
 
   /** Something is done uploading `clipPath` (an alert, a /clip reply): its re-encodes go unless a queued alert still needs them. */
   async releaseFit(clipPath: string): Promise<void> {
-    if (!this.entries.some((e) => e.kind === 'alert' && e.alert.path === clipPath)) await this.deps.fits.release(clipPath);
+    if (!this.entries.some((e) => clipPathOf(e) === clipPath)) await this.deps.fits.release(clipPath);
   }
 
   pendingEntry(id: string): OutboxEntry | undefined {
@@ -258,14 +262,20 @@ export class DeliveryWorker {
     return state;
   }
 
-  /** Alerts and notices go to the guild's alert channel as it is set now; a credit edit to its alert's. */
+  /**
+   * Alerts and notices go to the guild's alert channel as it is set now; a highlight to its highlights
+   * channel as set now; a credit or card edit to its alert's.
+   */
   private async targetOf(entry: OutboxEntry): Promise<Target> {
-    if (entry.kind === 'credits') {
+    if (entry.kind === 'credits' || entry.kind === 'card') {
       const sent = await this.deps.outbox.sentAlert(entry.guildId, entry.alertId);
       return sent ? { channelId: sent.channelId } : { drop: 'its alert was never posted' };
     }
     // Read as stored (the service was loaded before delivery could start), never defaults for an unread guild.
     const settings = await this.deps.settings.load(entry.guildId);
+    if (entry.kind === 'highlight') {
+      return settings.highlightsChannelId ? { channelId: settings.highlightsChannelId } : { drop: 'the highlights channel was unset before it went out' };
+    }
     // Until `/settings channel`: where the stream was added (else where any of the guild's streams was).
     const channelId =
       settings.alertChannelId ??
@@ -294,7 +304,7 @@ export class DeliveryWorker {
       if (isAppError(err, 'ABORTED') && !this.isRunning) return;
       const kind = classifyFailure(err);
       this.deps.log.warn({ ...leanError(err), entry: entry.id, channelId, kind, attempt: state.failures + 1 }, 'posting to Discord failed');
-      if (kind === 'too-large' && entry.kind === 'alert' && withoutFile === undefined) {
+      if (kind === 'too-large' && (entry.kind === 'alert' || entry.kind === 'highlight') && withoutFile === undefined) {
         return this.attempt(channelId, entry, state, 'Discord refused the file as too large for this server.');
       }
       if (kind === 'rejected') {
@@ -309,7 +319,7 @@ export class DeliveryWorker {
           this.deps.events.add(entry.guildId, {
             kind: 'failure',
             stream: entry.streamer,
-            text: `cannot post in channel ${channelId}: ${reason}; alerts wait until it works (fix the permissions or /settings channel)`,
+            text: `cannot post in channel ${channelId}: ${reason}; ${entry.kind === 'highlight' ? 'highlights wait until it works (fix the permissions or /settings highlights)' : 'alerts wait until it works (fix the permissions or /settings channel)'}`,
           });
         }
         state.nextAttemptAt = Date.now() + this.timings.heldRecheckMs;
@@ -372,6 +382,27 @@ export class DeliveryWorker {
         await this.finished(entry);
         return;
       }
+      case 'highlight': {
+        const { clipId } = entry.highlight;
+        const outcome = await this.deps.highlights.post(channel, channelId, entry, withoutFile);
+        if ('drop' in outcome) return this.drop(entry, outcome.drop);
+        this.deps.events.add(entry.guildId, { kind: 'review', stream: entry.streamer, text: `highlight ${path.basename(entry.highlight.path)} posted in channel ${channelId}` });
+        // The card said "posting to #highlights" until now: queued before this entry goes, so a kill between
+        // the two leaves the highlight to be tried again (the review remembers it posted: nothing twice).
+        const card = await this.deps.outbox.put({ id: `card:${entry.guildId}:${clipId}`, kind: 'card', guildId: entry.guildId, streamer: entry.streamer, alertId: alertId(entry.guildId, clipId), clipId });
+        this.accept(card);
+        await this.finished(entry);
+        await this.releaseFit(entry.highlight.path);
+        return;
+      }
+      case 'card': {
+        const sent = await this.deps.outbox.sentAlert(entry.guildId, entry.alertId);
+        if (!sent) return this.drop(entry, 'its alert was never posted');
+        const edit = await this.deps.highlights.card(entry.guildId, entry.clipId);
+        if (edit) await channel.messages.edit(sent.messageId, edit);
+        await this.finished(entry);
+        return;
+      }
     }
   }
 
@@ -384,7 +415,10 @@ export class DeliveryWorker {
 
   private async drop(entry: OutboxEntry, why: string): Promise<void> {
     this.deps.log.warn({ entry: entry.id, why }, 'outbox entry dropped');
-    if (entry.kind !== 'credits') {
+    if (entry.kind === 'highlight') {
+      await this.deps.highlights.dropped(entry).catch((err: unknown) => this.deps.log.warn({ err: errorMessage(err) }, 'could not tell the card its highlight was dropped'));
+      this.deps.events.add(entry.guildId, { kind: 'review', stream: entry.streamer, text: `highlight of ${path.basename(entry.highlight.path)} not posted: ${why}` });
+    } else if (entry.kind !== 'credits' && entry.kind !== 'card') {
       this.deps.events.add(entry.guildId, { kind: 'failure', stream: entry.streamer, text: `could not post to Discord: ${why}` });
     }
     await this.finished(entry);
@@ -407,4 +441,11 @@ export class DeliveryWorker {
       rest.options.timeout = Math.max(this.timings.baseRequestTimeoutMs, ...this.uploadTimeouts.values());
     }
   }
+}
+
+/** The clip file an entry uploads (its re-encodes stay while it waits), if any. */
+function clipPathOf(entry: OutboxEntry): string | undefined {
+  if (entry.kind === 'alert') return entry.alert.path;
+  if (entry.kind === 'highlight') return entry.highlight.path;
+  return undefined;
 }

@@ -52,10 +52,22 @@ interface EntryBase {
   readonly createdAt: string;
 }
 
+/** A clip kept on its card (Keep), to be posted to the server's highlights channel. */
+export interface HighlightContent {
+  readonly clipId: string;
+  /** The file as it was kept (the extended cut where the card shows it); its current place is the review's. */
+  readonly path: string;
+  /** The line above it ("⭐ Highlight from @…, kept by …"). */
+  readonly text: string;
+}
+
 export type OutboxEntry =
   | (EntryBase & { readonly kind: 'alert'; readonly nonce: string; readonly alert: AlertContent })
   | (EntryBase & { readonly kind: 'credits'; readonly alertId: string; readonly alert: AlertContent })
-  | (EntryBase & { readonly kind: 'notice'; readonly nonce: string; readonly text: string });
+  | (EntryBase & { readonly kind: 'notice'; readonly nonce: string; readonly text: string })
+  | (EntryBase & { readonly kind: 'highlight'; readonly nonce: string; readonly highlight: HighlightContent })
+  /** The card's line and buttons brought up to date (a highlight posted): an edit of its alert. */
+  | (EntryBase & { readonly kind: 'card'; readonly alertId: string; readonly clipId: string });
 
 /** An entry before the outbox numbers it. */
 export type OutboxDraft = OutboxEntry extends infer E ? (E extends OutboxEntry ? Omit<E, 'seq' | 'createdAt'> : never) : never;
@@ -83,6 +95,11 @@ interface IndexRow {
 
 export function alertId(guildId: string, clipId: string): string {
   return `alert:${guildId}:${clipId}`;
+}
+
+/** One highlight per clip and server: Keep pressed twice (or in two processes) queues one entry. */
+export function highlightId(guildId: string, clipId: string): string {
+  return `highlight:${guildId}:${clipId}`;
 }
 
 /** Discord takes a nonce of up to 25 characters (discord-api-docs: Create Message). */
@@ -208,5 +225,5 @@ export function noticeId(): string {
 function isEntry(row: unknown): row is OutboxEntry {
   if (typeof row !== 'object' || row === null) return false;
   const r = row as Record<string, unknown>;
-  return typeof r.id === 'string' && typeof r.seq === 'number' && typeof r.guildId === 'string' && ['alert', 'credits', 'notice'].includes(r.kind as string);
+  return typeof r.id === 'string' && typeof r.seq === 'number' && typeof r.guildId === 'string' && ['alert', 'credits', 'notice', 'highlight', 'card'].includes(r.kind as string);
 }

@@ -37,7 +37,12 @@ export class ButtonRouter {
       }
       await interaction.deferUpdate();
       const result = await review.press(interaction.guildId, parsed.clipId, parsed.action, memberName(interaction));
-      await interaction.editReply(cleanMessage(await this.edit(interaction, result)));
+      try {
+        await interaction.editReply(cleanMessage(await this.edit(interaction, result)));
+      } finally {
+        // A highlight Keep queued goes out now the card says "posting" (never before: the posted edit would lose).
+        result.afterReply?.();
+      }
       if (result.note) await interaction.followUp({ content: result.note, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
     } catch (err) {
       await this.fail(interaction, err);

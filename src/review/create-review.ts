@@ -25,11 +25,11 @@ export interface ReviewStage {
 /**
  * The review stage: the moment's chat kept per live and written beside each clip, each alert a card
  * moderators act on (src/review/review-service.ts), and the recap when a live ends. Discord posting is
- * the delivery stage's: it hands in `postHighlight` and `postRecap`.
+ * the delivery stage's: it hands in `queueHighlight` and `postRecap`.
  */
 export function createReview(
   config: { readonly ffprobePath: string },
-  deps: Pick<ReviewServiceDeps, 'obsBufferSeconds' | 'highlightsChannelOf' | 'postHighlight' | 'bufferStartMs'> & {
+  deps: Pick<ReviewServiceDeps, 'obsBufferSeconds' | 'highlightsChannelOf' | 'queueHighlight' | 'bufferStartMs'> & {
     readonly rows: StoreRows;
     readonly events: Pick<EventLog, 'add'>;
     readonly streamCapture?: ClipCapture | undefined;
@@ -53,7 +53,7 @@ export function createReview(
     ...(deps.streamCapture ? { streamCapture: deps.streamCapture } : {}),
     ...(deps.bufferStartMs ? { bufferStartMs: deps.bufferStartMs } : {}),
     highlightsChannelOf: deps.highlightsChannelOf,
-    postHighlight: deps.postHighlight,
+    queueHighlight: deps.queueHighlight,
   });
 
   async function postRecaps(streamer: string, guildIds: readonly string[], endedAtMs: number): Promise<void> {

@@ -53,7 +53,7 @@ export function cardContent(view: CardView): string {
   const lines: string[] = [];
   switch (view.status) {
     case 'kept':
-      lines.push(`✅ Kept by ${who}${view.highlightChannelId ? ` · posted in <#${view.highlightChannelId}>` : ''}`);
+      lines.push(`✅ Kept by ${who}${!view.highlight ? '' : view.highlight.isPosted ? ` · posted in <#${view.highlight.channelId}>` : ` · posting to <#${view.highlight.channelId}>…`}`);
       break;
     case 'discarded':
       lines.push(`🗑️ Discarded by ${who}. The file moved to the streamer's \`discarded/\` folder; **Restore** brings it back.`);

@@ -17,8 +17,11 @@ export interface GuildReview {
   readonly at?: string;
   /** The last change was a Restore (the card says so). */
   readonly restored?: boolean;
-  /** The highlights post, once made (Keep posts it once however often pressed). */
+  /** Keep queued the clip for the highlights channel (ISO): the card says "posting" until it is there. */
+  readonly highlightQueuedAt?: string;
+  /** The highlights post, once made (Keep posts it once however often pressed), and where. */
   readonly highlightMessageId?: string;
+  readonly highlightChannelId?: string;
   /** This server's card shows the extended cut. */
   readonly extended?: boolean;
   readonly extendedBy?: string;

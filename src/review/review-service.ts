@@ -38,7 +38,8 @@ export interface CardView {
   readonly extend: 'available' | 'obs' | 'gone' | 'done' | 'unknown';
   /** What fired, for the False positive line. */
   readonly triggerLabel: string;
-  readonly highlightChannelId?: string;
+  /** Kept with a highlights channel: where its highlight goes, and whether it is there yet. */
+  readonly highlight?: { readonly channelId: string; readonly isPosted: boolean };
 }
 
 /** What a press changed, for the buttons router to show. */
@@ -48,6 +49,18 @@ export interface PressResult {
   readonly note?: string;
   /** The card's clip changes: `remove` (discarded), or attach this file (restored, extended). */
   readonly clip?: 'remove' | { readonly path: string; readonly fileName: string; readonly srtPath?: string };
+  /**
+   * To call once the card shows this result (the press answered): hands a queued highlight to delivery.
+   * Not sooner, so the card's "posted" edit can never land before the press's own "posting" answer.
+   */
+  readonly afterReply?: () => void;
+}
+
+/** A kept clip's highlight as it is queued (the delivery stage's outbox: a `highlight` entry). */
+export interface HighlightRequest {
+  readonly clipId: string;
+  readonly path: string;
+  readonly text: string;
 }
 
 export interface ReviewServiceDeps {
@@ -64,8 +77,11 @@ export interface ReviewServiceDeps {
   /** The wall-clock start of the live's oldest buffered video, or undefined when it has no buffer. */
   readonly bufferStartMs?: (streamer: string) => Promise<number | undefined>;
   readonly highlightsChannelOf: (guildId: string) => string | undefined;
-  /** Posts a kept clip to the highlights channel (with this nonce: a repeat posts nothing new); its message id. */
-  readonly postHighlight: (guildId: string, channelId: string, clip: { path: string; fileName: string; text: string; nonce: string }) => Promise<string>;
+  /**
+   * Stores a kept clip's highlight in the durable outbox (once per clip and server, however often asked);
+   * resolves once stored, with what hands it to the delivery worker.
+   */
+  readonly queueHighlight: (guildId: string, streamer: string, highlight: HighlightRequest) => Promise<() => void>;
 }
 
 const DONE_STATUSES: ReadonlySet<GuildReview['status']> = new Set(['discarded', 'false-positive']);
@@ -161,31 +177,67 @@ export class ReviewService {
   private async keep(record: ClipReview, guildId: string, member: string): Promise<PressResult> {
     const mine = record.guilds[guildId]!;
     if (DONE_STATUSES.has(mine.status)) return { view: this.viewOf(record, guildId), note: 'This clip is discarded: press Restore first.' };
+    const channelId = this.deps.highlightsChannelOf(guildId);
+    // Stored before the card says kept: a kill in between leaves at worst a queued highlight of a clip
+    // not marked kept, which delivery then drops (and the next Keep queues again), never a kept clip whose
+    // highlight was lost. The entry's id is the clip's: a second press (or bot) queues nothing more.
+    const clipPath = mine.extended && record.extendedPath ? record.extendedPath : record.clipPath;
+    const send =
+      channelId && !mine.highlightMessageId
+        ? await this.deps.queueHighlight(guildId, record.streamer, {
+            clipId: record.clipId,
+            path: clipPath,
+            text: `⭐ Highlight from @${cleanText(record.streamer)}: "${truncate(cleanText(record.trigger.keyword), 100)}", kept by ${cleanText(member)}.`,
+          })
+        : undefined;
+    const afterReply = send ? { afterReply: send } : {};
     let updated = record;
+    const at = new Date().toISOString();
     if (mine.status !== 'kept') {
-      const written = await this.changeGuild(record.clipId, guildId, (g) => (g.status === 'kept' || DONE_STATUSES.has(g.status) ? undefined : { ...g, status: 'kept', by: member, at: new Date().toISOString(), restored: false }));
-      if (!written.changed) return { view: this.viewOf(written.record, guildId), note: 'Someone else changed this clip at the same moment; nothing more was done.' };
+      const written = await this.changeGuild(record.clipId, guildId, (g) =>
+        g.status === 'kept' || DONE_STATUSES.has(g.status) ? undefined : { ...g, status: 'kept', by: member, at, restored: false, ...(send ? { highlightQueuedAt: at } : {}) },
+      );
+      if (!written.changed) return { view: this.viewOf(written.record, guildId), note: 'Someone else changed this clip at the same moment; nothing more was done.', ...afterReply };
       updated = written.record;
       await this.count(guildId, record, { kept: 1 });
       this.deps.events.add(guildId, { kind: 'review', stream: record.streamer, text: `kept ${fileNameOf(record, mine)} (by ${member})` });
-    }
-    const channelId = this.deps.highlightsChannelOf(guildId);
-    const current = updated.guilds[guildId]!;
-    if (channelId && !current.highlightMessageId) {
-      const clipPath = current.extended && updated.extendedPath ? updated.extendedPath : updated.clipPath;
-      // The nonce makes a repeat (a second bot, a retry after a lost answer) return Discord's first post.
-      const messageId = await this.deps.postHighlight(guildId, channelId, {
-        path: clipPath,
-        fileName: path.basename(clipPath),
-        text: `⭐ Highlight from @${cleanText(record.streamer)}: "${truncate(cleanText(record.trigger.keyword), 100)}", kept by ${cleanText(member)}.`,
-        nonce: `hl${record.clipId.replaceAll('-', '').slice(0, 23)}`,
-      });
-      const written = await this.changeGuild(record.clipId, guildId, (g) => (g.highlightMessageId ? undefined : { ...g, highlightMessageId: messageId }));
-      updated = written.record;
-      this.deps.events.add(guildId, { kind: 'review', stream: record.streamer, text: `highlight ${path.basename(clipPath)} posted in channel ${channelId}` });
+    } else if (send && !mine.highlightQueuedAt) {
+      // Kept before a highlights channel was set (or its highlight was dropped): it goes now.
+      updated = (await this.changeGuild(record.clipId, guildId, (g) => (g.highlightQueuedAt || g.highlightMessageId ? undefined : { ...g, highlightQueuedAt: at }))).record;
     }
     const note = mine.status === 'kept' ? `Already kept by ${mine.by ?? 'a moderator'}.` : undefined;
-    return { view: this.viewOf(updated, guildId), ...(note ? { note } : {}) };
+    return { view: this.viewOf(updated, guildId), ...(note ? { note } : {}), ...afterReply };
+  }
+
+  /**
+   * For delivery: where a kept clip's file is now (its highlight goes out), `posted` once it went, or why
+   * it goes no more (discarded or restored meanwhile, or never marked kept: a kill between queue and card).
+   */
+  async highlightOf(guildId: string, clipId: string): Promise<{ path: string } | 'posted' | { drop: string }> {
+    const record = await this.deps.records.get(clipId);
+    const g = record?.guilds[guildId];
+    if (!record || !g) return { drop: 'the bot has no record of the clip any more' };
+    if (g.highlightMessageId) return 'posted';
+    if (g.status !== 'kept') return { drop: `the clip is ${g.status === 'new' ? 'not marked kept' : 'discarded'}` };
+    return { path: g.extended && record.extendedPath ? record.extendedPath : record.clipPath };
+  }
+
+  async highlightDropped(guildId: string, clipId: string): Promise<void> {
+    await this.deps.records.modify(clipId, (current) => {
+      const g = current?.guilds[guildId];
+      if (!current || !g?.highlightQueuedAt || g.highlightMessageId) return undefined;
+      const { highlightQueuedAt: _dropped, ...rest } = g;
+      return { ...current, guilds: { ...current.guilds, [guildId]: rest } };
+    });
+  }
+
+  /** For delivery: the highlight is posted; Keep never posts it again, and the card says where it is. */
+  async highlightPosted(guildId: string, clipId: string, channelId: string, messageId: string): Promise<void> {
+    await this.deps.records.modify(clipId, (current) => {
+      const g = current?.guilds[guildId];
+      if (!current || !g || g.highlightMessageId) return undefined;
+      return { ...current, guilds: { ...current.guilds, [guildId]: { ...g, highlightMessageId: messageId, highlightChannelId: channelId } } };
+    });
   }
 
   private async discard(record: ClipReview, guildId: string, member: string, isFalsePositive: boolean): Promise<PressResult> {
@@ -356,7 +408,9 @@ export class ReviewService {
           : record.extendGone && !record.extendedPath
             ? 'gone'
             : 'available';
-    const highlightChannelId = g.highlightMessageId ? this.deps.highlightsChannelOf(guildId) : undefined;
+    const queuedTo = g.status === 'kept' && g.highlightQueuedAt ? this.deps.highlightsChannelOf(guildId) : undefined;
+    const posted = g.highlightMessageId ? (g.highlightChannelId ?? this.deps.highlightsChannelOf(guildId)) : undefined;
+    const highlight = posted ? { channelId: posted, isPosted: true } : queuedTo ? { channelId: queuedTo, isPosted: false } : undefined;
     return {
       clipId: record.clipId,
       status: g.status,
@@ -365,7 +419,7 @@ export class ReviewService {
       ...(g.extendedBy ? { extendedBy: g.extendedBy } : {}),
       extend,
       triggerLabel: triggerLabel(record.trigger),
-      ...(highlightChannelId ? { highlightChannelId } : {}),
+      ...(highlight ? { highlight } : {}),
     };
   }
 

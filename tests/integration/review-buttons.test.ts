@@ -50,10 +50,12 @@ describe('the review buttons', () => {
     const keep = idOf(alert, 'Keep');
     // Two presses before the card changes (a second moderator, a double click): one highlight.
     const presses = [h.discord.press({ messageId: alert.id, customId: keep }), h.discord.press({ messageId: alert.id, customId: keep })];
-    await Promise.all(presses.map((p) => p.final(10_000)));
+    const answers = await Promise.all(presses.map((p) => p.final(10_000)));
+    // The press is answered at once; the card says the highlight is there once it is (the outbox posts it).
+    expect(answers.map((a) => a.content).join('\n')).toContain(`Kept by **${ADMIN}** · posting to <#${h.discord.channels.general}>…`);
+    await waitFor(() => h.discord.message(alert.id)!.content.includes(`posted in <#${h.discord.channels.general}>`), 10_000, () => 'the card to say the highlight is posted');
     const kept = h.discord.message(alert.id)!;
     expect(kept.content).toContain(`Kept by **${ADMIN}**`);
-    expect(kept.content).toContain(`posted in <#${h.discord.channels.general}>`);
     expect(buttons(kept).find((b) => b.label === 'Kept')?.disabled).toBe(true);
     await waitFor(() => presses.some((p) => p.followUps.some((f) => f.content.includes('Already kept'))), 5_000, () => 'the second press to be told');
     const highlights = h.discord.channelMessages.filter((m) => m.channelId === h.discord.channels.general && m.files.some((f) => f.name === clipName));

@@ -2,7 +2,8 @@
  * The cards survive a kill, with the defaults a user gets and several lives at once: the real bot in a
  * process of its own (tests/support/bot-process.ts, as `npm start` runs it, no test tuning) with the
  * stand-in OBS. Three lives each give a card; one is kept; the process gets SIGKILL; started again, the
- * buttons of the cards posted before still work and remember what was decided.
+ * buttons of the cards posted before still work and remember what was decided. A clip kept while Discord
+ * answers 503 goes to the highlights channel once, though the bot was killed before it could post it.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeDiscord, type FakeDiscord, type InteractionInput, type PostedMessage } from '../fakes/discord-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
-import { BOT_TOKEN } from '../support/bot-harness.js';
+import { BOT_TOKEN, waitFor } from '../support/bot-harness.js';
 import { killLeftovers, startBotChild, type BotChild, botChildEnv } from '../support/bot-child.js';
 import type { BotProcessOverrides } from '../support/bot-process.js';
 
@@ -96,5 +97,34 @@ describe('review cards across a SIGKILL, with the defaults and several lives', (
     await again.final(WAIT_MS);
     const list = await command({ command: 'keyword', subcommand: 'list' });
     expect(list.content).toContain('`wow` (contains) — fired 3, kept 0, false positive 1');
+  }, 120_000);
+
+  it('posts a highlight kept during a Discord outage exactly once, though the bot was killed before it went', async () => {
+    const highlights = discord.channels.general;
+    await command({ command: 'settings', subcommand: 'highlights', options: { channel: highlights } });
+    const cat = discord.channelMessages.find((m) => m.files.some((f) => f.name.startsWith('fan.of.cat_')))!;
+    const clipName = cat.files.find((f) => f.name.endsWith('.mp4'))!.name;
+    const posts = `/channels/${highlights}/messages`;
+    const failed = (from: number) => discord.requests.slice(from).filter((r) => r.method === 'POST' && r.path.includes(posts) && r.status === 503).length;
+    const endOutage = discord.failRequestsUntilCleared({ method: 'POST', pathIncludes: posts }, { status: 503 });
+    try {
+      const mark = discord.requests.length;
+      const kept = await discord.press({ messageId: cat.id, customId: idOf(cat, 'Keep') }).final(WAIT_MS);
+      expect(kept.content).toContain(`posting to <#${highlights}>`);
+      await waitFor(() => failed(mark) > 0, WAIT_MS, () => 'the highlight tried during the outage');
+      await bot!.kill();
+      const restart = discord.requests.length;
+      bot = await startBotChild({ cwd: dir, env });
+      // Still down after the restart: the stored highlight is tried again, then goes once Discord is back.
+      await waitFor(() => failed(restart) > 0, WAIT_MS, () => 'the highlight tried again after the restart');
+    } finally {
+      endOutage();
+    }
+    await waitFor(() => discord.message(cat.id)!.content.includes(`posted in <#${highlights}>`), WAIT_MS, () => 'the card to say the highlight is posted');
+    // (The alerts went to that channel too: no alert channel is set, so to where the streams were added.)
+    const posted = discord.channelMessages.filter((m) => m.content.includes('Highlight from @kill.cat'));
+    expect(posted).toHaveLength(1);
+    expect(posted[0]!.channelId).toBe(highlights);
+    expect(posted[0]!.files.map((f) => f.name)).toEqual([clipName]);
   }, 120_000);
 });

@@ -8,6 +8,7 @@ import type { GuildSettingsService } from '../../src/guilds/settings-service.js'
 import type { BotStore } from '../../src/store/bot-store.js';
 import type { ClipReplyBuilder } from '../../src/delivery/clip-message.js';
 import type { FitCache } from '../../src/delivery/fit-cache.js';
+import type { HighlightPoster } from '../../src/delivery/highlight-post.js';
 import { waitFor } from '../support/bot-harness.js';
 
 /**
@@ -39,6 +40,7 @@ function workerWith({ channels, pending = [] }: { channels: Record<string, strin
     store: {} as BotStore,
     replies: {} as ClipReplyBuilder,
     fits: { sweep: async () => undefined, abort: () => undefined } as unknown as FitCache,
+    highlights: {} as HighlightPoster,
     events: { add: (guildId: string, event: { text: string }) => void events.push({ guildId, text: event.text }) } as unknown as EventLog,
     log: pino({ level: 'silent' }),
     // A minute between attempts: nothing is retried within a test unless something asks for it.
