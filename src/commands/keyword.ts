@@ -4,6 +4,7 @@ import { escapeMarkdown, joinLines } from '../util/markdown.js';
 import type { KeywordMode } from '../store/settings-schema.js';
 import type { Command } from '../discord/command.js';
 import { suggest } from './autocomplete.js';
+import { readReviewCounts, reviewTally } from './review-tally.js';
 import { forModerators } from '../discord/permissions.js';
 
 const MODE_CHOICES = [
@@ -71,11 +72,8 @@ export const keywordCommand = {
       default: {
         const { keywords } = settings.get(guildId);
         // How each keyword did on the alert cards: moderators see which are noise.
-        const counts = (await review?.counts(guildId).catch(() => undefined)) ?? {};
-        const tally = (word: string) => {
-          const c = counts[`keyword:${word}`];
-          return c ? ` — fired ${c.fired}, kept ${c.kept}, false positive ${c.falsePositive}` : ' — fired 0';
-        };
+        const counts = await readReviewCounts(review, guildId);
+        const tally = (word: string) => reviewTally(counts, `keyword:${word}`);
         await interaction.reply({
           content:
             keywords.length === 0

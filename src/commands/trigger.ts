@@ -5,6 +5,7 @@ import { isHypeSensitivity, SETTINGS_LIMITS, type GuildSettings } from '../store
 import { TRIGGER_DEFAULTS } from '../triggers/defaults.js';
 import type { Command } from '../discord/command.js';
 import { forModerators } from '../discord/permissions.js';
+import { readReviewCounts, reviewTally, type ReviewCounts } from './review-tally.js';
 
 const SENSITIVITY_CHOICES = [
   { name: `off`, value: 'off' },
@@ -42,7 +43,7 @@ export const triggerCommand = {
       .addSubcommand((sub) => sub.setName('list').setDescription("The server's triggers beyond keywords")),
   ),
 
-  async execute(interaction, { settings }) {
+  async execute(interaction, { settings, review }) {
     const guildId = interaction.guildId;
     switch (interaction.options.getSubcommand()) {
       case 'gift': {
@@ -60,7 +61,8 @@ export const triggerCommand = {
       }
       default: {
         const current = await settings.load(guildId);
-        await interaction.reply({ content: listTriggers(current), allowedMentions: { parse: [] } });
+        const counts = await readReviewCounts(review, guildId);
+        await interaction.reply({ content: listTriggers(current, counts), allowedMentions: { parse: [] } });
       }
     }
   },
@@ -78,11 +80,14 @@ function describeHype(sensitivity: keyof typeof TRIGGER_DEFAULTS.hype.thresholds
   );
 }
 
-export function listTriggers(settings: GuildSettings): string {
+/** `counts`: the stored review counts, shown for each trigger (also once it is off: what it did while on). */
+export function listTriggers(settings: GuildSettings, counts?: ReviewCounts): string {
+  // A trigger that is off and never fired has nothing to tally.
+  const tally = (key: 'gift' | 'hype', isOn: boolean) => (isOn || counts?.[key] ? reviewTally(counts, key) : '');
   return joinLines([
     '**Triggers beyond keywords:**',
-    `• Gift: ${settings.giftMinDiamonds === 0 ? 'off — `/trigger gift`' : describeGift(settings.giftMinDiamonds)}`,
-    `• Hype: ${settings.hypeSensitivity === 'off' ? 'off — `/trigger hype`' : describeHype(settings.hypeSensitivity)}`,
+    `• Gift: ${settings.giftMinDiamonds === 0 ? 'off — `/trigger gift`' : describeGift(settings.giftMinDiamonds)}${tally('gift', settings.giftMinDiamonds !== 0)}`,
+    `• Hype: ${settings.hypeSensitivity === 'off' ? 'off — `/trigger hype`' : describeHype(settings.hypeSensitivity)}${tally('hype', settings.hypeSensitivity !== 'off')}`,
     `Both respect the cooldown (${settings.cooldownSeconds} s per stream). Keywords: \`/keyword list\`.`,
   ]);
 }

@@ -59,7 +59,7 @@ export function cardContent(view: CardView): string {
       lines.push(`🗑️ Discarded by ${who}. The file moved to the streamer's \`discarded/\` folder; **Restore** brings it back.`);
       break;
     case 'false-positive':
-      lines.push(`🚫 False positive, marked by ${who}: counted against ${escapeMarkdown(truncate(view.triggerLabel, 120))} in \`/keyword list\`. The file moved to \`discarded/\`.`);
+      lines.push(`🚫 False positive, marked by ${who}: counted against ${escapeMarkdown(truncate(view.triggerLabel, 120))} in \`${view.countedIn}\`. The file moved to \`discarded/\`.`);
       break;
     case 'new':
       if (view.restored) lines.push(`↩️ Restored by ${who}.`);

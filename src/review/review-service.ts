@@ -36,8 +36,9 @@ export interface CardView {
   readonly extendedBy?: string;
   /** `available`, or why Extend cannot work (`obs`, `gone`, `done`, `unknown`). */
   readonly extend: 'available' | 'obs' | 'gone' | 'done' | 'unknown';
-  /** What fired, for the False positive line. */
+  /** What fired, and the command that lists its counts, for the False positive line. */
   readonly triggerLabel: string;
+  readonly countedIn: '/keyword list' | '/trigger list';
   /** Kept with a highlights channel: where its highlight goes, and whether it is there yet. */
   readonly highlight?: { readonly channelId: string; readonly isPosted: boolean };
 }
@@ -419,6 +420,7 @@ export class ReviewService {
       ...(g.extendedBy ? { extendedBy: g.extendedBy } : {}),
       extend,
       triggerLabel: triggerLabel(record.trigger),
+      countedIn: record.trigger.kind === 'gift' || record.trigger.kind === 'hype' ? '/trigger list' : '/keyword list',
       ...(highlight ? { highlight } : {}),
     };
   }
@@ -460,7 +462,7 @@ export class ReviewService {
 /** The first card of a new alert: nobody pressed anything yet. */
 export function initialCardView(clipId: string, review: Pick<AlertReview, 'capture'>): CardView {
   const extend = review.capture === 'stream' ? 'available' : review.capture === 'obs' ? 'obs' : 'unknown';
-  return { clipId, status: 'new', restored: false, extend, triggerLabel: '' };
+  return { clipId, status: 'new', restored: false, extend, triggerLabel: '', countedIn: '/keyword list' };
 }
 
 /** The `count` chats nearest `atMs`, oldest first. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, startWithStandInObs, type Harness, type StandInObsHarness } from '../support/bot-harness.js';
+import { buttonId } from '../support/review-cards.js';
 
 const CALM = 'calm.streamer';
 const HYPED = 'hyped.streamer';
@@ -53,5 +54,10 @@ describe('hype trigger through the real bot: chat at changing rates from the loc
     expect(hypeAlerts).toHaveLength(1);
     expect(JSON.stringify(hypeAlerts)).not.toContain(CALM);
     await waitFor(() => h.obs.saves === 1, 5_000, () => 'one save');
+
+    // A moderator finds the spike was nothing: /trigger list counts it against the hype trigger.
+    await h.discord.press({ messageId: alert.id, customId: buttonId(alert, 'False positive') }).final(10_000);
+    const list = await h.command({ command: 'trigger', subcommand: 'list' });
+    expect(list.content.split('\n').find((l) => l.includes('Hype:'))).toMatch(/^• Hype: medium: .* — fired 1, kept 0, false positive 1$/);
   }, 90_000);
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, startWithStandInObs, type StandInObsHarness } from '../support/bot-harness.js';
 import type { InteractionInput } from '../fakes/discord-server.js';
+import { buttonId } from '../support/review-cards.js';
 
 // {chatter}_{trigger}_{YYYY-MM-DD_hh-mm-ss_AM|PM}.mp4
 const GIFT_CLIP = /^(.+)_gift_\d{4}-\d{2}-\d{2}_(0[1-9]|1[0-2])-[0-5]\d-[0-5]\d_(AM|PM)( \(\d+\))?\.mp4$/;
@@ -103,5 +104,23 @@ describe('gift triggers through the real bot: TikTok gift frames to alerts in Di
     await waitFor(() => inOther().length === 1 && inMain().length === mainBefore + 2, 10_000, () => 'an alert in each server');
     expect(GIFT_CLIP.exec(inOther()[0]!.files[0]!.name)![1]).toBe('whale');
     expect(GIFT_CLIP.exec(inMain().at(-1)!.files[0]!.name)![1]).toBe('whale');
+  });
+
+  it("shows in /trigger list how this server's gift clips were reviewed: fired, kept, false positive", async () => {
+    const other = h.discord.otherGuilds[0]!;
+    const mine = giftAlerts().filter((m) => m.channelId !== other.channels.alerts);
+    expect(mine).toHaveLength(5);
+    await h.discord.press({ messageId: mine[0]!.id, customId: buttonId(mine[0]!, 'Keep') }).final(10_000);
+    const marked = await h.discord.press({ messageId: mine[1]!.id, customId: buttonId(mine[1]!, 'False positive') }).final(10_000);
+    expect(marked.content).toContain('counted against the gift trigger in `/trigger list`');
+    const list = await h.command({ command: 'trigger', subcommand: 'list' });
+    const gift = list.content.split('\n').find((l) => l.includes('Gift:'));
+    expect(gift).toContain('at least 100 💎');
+    expect(gift).toContain(' — fired 5, kept 1, false positive 1');
+    // Hype never fired here: nothing to tally.
+    expect(list.content.split('\n').find((l) => l.includes('Hype:'))).toBe('• Hype: off — `/trigger hype`');
+    // The other server's alert of the whale's clip was not reviewed there.
+    const theirs = await h.command({ command: 'trigger', subcommand: 'list', guildId: other.id });
+    expect(theirs.content).toContain(' — fired 1, kept 0, false positive 0');
   });
 });

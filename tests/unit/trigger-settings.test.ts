@@ -40,4 +40,15 @@ describe('/trigger list', () => {
     expect(set).toContain('at least 1000 💎');
     expect(set).toContain("2x the stream's usual pace and at least 5 msgs/s");
   });
+
+  it('tallies each trigger as /keyword list does, says nothing of an off trigger that never fired, and claims nothing when the counts cannot be read', () => {
+    const counts = { gift: { fired: 4, kept: 2, falsePositive: 1 }, 'keyword:wow': { fired: 9, kept: 0, falsePositive: 0 } };
+    const on = listTriggers({ ...defaultSettings('g1'), giftMinDiamonds: 1000, hypeSensitivity: 'medium' }, counts);
+    expect(on).toMatch(/Gift: .* — fired 4, kept 2, false positive 1\n/);
+    expect(on).toMatch(/Hype: medium: .* — fired 0\n/);
+    const off = listTriggers(defaultSettings('g1'), counts);
+    expect(off).toContain('Gift: off — `/trigger gift` — fired 4, kept 2, false positive 1');
+    expect(off).toContain('Hype: off — `/trigger hype`\n');
+    expect(listTriggers({ ...defaultSettings('g1'), giftMinDiamonds: 1000 }, undefined)).not.toContain('fired');
+  });
 });
