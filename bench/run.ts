@@ -15,7 +15,7 @@ import type { BenchResult } from './result.js';
  * asserted: these machines are shared and noisy, so goals are read against the README, not enforced.
  */
 async function main(): Promise<void> {
-  const groups: Array<() => Promise<BenchResult[]>> = [benchMatching, () => benchTriggerLatency(), () => benchChatToSave(), () => Promise.resolve(benchHype()), () => benchRss(), () => benchFlood(), () => benchFit(), () => benchJoin(), () => benchStreamBuffer(), () => benchCluster()];
+  const groups: Array<() => Promise<BenchResult[]>> = [benchMatching, () => benchTriggerLatency(), () => benchChatToSave(), () => Promise.resolve(benchHype()), () => benchRss(), () => benchFlood(), () => benchFit(), () => benchJoin(), () => benchStreamBuffer(), () => benchCluster(), () => benchCluster({ database: 'postgres' })];
   for (const group of groups) {
     for (const { name, value, unit } of await group()) process.stdout.write(`${name}: ${value} ${unit}\n`);
   }

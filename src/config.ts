@@ -27,7 +27,7 @@ export interface Config extends MonitorConfig {
   readonly logFile: string | undefined;
   /** Serve /healthz and /metrics on 127.0.0.1 at this port (0: any free one); undefined: off. */
   readonly httpPort: number | undefined;
-  /** CLUSTER: this process is one node of several sharing the lives on the Redis DATABASE_URL. */
+  /** CLUSTER: this process is one node of several sharing the lives on the Redis or Postgres DATABASE_URL. */
   readonly cluster: boolean;
 }
 
@@ -129,9 +129,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const cluster = clusterText === 'true' || clusterText === '1';
   if (!['true', 'false', '1', '0'].includes(clusterText)) {
     problems.push('CLUSTER must be true or false');
-  } else if (cluster && !/^rediss?:\/\//i.test(databaseUrl)) {
-    // The nodes coordinate through BullMQ, whose supported backend is Redis.
-    problems.push('CLUSTER=true needs a shared Redis DATABASE_URL (redis:// or rediss://) that every node uses');
+  } else if (cluster && !/^(rediss?|postgres(ql)?):\/\//i.test(databaseUrl)) {
+    // The nodes coordinate through BullMQ, on Redis or on its Postgres backend; a SQLite file is one machine's.
+    problems.push('CLUSTER=true needs a shared Redis or Postgres DATABASE_URL (redis://, rediss://, postgres:// or postgresql://) that every node uses; a SQLite file cannot be shared');
   }
 
   // A cookie value: no spaces, semicolons or commas, which would split the Cookie header.

@@ -35,7 +35,7 @@ describeRequiring('a cluster\'s connect budget', redisMissing(), REDIS_INSTALL, 
     for (const live of LIVES) tiktok.addUser(live, { live: true });
     const { budgets: _fixed, ...userBudgets } = FAST_TUNING;
     cluster = new ClusterNodes(dir, {
-      ...clusterNodeEnv({ token: BOT_TOKEN, guildId: discord.guildId, redisUrl: redis.url }),
+      ...clusterNodeEnv({ token: BOT_TOKEN, guildId: discord.guildId, databaseUrl: redis.url }),
       CLIP_BOT_TEST_OVERRIDES: JSON.stringify({
         adapters: { discordApiUrl: discord.apiUrl, tiktokTransport: { ...tiktok.transport, requestTimeoutMs: 5_000, heartbeatIntervalMs: 1_000 } },
         tuning: userBudgets,

@@ -1,5 +1,5 @@
 /**
- * Bot processes as nodes of one cluster (CLUSTER=true on a shared Redis), each its own process
+ * Bot processes as nodes of one cluster (CLUSTER=true on a shared Redis or Postgres), each its own process
  * (tests/support/bot-process.ts, the way src/main.ts runs it) with its own clips folder and HTTP port,
  * started, SIGKILLed and stopped by pid. Each node's /healthz says which lives it holds.
  */
@@ -7,6 +7,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { FakeDiscord, PostedMessage } from '../fakes/discord-server.js';
+import type { InteractionInput } from '../fakes/discord-interactions.js';
+import type { FakeTikTok } from '../fakes/tiktok-server.js';
+import { waitFor } from './bot-harness.js';
 import { findFreePort } from './obs-process.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -25,12 +29,12 @@ export interface NodeProcess {
   isRunning(): boolean;
 }
 
-/** What every node's `.env` shares: CLUSTER on, one Redis, one Discord bot, no OBS listening. */
-export function clusterNodeEnv({ token, guildId, redisUrl }: { token: string; guildId: string; redisUrl: string }): Record<string, string> {
+/** What every node's `.env` shares: CLUSTER on, one Redis or Postgres, one Discord bot, no OBS listening. */
+export function clusterNodeEnv({ token, guildId, databaseUrl }: { token: string; guildId: string; databaseUrl: string }): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '',
     CLUSTER: 'true',
-    DATABASE_URL: redisUrl,
+    DATABASE_URL: databaseUrl,
     DISCORD_TOKEN: token,
     DISCORD_GUILD_ID: guildId,
     OBS_URL: 'ws://127.0.0.1:1',
@@ -130,5 +134,39 @@ export class ClusterNodes {
   /** SIGKILL to every node still running (afterAll). */
   async killAll(): Promise<void> {
     await Promise.all(this.running().map((n) => this.kill(n)));
+  }
+}
+
+/** Every live held by exactly one running node, and joined on TikTok exactly once; else what is wrong. */
+export async function placementProblem(cluster: ClusterNodes, tiktok: FakeTikTok, lives: readonly string[]): Promise<string | undefined> {
+  const placement = await cluster.placement();
+  const wrong = lives.filter((l) => placement.get(l)?.length !== 1 || tiktok.stats.openSockets(l) !== 1);
+  if (wrong.length === 0) return undefined;
+  const states = await cluster.states();
+  return `${wrong.length} lives not joined once: ${wrong.map((l) => `${l}: ${placement.get(l)?.join('+') ?? 'nobody'} (${states.get(l) ?? '-'}, ${tiktok.stats.openSockets(l)} sockets)`).join(', ')}`;
+}
+
+/** A command answered by whichever node holds the gateway (none connected: tried again until `timeoutMs`). */
+export async function clusterCommand(discord: FakeDiscord, input: InteractionInput, timeoutMs: number): Promise<PostedMessage> {
+  // Right after a SIGKILL the fake may still count the dead node's socket for a moment: a user whose
+  // command met no bot sends it again, and so does this.
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await waitFor(() => discord.connectedClients === 1, timeoutMs, () => 'a node to hold the gateway');
+    try {
+      return await discord.interact(input).final(15_000);
+    } catch (err) {
+      if (Date.now() > deadline || !String(err).includes('no client is logged in')) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+/** Polls an async condition every 250 ms until true; fails with `describe()` after `timeoutMs`. */
+export async function waitForAsync(condition: () => Promise<boolean>, timeoutMs: number, describe: () => Promise<string>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${await describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

@@ -37,14 +37,17 @@ describe('secretsOf', () => {
 });
 
 describe('CLUSTER', () => {
-  it('is off by default, and on with a Redis DATABASE_URL', () => {
+  it('is off by default, and on with a Redis or Postgres DATABASE_URL', () => {
     expect(loadConfig(TOKEN).cluster).toBe(false);
     expect(loadConfig({ ...TOKEN, CLUSTER: 'true', DATABASE_URL: 'redis://127.0.0.1:6379' }).cluster).toBe(true);
+    expect(loadConfig({ ...TOKEN, CLUSTER: 'true', DATABASE_URL: 'postgres://u:p@127.0.0.1/bot' }).cluster).toBe(true);
+    expect(loadConfig({ ...TOKEN, CLUSTER: 'true', DATABASE_URL: 'postgresql://u:p@127.0.0.1/bot' }).cluster).toBe(true);
   });
 
   it('refuses to start on a database the nodes cannot share through BullMQ, and a value that is not a yes or no', () => {
-    expect(() => loadConfig({ ...TOKEN, CLUSTER: 'true' })).toThrow(/CLUSTER=true needs a shared Redis DATABASE_URL/);
-    expect(() => loadConfig({ ...TOKEN, CLUSTER: 'true', DATABASE_URL: 'postgres://u:p@127.0.0.1/bot' })).toThrow(/CLUSTER=true needs a shared Redis/);
+    // The default DATABASE_URL is a SQLite file.
+    expect(() => loadConfig({ ...TOKEN, CLUSTER: 'true' })).toThrow(/CLUSTER=true needs a shared Redis or Postgres DATABASE_URL.*SQLite file cannot be shared/);
+    expect(() => loadConfig({ ...TOKEN, CLUSTER: 'true', DATABASE_URL: 'sqlite:///srv/bot.sqlite' })).toThrow(/CLUSTER=true needs a shared Redis or Postgres/);
     expect(() => loadConfig({ ...TOKEN, CLUSTER: 'maybe' })).toThrow(/CLUSTER must be true or false/);
   });
 });
