@@ -6,8 +6,9 @@
  * tests/unit/silent-room.test.ts); the dead-socket watchdog keeps its 3 s test value and never fires,
  * since heartbeats are answered.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_TUNING, startWithStandInObs, waitFor, type StandInObsHarness } from '../support/bot-harness.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../support/bot-harness.js';
+import { clipItBotPerSuite, streamLine as line } from '../support/clip-it-bot.js';
 
 const ROOMS = ['busy.room', 'zombie.room', 'quiet.room'] as const;
 const SILENT_ROOM_TIMINGS = {
@@ -22,41 +23,24 @@ const SILENT_ROOM_TIMINGS = {
 };
 
 describe('silent rooms', () => {
-  let h: StandInObsHarness;
-
-  beforeAll(async () => {
-    h = await startWithStandInObs({
-      keywords: ['clip it'],
-      cooldownSeconds: 0,
-      tuning: {
-        supervisorTimings: {
-          ...FAST_TUNING.supervisorTimings,
-          // Long enough to read /stream list and /status while the zombie waits to reconnect.
-          reconnect: { initialMs: 12_000, maxMs: 12_000, factor: 2 },
-          silentRoom: SILENT_ROOM_TIMINGS,
-        },
-      },
-    });
-    for (const room of ROOMS) h.tiktok.addUser(room, { live: true });
-    h.tiktok.flow('busy.room', { everyMs: 200, viewers: 500 });
-    h.tiktok.flow('zombie.room', { everyMs: 200, viewers: 500 });
-    // A quiet live: 3 viewers, a viewer count now and then, far apart by the busy rooms' measure.
-    h.tiktok.flow('quiet.room', { everyMs: 1_000, viewers: 3 });
-    for (const room of ROOMS) await h.command({ command: 'stream', subcommand: 'add', options: { username: room } });
-    for (const room of ROOMS) await h.waitForState(room, 'live');
-    // Let each room's first viewer counts arrive, as on a live watched for a while.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const bot = clipItBotPerSuite({
+    // Long enough to read /stream list and /status while the zombie waits to reconnect.
+    supervisorTimings: { reconnect: { initialMs: 12_000, maxMs: 12_000, factor: 2 }, silentRoom: SILENT_ROOM_TIMINGS },
+    setUp: async (h) => {
+      for (const room of ROOMS) h.tiktok.addUser(room, { live: true });
+      h.tiktok.flow('busy.room', { everyMs: 200, viewers: 500 });
+      h.tiktok.flow('zombie.room', { everyMs: 200, viewers: 500 });
+      // A quiet live: 3 viewers, a viewer count now and then, far apart by the busy rooms' measure.
+      h.tiktok.flow('quiet.room', { everyMs: 1_000, viewers: 3 });
+      for (const room of ROOMS) await h.command({ command: 'stream', subcommand: 'add', options: { username: room } });
+      for (const room of ROOMS) await h.waitForState(room, 'live');
+      // Let each room's first viewer counts arrive, as on a live watched for a while.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+    },
   });
-
-  afterAll(async () => {
-    await h?.close();
-  });
-
-  function line(content: string, room: string): string {
-    return content.split('\n').find((l) => l.includes(room.replace('.', '\\.')) || l.includes(room)) ?? '';
-  }
 
   it('reconnects the room that only answers heartbeats, says why, and leaves the busy and the quiet room alone', async () => {
+    const h = bot();
     const pushesBefore = h.tiktok.stats.pushConnections;
     h.tiktok.zombie('zombie.room', true);
     await h.waitForState('zombie.room', 'reconnecting', 15_000);
@@ -93,24 +77,15 @@ describe('silent rooms', () => {
 
 describe('a silent restricted room watched with a session', () => {
   const session = { sessionId: '9d8c7b6a5f4e3d2c1b0a99887766aabb', ttTargetIdc: 'useast2a' };
-  let h: StandInObsHarness;
-
-  beforeAll(async () => {
-    h = await startWithStandInObs({
-      keywords: ['clip it'],
-      cooldownSeconds: 0,
-      env: { TIKTOK_SESSION_ID: session.sessionId, TIKTOK_TT_TARGET_IDC: session.ttTargetIdc },
-      // A 2 s reconnect backoff leaves time to see the reconnecting state.
-      tuning: { supervisorTimings: { ...FAST_TUNING.supervisorTimings, reconnect: { initialMs: 2_000, maxMs: 4_000, factor: 2 }, silentRoom: SILENT_ROOM_TIMINGS } },
-    });
-    h.tiktok.acceptLogin(session);
-  });
-
-  afterAll(async () => {
-    await h?.close();
+  const bot = clipItBotPerSuite({
+    env: { TIKTOK_SESSION_ID: session.sessionId, TIKTOK_TT_TARGET_IDC: session.ttTargetIdc },
+    // A 2 s reconnect backoff leaves time to see the reconnecting state.
+    supervisorTimings: { reconnect: { initialMs: 2_000, maxMs: 4_000, factor: 2 }, silentRoom: SILENT_ROOM_TIMINGS },
+    setUp: async (h) => h.tiktok.acceptLogin(session),
   });
 
   it('is reconnected with the session when it goes silent, and clips again once it speaks', async () => {
+    const h = bot();
     h.tiktok.addUser('adult.zombie', { live: true });
     h.tiktok.restrict('adult.zombie', {});
     h.tiktok.flow('adult.zombie', { everyMs: 200, viewers: 800 });

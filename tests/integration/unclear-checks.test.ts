@@ -6,32 +6,20 @@
  * LIVE as ended because TikTok would not answer. Retry waits are scaled down (the defaults are in
  * tests/unit/unclear-checks.test.ts with fake timers).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_TUNING, startWithStandInObs, waitFor, type StandInObsHarness } from '../support/bot-harness.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../support/bot-harness.js';
+import { clipItBotPerSuite, streamLine as line } from '../support/clip-it-bot.js';
 
 describe('live checks that lie or cannot tell', () => {
-  let h: StandInObsHarness;
-
-  beforeAll(async () => {
-    h = await startWithStandInObs({
-      keywords: ['clip it'],
-      cooldownSeconds: 0,
-      tuning: {
-        supervisorTimings: { ...FAST_TUNING.supervisorTimings, unclearRetry: { initialMs: 300, maxMs: 1_200, factor: 2 }, unclearJitterRatio: 0.4, unclearShownAfter: 3 },
-      },
-    });
-    await h.command({ command: 'settings', subcommand: 'notify', options: { enabled: true } });
+  const bot = clipItBotPerSuite({
+    supervisorTimings: { unclearRetry: { initialMs: 300, maxMs: 1_200, factor: 2 }, unclearJitterRatio: 0.4, unclearShownAfter: 3 },
+    setUp: async (h) => {
+      await h.command({ command: 'settings', subcommand: 'notify', options: { enabled: true } });
+    },
   });
-
-  afterAll(async () => {
-    await h?.close();
-  });
-
-  function line(content: string, room: string): string {
-    return content.split('\n').find((l) => l.replace(/\\/g, '').includes(`@${room}`)) ?? '';
-  }
 
   it('joins lives whose page says "not live" or shows a captcha when the web API or room info says live', async () => {
+    const h = bot();
     const rooms = ['page.lies', 'captcha.page', 'both.lie', 'empty.page'];
     for (const room of rooms) h.tiktok.addUser(room, { live: true });
     h.tiktok.failChecks('page', 'lie', { users: ['page.lies', 'both.lie'] });
@@ -53,6 +41,7 @@ describe('live checks that lie or cannot tell', () => {
   });
 
   it('shows a live whose checks are all blocked as checking (TikTok did not answer clearly), never as ended, and rejoins once TikTok answers', async () => {
+    const h = bot();
     h.tiktok.addUser('blocked.live', { live: true });
     h.tiktok.addUser('steady.live', { live: true });
     for (const room of ['blocked.live', 'steady.live']) await h.command({ command: 'stream', subcommand: 'add', options: { username: room } });
