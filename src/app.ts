@@ -27,7 +27,7 @@ export type { Bot, BotAdapters, BotOverrides, BotTuning } from './bot.js';
  */
 export async function createBot(config: Config, log: Logger, { adapters = {}, tuning = {} }: BotOverrides = {}): Promise<Bot> {
   // First, before anything connects: the instance lock; alone, or one node of a cluster (CLUSTER=true).
-  const node = await createNode(config, { commands, timings: tuning.cluster, log, parts: () => ({ client, monitor, settings, store, streamBuffers: stream.buffers }) });
+  const node = await createNode(config, { commands, timings: tuning.cluster, log, parts: () => ({ client, monitor, settings, store, streamBuffers: stream.buffers, interactions: router }) });
   const store = await BotStore.open(config.databaseUrl, log).catch(async (err: unknown) => {
     await node.release();
     throw err;
@@ -90,12 +90,13 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
     policyFor: (guildId, streamer) => ({ ...settings.get(guildId), capture: settings.captureOf(guildId, streamer) }),
     recordDirectory: () => replayBuffer.recordDirectory(),
     coalesceWindowMs: tuning.coalesceWindowMs,
+    filedOn: node.filedOn,
     log,
   });
   const triggers = createTriggers({ matcherFor: (g) => settings.matcherFor(g), policyFor: (g) => settings.get(g), trigger: (t) => clips.trigger(t) });
 
   // 7. Discord's side: the commands run against the stages.
-  const context = { settings, store, monitor, clips, replayBuffer, events, clipReplies: delivery.replies, delivery: delivery.worker, streamBuffers: stream.buffers, review: delivery.review.service, ...(node.cluster ? { cluster: node.cluster } : {}), log: log.child({ component: 'commands' }) };
+  const context = { settings, store, monitor, clips, replayBuffer, events, clipReplies: delivery.replies, delivery: delivery.worker, streamBuffers: stream.buffers, review: delivery.review.service, ...(node.cluster ? { cluster: node.cluster, routing: node.routing } : {}), log: log.child({ component: 'commands' }) };
   const router = new InteractionRouter(commands, context, log.child({ component: 'router' }));
 
   let isStopped = false;

@@ -1,4 +1,5 @@
 import type { CaptureMode } from '../capture/clip-capture.js';
+import type { FiledOn } from '../store/settings-schema.js';
 import type { Triggers } from '../triggers/trigger.js';
 
 /** What a moment came to: the filed clip and everyone who called it. */
@@ -21,4 +22,6 @@ export interface ClipOutcome {
   /** Stream capture: wall-clock time of the clip's first frame, and its length (see CapturedClip). */
   readonly startedAt?: Date;
   readonly durationSeconds?: number;
+  /** CLUSTER=true: the node that filed it (its file is on that machine); absent when the bot runs alone. */
+  readonly filedOn?: FiledOn;
 }

@@ -58,6 +58,8 @@ export interface ClipServiceOptions {
    * would mostly repeat the same footage). Tests fix it.
    */
   readonly coalesceWindowMs?: number;
+  /** CLUSTER=true: this node, recorded on each clip it files (the buttons and /clips find it by this). */
+  readonly filedOn?: ClipOutcome['filedOn'];
   readonly now?: () => Date;
 }
 
@@ -353,6 +355,7 @@ export class ClipService {
         ...(moment.capture.mode === 'stream' ? { window: { beforeSeconds: request.beforeSeconds, afterSeconds: request.afterSeconds } } : {}),
         ...(captured.startedAt ? { startedAt: captured.startedAt } : {}),
         ...(captured.durationSeconds !== undefined ? { durationSeconds: captured.durationSeconds } : {}),
+        ...(this.options.filedOn ? { filedOn: this.options.filedOn } : {}),
       };
       moment.result = outcome;
       const triggersNow = snapshotTriggers(moment.triggers);
@@ -445,6 +448,7 @@ export class ClipService {
         triggers: entry.triggers,
         savedAt: entry.savedAt ?? first.at,
         isRecovered: true,
+        ...(this.options.filedOn ? { filedOn: this.options.filedOn } : {}),
       };
       await this.report(entry.triggers, (guildId) => {
         this.options.events.add(guildId, { kind: 'save', stream: first.streamer, text: `recovered ${outcome.fileName} after a restart` });

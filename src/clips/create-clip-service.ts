@@ -10,7 +10,7 @@ import { ClipService, type ClipServiceOptions } from './clip-service.js';
  */
 export function createClipService(
   config: { readonly clipsDir: string; readonly streamBufferDir: string },
-  deps: Pick<ClipServiceOptions, 'captures' | 'reporter' | 'events' | 'policyFor' | 'coalesceWindowMs'> & {
+  deps: Pick<ClipServiceOptions, 'captures' | 'reporter' | 'events' | 'policyFor' | 'coalesceWindowMs' | 'filedOn'> & {
     /** OBS's recording folder once OBS told it, else undefined. */
     readonly recordDirectory: () => string | undefined;
     readonly log: Logger;

@@ -8,6 +8,8 @@
  *   node posts its own clips' alerts through Discord's REST API and the shared outbox.
  * - A guild's settings changed on the gateway node reach every node as a BullMQ custom event, and each
  *   node reads that guild again from the store.
+ * - A /clip or a review button the gateway received runs on the node watching the live or that filed the
+ *   clip: a job on that node's own queue (interaction-routing.ts, node-tasks.ts).
  * A node that dies stops renewing its locks: BullMQ's stalled check hands its jobs to the others.
  */
 import type { QueueEvents, QueueEventsProducer } from 'bullmq';
@@ -15,12 +17,16 @@ import type { Client } from 'discord.js';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Logger } from 'pino';
+import { webhookAnswer, type InteractionAnswer, type RoutedTask } from '../discord/routed.js';
 import type { StoreRows } from '../store/bot-store.js';
+import type { FiledOn } from '../store/settings-schema.js';
 import { errorMessage } from '../util/text.js';
 import { CLUSTER_DEFAULTS, type ClusterTimings } from './defaults.js';
 import { openEngine, type ClusterEngine } from './engine.js';
 import { HeldJobs, type ReleaseReason } from './held-jobs.js';
+import { ClusterRouting } from './interaction-routing.js';
 import { NodeRegistry, type NodeRecord } from './node-registry.js';
+import { NodeTasks } from './node-tasks.js';
 import { SharedConnectBudget } from './shared-connect-budget.js';
 
 /** The parts of the bot a node drives (built after the node, so handed over as a getter). */
@@ -44,6 +50,8 @@ export interface NodeParts {
   readonly store: { guildIds(): Promise<string[]>; rows(): StoreRows };
   /** Stream capture's buffers here (the node's capture load). */
   readonly streamBuffers: { state(username: string): unknown };
+  /** Carries out a /clip or a press the gateway node routed here, answering through its webhook. */
+  readonly interactions: { runRouted(task: RoutedTask, answer: InteractionAnswer): Promise<boolean> };
 }
 
 /** The cluster as /status shows it. */
@@ -62,6 +70,11 @@ export class ClusterNode implements ClusterView {
   private readonly gateway: HeldJobs<Record<string, never>>;
   private readonly broadcast: QueueEventsProducer;
   private readonly connects: SharedConnectBudget;
+  private readonly tasks: NodeTasks;
+  /** Where this node's clips are filed, recorded on each (the buttons and /clips find the node by it). */
+  readonly filedOn: FiledOn;
+  /** Sends a /clip or a press the gateway received to the node that must do it. */
+  readonly routing: ClusterRouting;
   private events: QueueEvents | undefined;
   /** The guilds each held live is watched for here. */
   private readonly liveGuilds = new Map<string, Set<string>>();
@@ -128,6 +141,18 @@ export class ClusterNode implements ClusterView {
       log: log.child({ component: 'cluster-connects' }),
     });
     this.broadcast = this.engine.producer('settings');
+    this.filedOn = { node: this.nodeId, host: os.hostname(), clipsDir: options.clipsDir };
+    this.tasks = new NodeTasks({
+      engine: this.engine,
+      nodeId: this.nodeId,
+      run: (work) => {
+        const parts = this.options.parts();
+        return parts.interactions.runRouted(work.task, webhookAnswer(parts.client, work.interaction));
+      },
+      timings: { ...CLUSTER_DEFAULTS.routing, lockDurationMs: this.timings.lockDurationMs },
+      log: log.child({ component: 'cluster-tasks' }),
+    });
+    this.routing = new ClusterRouting({ nodeId: this.nodeId, tasks: this.tasks, nodes: () => this.registry.nodes(), holderOf: (live) => this.lives.holder(live) });
   }
 
   /** The StreamWatcher the settings service drives: a watched stream has its job, somewhere. */
@@ -180,6 +205,7 @@ export class ClusterNode implements ClusterView {
       if (typeof args.guildId === 'string') void this.onGuildChanged(args.guildId).catch((err: unknown) => log.error({ err: errorMessage(err) }, 'could not apply a settings change'));
     });
     await this.events.waitUntilReady();
+    this.tasks.start();
     // Known to the others (and our share known) before taking any live.
     await this.beat();
     await this.gateway.ensure('gateway', {});
@@ -200,6 +226,7 @@ export class ClusterNode implements ClusterView {
     await this.registry.leave(this.nodeId).catch(() => undefined);
     await this.gateway.stop();
     await this.lives.stop();
+    await this.tasks.close();
     await this.connects.close();
     await this.events?.close();
     await this.broadcast.close();
@@ -221,7 +248,9 @@ export class ClusterNode implements ClusterView {
       clipsDir: this.options.clipsDir,
       seenAt: new Date().toISOString(),
     });
-    const nodes = Math.max(1, (await this.registry.nodes()).length);
+    const others = await this.registry.nodes();
+    const nodes = Math.max(1, others.length);
+    await this.tasks.forget(new Set(others.map((n) => n.id)));
     this.share = Math.ceil((await this.lives.total()) / nodes);
     // Above our share (a node joined): the extra go back to wait for a node with room.
     for (const username of held.slice(this.share)) this.lives.release(username, 'handover');

@@ -1,6 +1,8 @@
 import type { Client } from 'discord.js';
 import type { Logger } from 'pino';
 import type { Command } from '../discord/command.js';
+import type { InteractionRouting } from '../discord/routed.js';
+import type { FiledOn } from '../store/settings-schema.js';
 import { logIn } from '../discord/discord-client.js';
 import { registerCommandsAtStart } from '../discord/register-commands.js';
 import { acquireInstanceLock } from '../instance-lock.js';
@@ -32,6 +34,10 @@ export interface BotNode {
   health(): ReturnType<ClusterNode['health']> | undefined;
   /** The cluster for /status; undefined when alone. */
   readonly cluster: ClusterView | undefined;
+  /** Sends /clip and the buttons to the node that must do them; undefined when alone (all runs here). */
+  readonly routing: InteractionRouting | undefined;
+  /** This node, recorded on each clip it files; undefined when alone. */
+  readonly filedOn: FiledOn | undefined;
 }
 
 /**
@@ -62,6 +68,8 @@ export async function createNode(
       isDiscordReady: () => deps.parts().client.isReady(),
       health: () => undefined,
       cluster: undefined,
+      routing: undefined,
+      filedOn: undefined,
     };
   }
   // BullMQ and ioredis (about 20 MB of memory) only for a node of a cluster, never for a bot alone.
@@ -86,5 +94,7 @@ export async function createNode(
     isDiscordReady: () => node.isDiscordReady(),
     health: () => node.health(),
     cluster: node,
+    routing: node.routing,
+    filedOn: node.filedOn,
   };
 }

@@ -27,6 +27,16 @@ export const CLUSTER_DEFAULTS = {
   maxStalledCount: 1_000_000_000,
   /** Each window of the cluster's connect budget is this much longer than the signing service's. */
   connectWindowMarginMs: 2_000,
+  /** A /clip or a press the gateway node sends to the node that must do it (node-tasks.ts). */
+  routing: {
+    /** A node that has not taken the work by then is not answering: the work is taken back, never done. */
+    takeMs: 8_000,
+    /** The longest the gateway waits for the answer: well under the 15 minutes an interaction's token lives. */
+    answerMs: 10 * 60_000,
+    /** How often the gateway looks at the work's state (and whether its node is still in the cluster). */
+    checkMs: 1_000,
+  },
 } as const;
 
 export type ClusterTimings = { readonly [K in keyof typeof CLUSTER_DEFAULTS.timings]: number };
+export type RoutingTimings = { readonly [K in keyof typeof CLUSTER_DEFAULTS.routing]: number };

@@ -62,6 +62,18 @@ export class HeldJobs<T extends object> {
     return Object.values(counts).reduce((sum, n) => sum + n, 0);
   }
 
+  /**
+   * Which node holds `key` now (its worker's name, the node id, is on the job while BullMQ's lock is
+   * its): `waiting` while no node does (being handed on), `none` when there is no such job.
+   */
+  async holder(key: string): Promise<{ readonly node: string } | 'waiting' | 'none'> {
+    const job = await this.queue.getJob(key);
+    if (!job) return 'none';
+    const state = await job.getState();
+    if (state === 'unknown') return 'none';
+    return state === 'active' && job.processedBy ? { node: job.processedBy } : 'waiting';
+  }
+
   held(): string[] {
     return [...this.holdings.keys()];
   }

@@ -36,7 +36,9 @@ export const clipsCommand = {
     const lines = clips.map((c, i) => {
       const who = c.manual ? `manual by ${c.triggeredBy}` : `"${truncate(c.keywords.join(', '), 60)}" by ${truncate(c.chatters.join(', '), 120)}`;
       const unposted = c.posted || c.manual ? '' : ' (alert not posted)';
-      return `${relativeTime(new Date(c.at))} @${escapeMarkdown(c.streamer)} — ${escapeMarkdown(who)} — \`${c.fileName}\`${unposted}${reviewMark(views[i])}`;
+      // CLUSTER=true: the node whose clips folder holds it (its id as /status lists it).
+      const where = c.filedOn ? ` · on node \`${c.filedOn.node.replace(/`/g, "'")}\`` : '';
+      return `${relativeTime(new Date(c.at))} @${escapeMarkdown(c.streamer)} — ${escapeMarkdown(who)} — \`${c.fileName}\`${where}${unposted}${reviewMark(views[i])}`;
     });
     await interaction.reply({
       content: lines.length === 0 ? `No clips${streamer ? ` of @${streamer}` : ''} yet.` : joinLines(lines),

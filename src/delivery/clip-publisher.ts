@@ -135,6 +135,7 @@ export class ClipPublisher implements ClipReporter {
         triggeredBy: text(first.chatter),
         at: first.at.toISOString(),
         posted: isPosted,
+        ...(outcome.filedOn ? { filedOn: outcome.filedOn } : {}),
       });
     } catch (err) {
       this.deps.log.error({ err: errorMessage(err), clip: outcome.fileName }, 'could not archive the clip');

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { AttachmentBuilder, GuildMember, MessageFlags, type ButtonInteraction, type InteractionEditReplyOptions } from 'discord.js';
 import type { Logger } from 'pino';
@@ -9,6 +8,7 @@ import { UserError } from '../util/errors.js';
 import { cleanMessage } from '../util/text.js';
 import type { CommandContext } from './command.js';
 import { isAllowed } from './permissions.js';
+import { answerOf, failureText, refOf, type InteractionAnswer, type PressTask } from './routed.js';
 
 export const BUTTON_REFUSAL = 'You need the Manage Server permission or the botâ€™s moderator role to review clips.';
 
@@ -17,11 +17,12 @@ export const BUTTON_REFUSAL = 'You need the Manage Server permission or the botâ
  * InteractionRouter routes commands. Every press is checked like a command, since
  * `default_member_permissions` does not cover buttons: anyone who sees the channel can press them. A
  * permitted press is deferred at once (type 6, inside Discord's 3 s), then the card is edited to what the
- * review says; anything to tell the member goes as a private follow-up.
+ * review says; anything to tell the member goes as a private follow-up. In a cluster the press is carried
+ * out on the node that filed the clip (its files are there), which edits the card itself.
  */
 export class ButtonRouter {
   constructor(
-    private readonly context: Pick<CommandContext, 'review' | 'settings' | 'clipReplies'>,
+    private readonly context: Pick<CommandContext, 'review' | 'settings' | 'clipReplies' | 'routing'>,
     private readonly log: Logger,
   ) {}
 
@@ -36,28 +37,66 @@ export class ButtonRouter {
         throw new UserError('FORBIDDEN', BUTTON_REFUSAL);
       }
       await interaction.deferUpdate();
-      const result = await review.press(interaction.guildId, parsed.clipId, parsed.action, memberName(interaction));
-      try {
-        await interaction.editReply(cleanMessage(await this.edit(interaction, result)));
-      } finally {
-        // A highlight Keep queued goes out now the card says "posting" (never before: the posted edit would lose).
-        result.afterReply?.();
-      }
-      if (result.note) await interaction.followUp({ content: result.note, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+      const task: PressTask = {
+        kind: 'press',
+        guildId: interaction.guildId,
+        clipId: parsed.clipId,
+        action: parsed.action,
+        member: memberName(interaction),
+        attachmentSizeLimit: interaction.attachmentSizeLimit,
+        // Only the video goes when it leaves the card; the chat file stays.
+        keptAttachments: [...interaction.message.attachments.filter((a) => !a.name.toLowerCase().endsWith('.mp4')).values()].map((a) => ({ id: a.id, filename: a.name })),
+      };
+      if (await this.isForwarded(interaction, task)) return;
+      await this.press(task, answerOf(interaction));
     } catch (err) {
       await this.fail(interaction, err);
     }
   }
 
-  /** The card after the press: its line and buttons, and its files when the clip left or changed. */
-  private async edit(interaction: ButtonInteraction, result: PressResult): Promise<InteractionEditReplyOptions> {
-    const base: InteractionEditReplyOptions = { content: cardContent(result.view), components: cardComponents(result.view), allowedMentions: { parse: [] } };
-    if (result.clip === 'remove') {
-      // Only the video goes; the chat file stays with the card.
-      return { ...base, attachments: [...interaction.message.attachments.filter((a) => !a.name.toLowerCase().endsWith('.mp4')).values()] };
+  /** A press the gateway node routed here (CLUSTER=true: this node filed the clip). False when no answer could be sent. */
+  async runRouted(task: PressTask, answer: InteractionAnswer): Promise<boolean> {
+    try {
+      await this.press(task, answer);
+      return true;
+    } catch (err) {
+      return answer.whisper(failureText(err, this.log, 'button failed', { button: `${task.action}:${task.clipId}` })).then(
+        () => true,
+        (replyErr: unknown) => {
+          this.log.warn({ err: leanError(replyErr) }, 'could not answer the button press');
+          return false;
+        },
+      );
     }
+  }
+
+  /** In a cluster, a clip filed by another node is pressed there: true once that node answered. */
+  private async isForwarded(interaction: ButtonInteraction, task: PressTask): Promise<boolean> {
+    const { routing, review } = this.context;
+    if (!routing || !review) return false;
+    const view = await review.view(task.guildId, task.clipId);
+    if (!view?.filedOn) return false;
+    const target = { filedOn: view.filedOn, streamer: view.streamer ?? '' };
+    return (await routing.forward(target, { interaction: refOf(interaction), task })) === 'answered';
+  }
+
+  private async press(task: PressTask, answer: InteractionAnswer): Promise<void> {
+    const result = await this.context.review!.press(task.guildId, task.clipId, task.action, task.member);
+    try {
+      await answer.edit(await this.edit(task, result));
+    } finally {
+      // A highlight Keep queued goes out now the card says "posting" (never before: the posted edit would lose).
+      result.afterReply?.();
+    }
+    if (result.note) await answer.whisper(result.note);
+  }
+
+  /** The card after the press: its line and buttons, and its files when the clip left or changed. */
+  private async edit(task: PressTask, result: PressResult): Promise<InteractionEditReplyOptions> {
+    const base: InteractionEditReplyOptions = { content: cardContent(result.view), components: cardComponents(result.view), allowedMentions: { parse: [] } };
+    if (result.clip === 'remove') return { ...base, attachments: [...task.keptAttachments] };
     if (!result.clip) return base;
-    const fitted = await this.context.clipReplies.fitted(result.clip.path, interaction.attachmentSizeLimit);
+    const fitted = await this.context.clipReplies.fitted(result.clip.path, task.attachmentSizeLimit);
     const files = [new AttachmentBuilder(fitted.path, { name: result.clip.fileName })];
     if (result.clip.srtPath) files.push(new AttachmentBuilder(result.clip.srtPath, { name: path.basename(result.clip.srtPath) }));
     return { ...base, attachments: [], files };
@@ -71,13 +110,7 @@ export class ButtonRouter {
   }
 
   private async fail(interaction: ButtonInteraction, err: unknown): Promise<void> {
-    let content: string;
-    if (err instanceof UserError) content = err.message;
-    else {
-      const reportId = randomBytes(4).toString('hex');
-      this.log.error({ err: leanError(err), reportId, button: interaction.customId }, 'button failed');
-      content = `Something went wrong (report \`${reportId}\`).`;
-    }
+    const content = failureText(err, this.log, 'button failed', { button: interaction.customId });
     try {
       const options = cleanMessage({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } } as const);
       if (interaction.deferred || interaction.replied) await interaction.followUp(options);

@@ -15,6 +15,7 @@ import type { ClipReplyBuilder } from '../delivery/clip-message.js';
 import type { DeliveryWorker } from '../delivery/delivery-worker.js';
 import type { StreamBuffers } from '../capture/stream/stream-buffers.js';
 import type { ReviewService } from '../review/review-service.js';
+import type { InteractionAnswer, InteractionRouting } from './routed.js';
 
 /** What a command may use; built once in main.ts and passed to every command. */
 export interface CommandContext {
@@ -33,6 +34,8 @@ export interface CommandContext {
   readonly review?: ReviewService;
   /** CLUSTER=true: the nodes and which holds each live (/status); absent when the bot runs alone. */
   readonly cluster?: ClusterView;
+  /** CLUSTER=true: sends a /clip or a press to the node that must do it (src/discord/routed.ts); absent alone. */
+  readonly routing?: InteractionRouting;
   readonly log: Logger;
 }
 
@@ -48,4 +51,16 @@ export interface Command {
   readonly deferred?: readonly string[];
   execute(interaction: GuildCommandInteraction, context: CommandContext): Promise<void>;
   autocomplete?(interaction: AutocompleteInteraction, context: CommandContext): Promise<void>;
+  /**
+   * A command whose work must run on the node watching a live (its buffer is there, CLUSTER=true): the
+   * router runs it through these instead of `execute`, here or on that node. Deferred, always.
+   */
+  readonly routed?: RoutedCommand<unknown>;
+}
+
+export interface RoutedCommand<A> {
+  /** Reads the interaction (on the node that received it) into plain JSON arguments, and whose live it is. */
+  prepare(interaction: GuildCommandInteraction, context: CommandContext): Promise<{ readonly live: string; readonly args: A }>;
+  /** Does the work and answers, on whichever node it runs. */
+  run(args: A, answer: InteractionAnswer, context: CommandContext): Promise<void>;
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   GuildMember,
   MessageFlags,
@@ -14,6 +13,7 @@ import { UserError } from '../util/errors.js';
 import { cleanMessage } from '../util/text.js';
 import { isAllowed } from './permissions.js';
 import { ButtonRouter } from './button-router.js';
+import { answerOf, failureText, refOf, type InteractionAnswer, type RoutedTask } from './routed.js';
 
 export const REFUSAL = 'You need the Manage Server permission or the bot’s moderator role to use this.';
 
@@ -55,8 +55,36 @@ export class InteractionRouter {
       throw new UserError('FORBIDDEN', REFUSAL);
     }
     const subcommand = interaction.options.getSubcommand(false) ?? '';
-    if (command.deferred?.includes(subcommand)) await interaction.deferReply();
-    await command.execute(interaction, this.context);
+    if (command.deferred?.includes(subcommand) || command.routed) await interaction.deferReply();
+    if (!command.routed) return command.execute(interaction, this.context);
+    const { live, args } = await command.routed.prepare(interaction, this.context);
+    const routing = this.context.routing;
+    const work = { interaction: refOf(interaction), task: { kind: 'command', name: command.data.name, args } } as const;
+    if (routing && (await routing.forward({ live }, work)) === 'answered') return;
+    await command.routed.run(args, answerOf(interaction), this.context);
+  }
+
+  /**
+   * Work the gateway node routed here (CLUSTER=true), answered through the interaction's webhook with the
+   * code a local interaction runs. False when no answer at all could be sent (the gateway then tries).
+   */
+  async runRouted(task: RoutedTask, answer: InteractionAnswer): Promise<boolean> {
+    if (task.kind === 'press') return this.buttons.runRouted(task, answer);
+    try {
+      const command = this.byName.get(task.name);
+      if (!command?.routed) throw new UserError('NOT_FOUND', 'This command is not known to the bot any more.');
+      await command.routed.run(task.args, answer, this.context);
+      return true;
+    } catch (err) {
+      const content = failureText(err, this.log, 'command failed', { command: task.name }, ' Nothing was changed.');
+      return answer.edit({ content, allowedMentions: { parse: [] } }).then(
+        () => true,
+        (replyErr: unknown) => {
+          this.log.warn({ err: leanError(replyErr) }, 'could not answer the interaction');
+          return false;
+        },
+      );
+    }
   }
 
   private async autocomplete(interaction: AutocompleteInteraction): Promise<void> {
@@ -86,15 +114,7 @@ export class InteractionRouter {
   }
 
   private async fail(interaction: ChatInputCommandInteraction, err: unknown): Promise<void> {
-    let content: string;
-    if (err instanceof UserError) {
-      content = err.message;
-    } else {
-      const reportId = randomBytes(4).toString('hex');
-      // Lean: a discord.js error carries its request body, the clip's bytes when an upload failed.
-      this.log.error({ err: leanError(err), reportId, command: interaction.commandName }, 'command failed');
-      content = `Something went wrong (report \`${reportId}\`). Nothing was changed.`;
-    }
+    const content = failureText(err, this.log, 'command failed', { command: interaction.commandName }, ' Nothing was changed.');
     try {
       await respond(interaction, { content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
     } catch (replyErr) {

@@ -1,6 +1,7 @@
 import { KEEP_ROW, type StoreRows } from '../store/bot-store.js';
 import type { CaptureMode } from '../capture/clip-capture.js';
 import type { TriggerKind } from '../triggers/trigger.js';
+import type { FiledOn } from '../store/settings-schema.js';
 
 /**
  * What moderators decided about each clip, in the store beside the settings (src/store: `rows()`), so
@@ -48,6 +49,8 @@ export interface ClipReview {
   /** What fired: counted against it on False positive. */
   readonly trigger: { readonly kind: TriggerKind; readonly keyword: string };
   readonly guilds: Readonly<Record<string, GuildReview>>;
+  /** CLUSTER=true: the node whose clips folder holds the files (a press is carried out there). */
+  readonly filedOn?: FiledOn;
 }
 
 /** Per keyword (or gift / hype trigger) of one server: how often it fired, was kept, was a false positive. */

@@ -41,6 +41,9 @@ export interface CardView {
   readonly countedIn: '/keyword list' | '/trigger list';
   /** Kept with a highlights channel: where its highlight goes, and whether it is there yet. */
   readonly highlight?: { readonly channelId: string; readonly isPosted: boolean };
+  readonly streamer?: string;
+  /** CLUSTER=true: the node that filed the clip (its presses run there). */
+  readonly filedOn?: ClipReview['filedOn'];
 }
 
 /** What a press changed, for the buttons router to show. */
@@ -133,6 +136,7 @@ export class ReviewService {
         ...(outcome.window ? { window: outcome.window } : {}),
         trigger: { kind: first.kind ?? (first.isManual ? 'manual' : 'keyword'), keyword: first.keyword },
         guilds: {},
+        ...(outcome.filedOn ? { filedOn: outcome.filedOn } : {}),
       };
       return { ...base, guilds: { ...base.guilds, [guildId]: { status: 'new' } } };
     });
@@ -422,6 +426,8 @@ export class ReviewService {
       triggerLabel: triggerLabel(record.trigger),
       countedIn: record.trigger.kind === 'gift' || record.trigger.kind === 'hype' ? '/trigger list' : '/keyword list',
       ...(highlight ? { highlight } : {}),
+      streamer: record.streamer,
+      ...(record.filedOn ? { filedOn: record.filedOn } : {}),
     };
   }
 

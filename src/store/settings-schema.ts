@@ -55,6 +55,17 @@ export interface GuildSettings {
 export type HypeSensitivity = 'off' | 'low' | 'medium' | 'high';
 export const HYPE_SENSITIVITIES: readonly HypeSensitivity[] = ['off', 'low', 'medium', 'high'];
 
+/**
+ * Which node of a cluster (CLUSTER=true) filed a clip: its file is on that machine's clips folder. The
+ * node id changes when the node restarts; its host and clips folder do not, so a restarted node still
+ * finds its clips. Absent when the bot runs alone.
+ */
+export interface FiledOn {
+  readonly node: string;
+  readonly host: string;
+  readonly clipsDir: string;
+}
+
 export interface ClipRecord {
   readonly id: string;
   readonly streamer: string;
@@ -69,6 +80,7 @@ export interface ClipRecord {
   /** ISO 8601. */
   readonly at: string;
   readonly posted: boolean;
+  readonly filedOn?: FiledOn;
 }
 
 /** The version written into every stored row; bump it and add a migration in `readSettingsRow`. */
@@ -210,7 +222,7 @@ function readKeyword(entry: unknown): KeywordEntry | undefined {
 
 function readClip(entry: unknown): ClipRecord | undefined {
   if (!isRecord(entry)) return undefined;
-  const { id, streamer, path, fileName, chatters, keywords, message, manual, note, triggeredBy, at, posted } =
+  const { id, streamer, path, fileName, chatters, keywords, message, manual, note, triggeredBy, at, posted, filedOn } =
     entry;
   if (!isId(id) || !isNonEmpty(streamer) || !isNonEmpty(path) || !isIsoDate(at)) return undefined;
   const clip: ClipRecord = {
@@ -226,8 +238,13 @@ function readClip(entry: unknown): ClipRecord | undefined {
     triggeredBy: isString(triggeredBy) ? triggeredBy : 'unknown',
     at,
     posted: posted === true,
+    ...(isFiledOn(filedOn) ? { filedOn: { node: filedOn.node, host: filedOn.host, clipsDir: filedOn.clipsDir } } : {}),
   };
   return Object.freeze({ ...clip, chatters: Object.freeze(clip.chatters), keywords: Object.freeze(clip.keywords) });
+}
+
+export function isFiledOn(value: unknown): value is FiledOn {
+  return isRecord(value) && isNonEmpty(value.node) && isNonEmpty(value.host) && isNonEmpty(value.clipsDir);
 }
 
 function checkVersion(raw: Record<string, unknown>, problems: string[]): void {
