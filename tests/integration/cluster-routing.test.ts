@@ -59,7 +59,7 @@ describeRequiring('interactions routed to the node that must answer them', redis
       tiktok.setVideo(live, { url: () => flv.url(live), codec: 'h264' });
     }
     cluster = new ClusterNodes(dir, {
-      ...clusterNodeEnv({ token: BOT_TOKEN, guildId: discord.guildId, redisUrl: redis.url }),
+      ...clusterNodeEnv({ token: BOT_TOKEN, guildId: discord.guildId, databaseUrl: redis.url }),
       CLIP_BOT_TEST_OVERRIDES: JSON.stringify({
         adapters: {
           discordApiUrl: discord.apiUrl,
