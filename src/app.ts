@@ -82,7 +82,7 @@ export async function createBot(config: Config, log: Logger, { adapters = {}, tu
     ...(tuning.streamBuffer ? { buffer: tuning.streamBuffer } : {}),
     log,
   });
-  const delivery = createDelivery(config, { client, settings, store, events, replayBuffer, stream, ...(tuning.deliveryTimings ? { timings: tuning.deliveryTimings } : {}), log });
+  const delivery = createDelivery(config, { client, settings, store, events, replayBuffer, stream, cluster: node.cluster, ...(tuning.deliveryTimings ? { timings: tuning.deliveryTimings } : {}), log });
   const clips = createClipService(config, {
     captures: { obs: new ObsCapture({ replayBuffer }), stream: stream.capture },
     reporter: delivery.publisher,

@@ -48,12 +48,15 @@ export class ClipReplyBuilder {
     return this.deps.fits.fit(clipPath, uploadLimitBytes);
   }
 
-  /** `withoutFile`: post no file and say why (Discord refused it as too large). */
-  async render(alert: AlertContent, uploadLimitBytes: number, withoutFile?: string): Promise<RenderedAlert> {
+  /**
+   * `withoutFile`: post no video and say why (Discord refused it as too large; it is on another node).
+   * `isElsewhere`: the clip's files are on another machine: attach none, not even its chat file.
+   */
+  async render(alert: AlertContent, uploadLimitBytes: number, withoutFile?: string, { isElsewhere = false } = {}): Promise<RenderedAlert> {
     const embed = alertEmbed(alert);
     // The card's buttons (alerts only: a /clip reply is not reviewed) and the moment's chat beside the clip.
     const components = alert.review ? cardComponents(initialCardView(alert.clipId, alert.review)) : [];
-    const chatFile = await chatAttachment(alert);
+    const chatFile = isElsewhere ? undefined : await chatAttachment(alert);
     const noFile = (why: string): RenderedAlert => {
       embed.addFields({ name: 'File', value: truncate(`${why} It is saved at \`${alert.path}\``, 1024) });
       return { message: { embeds: [embed], components, ...(chatFile ? { files: [chatFile] } : {}), allowedMentions: { parse: [] } }, fileBytes: 0 };

@@ -3,7 +3,7 @@ import type { ClipReporter } from '../clips/clip-service.js';
 import type { Trigger, Triggers } from '../triggers/trigger.js';
 import type { ClipOutcome } from '../clips/clip-outcome.js';
 import type { DeliveryWorker } from './delivery-worker.js';
-import { alertId, noticeId, nonceFor, toAlertContent, type OutboxEntry, type OutboxStore } from './outbox.js';
+import { alertId, noticeId, nonceFor, toAlertContent, type FileHome, type OutboxEntry, type OutboxStore } from './outbox.js';
 import type { EventLog } from '../events/event-log.js';
 import type { BotStore } from '../store/bot-store.js';
 import { cleanText, errorMessage, truncate } from '../util/text.js';
@@ -26,6 +26,8 @@ export class ClipPublisher implements ClipReporter {
       readonly events: EventLog;
       /** The card: the clip's chat file, why it fired, its row for the buttons. */
       readonly review?: Pick<ReviewService, 'prepare' | 'register'>;
+      /** CLUSTER=true: this node's clips folder, recorded on its alerts (another takes them over if it dies). */
+      readonly filedOn?: FileHome;
       readonly log: Logger;
     },
   ) {}
@@ -52,7 +54,8 @@ export class ClipPublisher implements ClipReporter {
       // Reported again (a recovery of a moment whose alert was queued or posted already): once is enough.
       if (await this.deps.outbox.sentAlert(guildId, id)) return undefined;
       const alert = { ...toAlertContent(outcome, mine), ...(review ? { review } : {}) };
-      return this.deps.outbox.put({ id, kind: 'alert', guildId, streamer: outcome.streamer, nonce: nonceFor(id), alert });
+      const filedOn = this.deps.filedOn;
+      return this.deps.outbox.put({ id, kind: 'alert', guildId, streamer: outcome.streamer, nonce: nonceFor(id), alert, ...(filedOn ? { filedOn } : {}) });
     });
   }
 

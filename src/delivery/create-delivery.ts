@@ -1,4 +1,5 @@
 import type { Client } from 'discord.js';
+import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { EventLog } from '../events/event-log.js';
@@ -16,7 +17,9 @@ import type { ClipCapture } from '../capture/clip-capture.js';
 import type { StreamBuffers } from '../capture/stream/stream-buffers.js';
 import { createReview, type ReviewStage } from '../review/create-review.js';
 import { deriveFfprobePath } from '../util/ffprobe-path.js';
-import { alertId, highlightId, nonceFor } from './outbox.js';
+import { alertId, delivererOf, highlightId, isSameHome, nonceFor, type FileHome } from './outbox.js';
+import { AlertTakeover } from './alert-takeover.js';
+import { DELIVERY_DEFAULTS } from './defaults.js';
 import { HighlightPoster } from './highlight-post.js';
 import type { DeliveryTimings } from './types.js';
 
@@ -49,6 +52,8 @@ export function createDelivery(
     /** Stream capture, for a card's Extend (cut again from the live's buffer). */
     readonly stream?: { readonly capture: ClipCapture; readonly buffers: Pick<StreamBuffers, 'get'> };
     readonly timings?: Partial<DeliveryTimings>;
+    /** CLUSTER=true: the nodes alive now (the node registry), so alerts of a node gone are taken over. */
+    readonly cluster?: { nodes(): Promise<ReadonlyArray<FileHome>> } | undefined;
     readonly log: Logger;
   },
 ): DeliveryStage {
@@ -57,6 +62,14 @@ export function createDelivery(
   const fits = new FitCache({ dir: path.join(config.clipsDir, '.fitted'), fitVideo, ffmpegPath: config.ffmpegPath, log: ffmpegLog });
   const replies = new ClipReplyBuilder({ fits, log: ffmpegLog });
   const outbox = new OutboxStore(store.rows());
+  // A cluster node's clips are on this machine's disk: its alerts say so, and it delivers them.
+  const home: FileHome | undefined = config.cluster ? { host: os.hostname(), clipsDir: config.clipsDir } : undefined;
+  const timings = { ...DELIVERY_DEFAULTS.worker, ...deps.timings };
+  const cluster = deps.cluster;
+  const takeover =
+    home && cluster
+      ? new AlertTakeover({ home, liveHomes: () => cluster.nodes(), outbox, events, log: log.child({ component: 'takeover' }), timings })
+      : undefined;
   // Built before the worker, which posts its highlights; it hands them to the worker only once it exists.
   const review = createReview(
     { ffprobePath: deriveFfprobePath(config.ffmpegPath) },
@@ -94,9 +107,10 @@ export function createDelivery(
     log: log.child({ component: 'delivery' }),
     ...(deps.timings ? { timings: deps.timings } : {}),
     // A cluster's nodes share the outbox, but a clip's file is on the node that cut it: each delivers its own.
-    ...(config.cluster ? { isOurs: (entry: OutboxEntry) => isOurs(config.clipsDir, entry) } : {}),
+    ...(home ? { isOurs: (entry: OutboxEntry) => isOurs(home, entry) } : {}),
+    ...(takeover ? { takeover } : {}),
   });
-  const publisher = new ClipPublisher({ store, outbox, worker, events, review: review.service, log: log.child({ component: 'alerts' }) });
+  const publisher = new ClipPublisher({ store, outbox, worker, events, review: review.service, ...(home ? { filedOn: home } : {}), log: log.child({ component: 'alerts' }) });
   const notices = new StatusNotices(
     {
       events,
@@ -118,10 +132,15 @@ export function createDelivery(
   return { replies, worker, publisher, notices: { streamChanged }, review, stopObsNotices };
 }
 
-/** Notices and card edits (no file; a repeat is harmless) go from any node; the rest from the clip's. */
-function isOurs(clipsDir: string, entry: OutboxEntry): boolean {
-  if (entry.kind === 'alert' || entry.kind === 'credits') return isInside(clipsDir, entry.alert.path);
-  if (entry.kind === 'highlight') return isInside(clipsDir, entry.highlight.path);
+/**
+ * Notices and card edits (no file; a repeat is harmless) go from any node; the rest from the clip's, and
+ * an alert taken over (its node gone) from the node that took it until it is posted.
+ */
+function isOurs(home: FileHome, entry: OutboxEntry): boolean {
+  const deliverer = delivererOf(entry);
+  if (deliverer) return isSameHome(deliverer, home);
+  if (entry.kind === 'alert' || entry.kind === 'credits') return isInside(home.clipsDir, entry.alert.path);
+  if (entry.kind === 'highlight') return isInside(home.clipsDir, entry.highlight.path);
   return true;
 }
 

@@ -9,6 +9,9 @@ export const DELIVERY_DEFAULTS = {
     baseRequestTimeoutMs: 15_000,
     // 1 Mbit/s: a 25 MB clip gets about 3.5 minutes.
     uploadBytesPerSecond: 125_000,
+    // Far beyond a node's heartbeat lapsing (10 s) or a restart: only a node really gone loses its alerts' turn.
+    takeoverAfterMs: 60_000,
+    takeoverCheckMs: 10_000,
   },
   fit: {
     timeoutMs: 5 * 60_000,

@@ -9,7 +9,7 @@
  * `/settings channel` (or `/stream add`) gives it one: it is never dropped for that.
  */
 import path from 'node:path';
-import type { Client, Message } from 'discord.js';
+import type { Client, Message, SendableChannels } from 'discord.js';
 import type { Logger } from 'pino';
 import type { EventLog } from '../events/event-log.js';
 import type { GuildSettingsService } from '../guilds/settings-service.js';
@@ -22,6 +22,7 @@ import { joinLines } from '../util/markdown.js';
 import { NotSendableError, classifyFailure, describeFailure, leanError } from './discord-errors.js';
 import type { FitCache } from './fit-cache.js';
 import type { HighlightPoster } from './highlight-post.js';
+import type { AlertTakeover } from './alert-takeover.js';
 import { alertId, type OutboxEntry, type OutboxStore } from './outbox.js';
 import { DELIVERY_DEFAULTS } from './defaults.js';
 import type { DeliveryTimings } from './types.js';
@@ -45,6 +46,8 @@ interface ChannelState {
   /** Entries whose target is this channel, as of the last scheduling pass. */
   waiting: number;
 }
+
+type AlertEntry = Extract<OutboxEntry, { kind: 'alert' }>;
 
 /** Where an entry goes now: a channel, nowhere yet (it waits for one), or nowhere ever (dropped). */
 type Target = { channelId: string } | { waitsForChannel: true } | { drop: string };
@@ -79,8 +82,14 @@ export class DeliveryWorker {
       readonly events: EventLog;
       readonly log: Logger;
       readonly timings?: Partial<DeliveryTimings>;
-      /** Which stored entries this process delivers (a cluster node: its own clips' alerts); absent: all. */
+      /**
+       * Which stored entries this process delivers (a cluster node: its own clips' alerts, and those it
+       * took over); absent: all. With it, each attempt first reads the entry again: another node may have
+       * taken it over meanwhile.
+       */
       readonly isOurs?: (entry: OutboxEntry) => boolean;
+      /** CLUSTER=true: alerts of a node that is gone, taken over (and our videos added to them). */
+      readonly takeover?: AlertTakeover;
     },
   ) {
     this.timings = { ...DELIVERY_DEFAULTS.worker, ...deps.timings };
@@ -96,6 +105,7 @@ export class DeliveryWorker {
     if (stored.length > 0) this.deps.log.info({ pending: stored.length }, 'delivering what the last run left queued');
     this.isRunning = true;
     this.pump();
+    this.deps.takeover?.start({ accept: (entry) => this.accept(entry), isHeld: (id) => this.entries.some((e) => e.id === id) });
   }
 
   /**
@@ -105,6 +115,7 @@ export class DeliveryWorker {
   async stop(): Promise<void> {
     this.isRunning = false;
     clearTimeout(this.timer);
+    this.deps.takeover?.stop();
     this.deps.fits.abort();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
@@ -264,9 +275,11 @@ export class DeliveryWorker {
 
   /**
    * Alerts and notices go to the guild's alert channel as it is set now; a highlight to its highlights
-   * channel as set now; a credit or card edit to its alert's.
+   * channel as set now; a credit or card edit to its alert's, and so does the video added to an alert
+   * another node posted.
    */
   private async targetOf(entry: OutboxEntry): Promise<Target> {
+    if (entry.kind === 'alert' && entry.takenOver?.posted) return { channelId: entry.takenOver.posted.channelId };
     if (entry.kind === 'credits' || entry.kind === 'card') {
       const sent = await this.deps.outbox.sentAlert(entry.guildId, entry.alertId);
       return sent ? { channelId: sent.channelId } : { drop: 'its alert was never posted' };
@@ -340,11 +353,14 @@ export class DeliveryWorker {
     state.nextAttemptAt = 0;
   }
 
-  private async deliver(channelId: string, entry: OutboxEntry, withoutFile: string | undefined): Promise<void> {
+  private async deliver(channelId: string, held: OutboxEntry, withoutFile: string | undefined): Promise<void> {
+    const entry = await this.stillOurs(held);
+    if (!entry) return;
     const channel = await this.deps.client.channels.fetch(channelId);
     if (!channel?.isSendable()) throw new NotSendableError();
     switch (entry.kind) {
       case 'alert': {
+        if (entry.takenOver) return this.deliverTakenOver(channel, channelId, entry, withoutFile);
         const limit = uploadLimitForTier(('guild' in channel ? channel.guild?.premiumTier : undefined) ?? 0);
         const rendered = await this.deps.replies.render(entry.alert, limit, withoutFile);
         const message = await this.withUploadTimeout(rendered.fileBytes, () =>
@@ -404,6 +420,61 @@ export class DeliveryWorker {
         return;
       }
     }
+  }
+
+  /**
+   * A cluster's entry as stored now, if this node still delivers it; else it is forgotten here (another
+   * node took it over, or it went). Alone: the entry as held.
+   */
+  private async stillOurs(entry: OutboxEntry): Promise<OutboxEntry | undefined> {
+    if (!this.deps.isOurs) return entry;
+    const stored = await this.deps.outbox.get(entry.id);
+    const index = this.entries.findIndex((e) => e.id === entry.id);
+    if (!stored || !this.deps.isOurs(stored)) {
+      if (index >= 0) this.entries.splice(index, 1);
+      this.announcedWaiting.delete(entry.id);
+      this.deps.log.info({ entry: entry.id }, 'outbox entry is delivered by another node now');
+      return undefined;
+    }
+    if (index >= 0) this.entries[index] = stored;
+    return stored;
+  }
+
+  /**
+   * An alert another node took over (its own node was gone): the taker posts it without the video (that is
+   * on the filing node's disk); the filing node, once back, adds the video to that very message.
+   */
+  private async deliverTakenOver(channel: SendableChannels, channelId: string, entry: AlertEntry, withoutFile: string | undefined): Promise<void> {
+    const takenOver = entry.takenOver!;
+    const limit = uploadLimitForTier(('guild' in channel ? channel.guild?.premiumTier : undefined) ?? 0);
+    const where = entry.filedOn ? `on ${entry.filedOn.host} (\`${entry.filedOn.clipsDir}\`)` : 'on the node that filed it';
+    if (!takenOver.posted) {
+      const sent = await this.deps.outbox.sentAlert(entry.guildId, entry.id);
+      // Its node posted it (video and all) before it went, and only the removal was lost: nothing is missing.
+      if (sent && !sent.withoutVideo) return this.finished(entry);
+      let posted = sent;
+      if (!posted) {
+        const why = `The video is ${where}, a node that stopped answering; it is added to this message when that node is back.`;
+        const rendered = await this.deps.replies.render(entry.alert, limit, why, { isElsewhere: true });
+        const message = (await channel.send(cleanMessage({ ...rendered.message, nonce: entry.nonce, enforceNonce: true }))) as Message;
+        posted = { alertId: entry.id, channelId, messageId: message.id, withoutVideo: true };
+        await this.deps.outbox.recordSent(entry.guildId, posted);
+        await this.deps.store.markClipPosted(entry.guildId, entry.alert.clipId).catch((err: unknown) => this.deps.log.warn({ err: errorMessage(err) }, 'could not mark the clip posted'));
+        this.deps.events.add(entry.guildId, { kind: 'posted', stream: entry.streamer, text: `alert for ${entry.alert.fileName} posted in channel ${channelId} without its video (it is ${where}; it follows)` });
+      }
+      await this.deps.outbox.postedWithoutVideo(entry.id, { channelId: posted.channelId, messageId: posted.messageId });
+      // From here the filing node delivers it: it is no longer this node's.
+      this.entries = this.entries.filter((e) => e !== entry);
+      return;
+    }
+    const rendered = await this.deps.replies.render(entry.alert, limit, withoutFile);
+    const { embeds, files = [], allowedMentions } = rendered.message;
+    // The card's line and buttons stay as moderators left them; the embed and files become the full alert's.
+    await this.withUploadTimeout(rendered.fileBytes, () => channel.messages.edit(takenOver.posted!.messageId, cleanMessage({ embeds, files, attachments: [], allowedMentions })));
+    await this.deps.outbox.recordSent(entry.guildId, { alertId: entry.id, ...takenOver.posted, ...(rendered.footer ? { footer: rendered.footer } : {}) });
+    this.deps.events.add(entry.guildId, { kind: 'posted', stream: entry.streamer, text: `video of ${entry.alert.fileName} added to its alert in channel ${channelId}, which another node posted while this one was away` });
+    await this.finished(entry);
+    await this.releaseFit(entry.alert.path);
   }
 
   private async finished(entry: OutboxEntry): Promise<void> {

@@ -10,6 +10,7 @@
  * from the id, is the same in every process that ever tries it.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import path from 'node:path';
 import type { Trigger } from '../triggers/trigger.js';
 import type { ClipOutcome } from '../clips/clip-outcome.js';
 import { KEEP_ROW, type StoreRows } from '../store/bot-store.js';
@@ -61,8 +62,36 @@ export interface HighlightContent {
   readonly text: string;
 }
 
+/**
+ * CLUSTER=true: a node's clips folder on its machine, where a clip's file is. Node ids change at every
+ * start; host and folder do not, so a node started again finds its own entries by them.
+ */
+export interface FileHome {
+  readonly host: string;
+  readonly clipsDir: string;
+}
+
+/**
+ * An alert whose node (its `filedOn`) was gone too long: another node posts it without the video, then
+ * the filing node, once back, adds the video to that message. Changed only by compare-and-set.
+ */
+export interface TakenOver {
+  /** The node posting it (without the video). */
+  readonly by: FileHome;
+  readonly at: string;
+  /** Posted so: from here the filing node delivers it again, as an edit of this message. */
+  readonly posted?: { readonly channelId: string; readonly messageId: string };
+}
+
 export type OutboxEntry =
-  | (EntryBase & { readonly kind: 'alert'; readonly nonce: string; readonly alert: AlertContent })
+  | (EntryBase & {
+      readonly kind: 'alert';
+      readonly nonce: string;
+      readonly alert: AlertContent;
+      /** CLUSTER=true: the node whose clips folder holds the clip. */
+      readonly filedOn?: FileHome;
+      readonly takenOver?: TakenOver;
+    })
   | (EntryBase & { readonly kind: 'credits'; readonly alertId: string; readonly alert: AlertContent })
   | (EntryBase & { readonly kind: 'notice'; readonly nonce: string; readonly text: string })
   | (EntryBase & { readonly kind: 'highlight'; readonly nonce: string; readonly highlight: HighlightContent })
@@ -79,6 +108,8 @@ export interface SentAlert {
   readonly messageId: string;
   /** The footer as posted ("re-encoded…"), kept by credit edits. */
   readonly footer?: string;
+  /** Posted by another node without the video (TakenOver): the filing node still adds it. */
+  readonly withoutVideo?: true;
 }
 
 const KEYS = {
@@ -91,6 +122,17 @@ interface IndexRow {
   readonly v: 1;
   readonly seq: number;
   readonly ids: readonly string[];
+}
+
+/** The node that delivers an alert now: the one that filed it, or the one that took it over until posted. */
+export function delivererOf(entry: OutboxEntry): FileHome | undefined {
+  if (entry.kind !== 'alert') return undefined;
+  if (entry.takenOver && !entry.takenOver.posted) return entry.takenOver.by;
+  return entry.filedOn;
+}
+
+export function isSameHome(a: FileHome, b: FileHome): boolean {
+  return a.host === b.host && path.resolve(a.clipsDir) === path.resolve(b.clipsDir);
 }
 
 export function alertId(guildId: string, clipId: string): string {
@@ -184,6 +226,36 @@ export class OutboxStore {
       return (index.ids.includes(entry.id) ? index : { ...index, ids: [...index.ids, entry.id] }) satisfies IndexRow;
     });
     return entry;
+  }
+
+  async get(id: string): Promise<OutboxEntry | undefined> {
+    const row = await this.rows.get(KEYS.entry(id));
+    return isEntry(row) ? row : undefined;
+  }
+
+  /**
+   * Compare-and-set on the entry's row: the alert passes to `to` only while `from` still delivers it and it
+   * is not posted yet, so of every node trying at once exactly one gets it. Resolves with it if this one did.
+   */
+  async takeOver(id: string, from: FileHome, to: FileHome): Promise<OutboxEntry | undefined> {
+    let taken: OutboxEntry | undefined;
+    await this.rows.modify(KEYS.entry(id), (current) => {
+      taken = undefined;
+      if (!isEntry(current) || current.kind !== 'alert' || current.takenOver?.posted) return KEEP_ROW;
+      const deliverer = delivererOf(current);
+      if (!deliverer || !isSameHome(deliverer, from)) return KEEP_ROW;
+      taken = { ...current, takenOver: { by: to, at: new Date().toISOString() } };
+      return taken;
+    });
+    return taken;
+  }
+
+  /** A taken-over alert is posted (without its video): its filing node delivers the rest. */
+  async postedWithoutVideo(id: string, posted: { channelId: string; messageId: string }): Promise<void> {
+    await this.rows.modify(KEYS.entry(id), (current) => {
+      if (!isEntry(current) || current.kind !== 'alert' || !current.takenOver || current.takenOver.posted) return KEEP_ROW;
+      return { ...current, takenOver: { ...current.takenOver, posted } };
+    });
   }
 
   async remove(id: string): Promise<void> {

@@ -8,4 +8,8 @@ export interface DeliveryTimings {
   /** Upload request timeout: this much plus the file at uploadBytesPerSecond (a slow line). */
   readonly baseRequestTimeoutMs: number;
   readonly uploadBytesPerSecond: number;
+  /** CLUSTER=true: a node gone from the node registry this long has its queued alerts taken over by another. */
+  readonly takeoverAfterMs: number;
+  /** CLUSTER=true: how often a node looks for such alerts (and for its own videos to add to them). */
+  readonly takeoverCheckMs: number;
 }
