@@ -1,11 +1,12 @@
 /**
  * Extend on a stream-capture card, and the chat file of a stream-capture clip: the cut is made again from
  * the live's own buffer with 10 s more before and after, replaces the clip on the alert (the first cut
- * stays beside it), and both clips carry their chat timed from the cut's own timeline. Real ffmpeg, a
- * local FLV live of one colour, real tiktok-live-connector and discord.js.
+ * stays beside it), and both clips carry their chat timed from the cut's own timeline. A press when the
+ * buffer does not hold the wider window gets a clear private answer and changes nothing else. Real ffmpeg,
+ * a local FLV live of one colour, real tiktok-live-connector and discord.js.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeFlvServer, type FakeFlvServer } from '../fakes/flv-server.js';
 import type { PostedMessage } from '../fakes/discord-server.js';
-import { startHarness, type Harness } from '../support/bot-harness.js';
+import { startHarness, waitFor, type Harness } from '../support/bot-harness.js';
 import { probeDuration } from '../support/media.js';
 
 const run = promisify(execFile);
@@ -39,6 +40,8 @@ describe('Extend on a stream-capture clip', () => {
   let flv: FakeFlvServer;
   let h: Harness;
   let bufferDir: string;
+  /** When the bot joined the live: its buffer reaches back to about here. */
+  let liveAt: number;
 
   beforeAll(async () => {
     flv = await startFakeFlvServer();
@@ -49,11 +52,13 @@ describe('Extend on a stream-capture clip', () => {
     h.tiktok.setVideo(STREAMER, { url: () => flv.url(STREAMER), codec: 'h264' });
     await h.command({ command: 'settings', subcommand: 'capture', options: { mode: 'stream' } });
     await h.command({ command: 'settings', subcommand: 'window', options: { before: BEFORE, after: AFTER } });
+    await h.command({ command: 'settings', subcommand: 'cooldown', options: { seconds: 0 } });
     await h.command({ command: 'keyword', subcommand: 'add', options: { word: 'clip it' } });
     await h.command({ command: 'stream', subcommand: 'add', options: { username: STREAMER } });
     await h.waitForState(STREAMER, 'live');
-    // The buffer must reach back further than the extended window (3 + 10 s before the trigger).
-    await new Promise((resolve) => setTimeout(resolve, 17_000));
+    liveAt = Date.now();
+    // Enough for the first cut's window (3 s before, 1 s after), far from the extended one's 13 s before.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
   }, 90_000);
 
   afterAll(async () => {
@@ -62,7 +67,38 @@ describe('Extend on a stream-capture clip', () => {
     await rm(bufferDir, { recursive: true, force: true });
   });
 
+  it('answers privately that the buffer does not reach back far enough, keeps the first cut and changes nothing else', async () => {
+    h.tiktok.sendChat(STREAMER, { handle: 'too.early', text: 'clip it' });
+    const alert = await h.discord.waitForChannelMessage((m) => m.files.some((f) => f.name.startsWith('too.early_')), 30_000);
+    const clip = alert.files.find((f) => f.name.endsWith('.mp4'))!;
+    const firstCut = path.join(h.clipsDir, STREAMER, clip.name);
+    const folderBefore = readdirSync(path.dirname(firstCut)).sort();
+
+    // The wider window starts 13 s before the trigger: before this live was buffered at all.
+    const press = h.discord.press({ messageId: alert.id, customId: buttons(alert).find((b) => b.label === 'Extend +10 s')!.custom_id! });
+    const card = await press.final(20_000);
+    await waitFor(() => press.followUps.length > 0, 10_000, () => 'the private answer');
+    expect(press.followUps[0]!.content).toBe('Cannot extend: the live’s buffer has moved past this moment (it keeps the last minute or so).');
+    expect(press.followUps[0]!.ephemeral).toBe(true);
+    // The card keeps its clip and its other buttons; Extend says why it is off.
+    expect(card.files.map((f) => f.name)).toEqual(alert.files.map((f) => f.name));
+    expect(buttons(card).map((b) => [b.label, b.disabled ?? false])).toEqual([
+      ['Keep', false],
+      ['Discard', false],
+      ['False positive', false],
+      ['Extend (buffer moved on)', true],
+    ]);
+    expect(card.content).not.toContain('Extended by');
+    expect(readdirSync(path.dirname(firstCut)).sort()).toEqual(folderBefore);
+    expect(readFileSync(firstCut).equals(clip.data)).toBe(true);
+    const clips = await h.command({ command: 'clips' });
+    expect(clips.content).toContain('too.early');
+    expect(clips.content).not.toContain('⏩ extended');
+  }, 60_000);
+
   it('cuts the moment again with 10 s more each side and puts it on the alert, keeping the first cut', async () => {
+    // The buffer must reach back further than the extended window (3 + 10 s before the trigger).
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, liveAt + 17_000 - Date.now())));
     h.tiktok.sendChat(STREAMER, { handle: 'early.fan', text: 'here we go' });
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     h.tiktok.sendChat(STREAMER, { handle: 'ext.caller', text: 'clip it now' });
