@@ -6,7 +6,8 @@
  * posts it without the video, saying where the video is. The filing node, once back, finds its alert
  * posted and adds the video to that message (an edit by message id), never a second message. The same
  * nonce on every post of one alert keeps a node that was only cut off for a while (its post racing the
- * taker's) from doubling it.
+ * taker's) from doubling it. The same look picks up a highlight (or credit edit) of this node's clip that
+ * another node stored (the gateway node answered the Keep): only this node has the file to post.
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -27,6 +28,11 @@ export class AlertTakeover {
       /** The nodes in the registry now (alive). */
       readonly liveHomes: () => Promise<readonly FileHome[]>;
       readonly outbox: Pick<OutboxStore, 'pending' | 'takeOver'>;
+      /**
+       * Whether a highlight or credit edit is this node's (its clip is on this node's disk). Stored by
+       * another node (the gateway answered the press), it is picked up here once it is older than a look.
+       */
+      readonly isOursToo: (entry: OutboxEntry) => boolean;
       readonly events: Pick<EventLog, 'add'>;
       readonly log: Logger;
       readonly timings: { readonly takeoverAfterMs: number; readonly takeoverCheckMs: number };
@@ -52,8 +58,13 @@ export class AlertTakeover {
       const now = Date.now();
       for (const key of this.absentSince.keys()) if (alive.some((home) => homeKey(home) === key)) this.absentSince.delete(key);
       for (const entry of await this.deps.outbox.pending()) {
+        if (worker.isHeld(entry.id)) continue;
         const deliverer = delivererOf(entry);
-        if (!deliverer || worker.isHeld(entry.id)) continue;
+        if (!deliverer) {
+          // Not sooner than a look: one stored on this node is handed to the worker by the code storing it.
+          if ((entry.kind === 'highlight' || entry.kind === 'credits') && now - Date.parse(entry.createdAt) > this.deps.timings.takeoverCheckMs && this.deps.isOursToo(entry)) worker.accept(entry);
+          continue;
+        }
         if (isSameHome(deliverer, this.deps.home)) {
           // Ours again: another node posted it without the video while we were away, and we add the video.
           if (entry.kind === 'alert' && entry.takenOver) worker.accept(entry);

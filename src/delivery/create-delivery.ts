@@ -68,7 +68,7 @@ export function createDelivery(
   const cluster = deps.cluster;
   const takeover =
     home && cluster
-      ? new AlertTakeover({ home, liveHomes: () => cluster.nodes(), outbox, events, log: log.child({ component: 'takeover' }), timings })
+      ? new AlertTakeover({ home, liveHomes: () => cluster.nodes(), outbox, isOursToo: (entry) => isOurs(home, entry), events, log: log.child({ component: 'takeover' }), timings })
       : undefined;
   // Built before the worker, which posts its highlights; it hands them to the worker only once it exists.
   const review = createReview(

@@ -481,6 +481,12 @@ export class DeliveryWorker {
     // Accepted by Discord: from here a crash could at worst post it again, and then the nonce holds.
     this.entries = this.entries.filter((e) => e !== entry);
     this.announcedWaiting.delete(entry.id);
+    if (this.deps.isOurs && entry.kind === 'alert' && !entry.takenOver) {
+      // Taken over while we posted (we were thought gone): the taker's post, with the same nonce, finds
+      // ours or made the one Discord kept; either way it hands the alert back and we add the video to it.
+      const stored = await this.deps.outbox.get(entry.id);
+      if (stored?.kind === 'alert' && stored.takenOver) return;
+    }
     await this.deps.outbox.remove(entry.id);
   }
 

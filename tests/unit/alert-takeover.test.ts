@@ -55,6 +55,7 @@ function takeoverOn(node: FileHome, outbox: OutboxStore, alive: readonly FileHom
     home: node,
     liveHomes: async () => alive,
     outbox,
+    isOursToo: () => false,
     events: { add: () => undefined },
     log: pino({ level: 'silent' }),
     timings: { takeoverAfterMs, takeoverCheckMs: 60_000 },
