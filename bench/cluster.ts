@@ -6,7 +6,7 @@ import type { BotOverrides } from '../src/app.js';
 import { startFakeDiscord } from '../tests/fakes/discord-server.js';
 import { startFakeTikTok } from '../tests/fakes/tiktok-server.js';
 import { BOT_TOKEN, FAST_TUNING } from '../tests/support/bot-harness.js';
-import { ClusterNodes, clusterNodeEnv } from '../tests/support/cluster-nodes.js';
+import { ClusterNodes, clusterNodeEnv, placementProblem } from '../tests/support/cluster-nodes.js';
 import { postgresMissing, startPostgres } from '../tests/support/postgres-process.js';
 import { redisMissing, startRedis } from '../tests/support/redis-process.js';
 import type { BenchResult } from './result.js';
@@ -41,10 +41,7 @@ export async function benchCluster(options: { lives?: number; database?: 'redis'
       tuning: { ...FAST_TUNING, budgets: { connects: [{ limit: 600, windowMs: 60_000 }], checks: [{ limit: 100, windowMs: 1_000 }] } },
     } satisfies BotOverrides),
   });
-  const joinedOnce = async () => {
-    const placement = await cluster.placement();
-    return lives.every((l) => placement.get(l)?.length === 1 && tiktok.stats.openSockets(l) === 1);
-  };
+  const joinedOnce = async () => (await placementProblem(cluster, tiktok, lives)) === undefined;
   const until = async (condition: () => Promise<boolean>) => {
     const deadline = Date.now() + 180_000;
     while (!(await condition())) {

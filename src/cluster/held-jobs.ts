@@ -25,6 +25,8 @@ export interface HeldWork<T> {
 
 interface Holding {
   readonly release: (reason: ReleaseReason) => void;
+  /** Renews the job's lock with this holding's own token: false when the lock is not ours any more. */
+  readonly renew: () => Promise<boolean>;
   /** Settles once the work has ended and the job was handed on or completed. */
   readonly done: Promise<void>;
 }
@@ -96,11 +98,10 @@ export class HeldJobs<T extends object> {
       stalledInterval: timings.stalledIntervalMs,
       maxStalledCount: CLUSTER_DEFAULTS.maxStalledCount,
     });
-    // A lock that could not be renewed (Redis unreachable longer than the lock) may be another node's
+    // A lock that could not be renewed (the database unreachable longer than the lock) may be another node's
     // by now: stop the work here so a live is never watched twice.
     this.worker.on('lockRenewalFailed', (ids) => {
-      log.warn({ jobs: ids }, 'lost the lock on held jobs; stopping them here');
-      for (const id of ids) this.release(id, 'lock-lost');
+      for (const id of ids) void this.onLockLost(id);
     });
     this.worker.on('error', (err) => log.warn({ err: err.message }, 'worker trouble'));
   }
@@ -115,6 +116,19 @@ export class HeldJobs<T extends object> {
     await this.queue.close();
   }
 
+  /**
+   * BullMQ renews locks in rounds, each with the tokens it tracked when the round began: a job refused or
+   * handed on a moment ago and taken again here since can be reported for its old token (seen on
+   * Postgres, whose rounds take longer). So the lock is asked for with this holding's own token first.
+   */
+  private async onLockLost(key: string): Promise<void> {
+    const holding = this.holdings.get(key);
+    if (!holding || (await holding.renew().catch(() => false))) return;
+    if (this.holdings.get(key) !== holding) return;
+    this.options.log.warn({ key }, 'lost the lock on a held job; stopping it here');
+    holding.release('lock-lost');
+  }
+
   private async hold(job: Job<T>, token: string | undefined): Promise<string> {
     const key = job.id ?? '';
     const { work, log, timings } = this.options;
@@ -126,7 +140,8 @@ export class HeldJobs<T extends object> {
     const released = new Promise<ReleaseReason>((resolve) => (release = resolve));
     let finish!: () => void;
     const done = new Promise<void>((resolve) => (finish = resolve));
-    this.holdings.set(key, { release, done });
+    const renew = async () => token !== undefined && (await job.extendLock(token, timings.lockDurationMs)) === 1;
+    this.holdings.set(key, { release, renew, done });
     try {
       let isWanted = false;
       try {

@@ -3,13 +3,17 @@
  * backend for the cluster, the same database for the store) run as one bot against the local TikTok, FLV
  * and Discord servers, with the cluster's default timings. Every live is joined by exactly one node; the
  * node killed with SIGKILL has its lives joined again by the others and a keyword afterwards in one of
- * them is clipped and alerted once; the gateway node killed, another answers the commands.
+ * them is clipped and alerted once; the gateway node killed, another answers the commands. Before the
+ * nodes, the one connect budget on BullMQ's global rate limiter, shared by two engines as by two nodes.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BotOverrides } from '../../src/app.js';
+import { openEngine } from '../../src/cluster/engine.js';
+import { SharedConnectBudget } from '../../src/cluster/shared-connect-budget.js';
 import { startFakeDiscord, type FakeDiscord } from '../fakes/discord-server.js';
 import type { InteractionInput } from '../fakes/discord-interactions.js';
 import { startFakeFlvServer, type FakeFlvServer } from '../fakes/flv-server.js';
@@ -76,7 +80,27 @@ describeRequiring('a cluster of bot nodes on Postgres', postgresMissing(), POSTG
   const livesOf = async (node: NodeProcess) => (await node.health())?.cluster?.lives ?? [];
   const alertsOf = (chatter: string) => discord.channelMessages.filter((m) => m.files.some((f) => f.name.startsWith(`${chatter}_`)));
 
-  it('joins each of 30 lives on exactly one of three nodes', async () => {
+  it('keeps two nodes together to one connect budget (BullMQ\'s global rate limiter on Postgres)', async () => {
+    const window = { limit: 2, windowMs: 1_000 };
+    const log = pino({ level: 'silent' });
+    const engines = [openEngine(postgres.url, log), openEngine(postgres.url, log)];
+    const budgets = engines.map((engine, i) => new SharedConnectBudget({ engine, nodeId: `budget-${i}`, windows: () => [window], log }));
+    const grants: number[] = [];
+    try {
+      // Two connects on each node: four against two a window, so two windows.
+      const signal = new AbortController().signal;
+      await Promise.all(budgets.flatMap((budget) => Array.from({ length: 2 }, () => budget.pass(signal).then(() => grants.push(Date.now())))));
+    } finally {
+      for (const budget of budgets) await budget.close();
+      for (const engine of engines) await engine.close();
+    }
+    grants.sort((a, b) => a - b);
+    expect(grants).toHaveLength(4);
+    // However slow the machine, no window ever granted more than two.
+    for (let i = window.limit; i < grants.length; i++) expect(grants[i]! - grants[i - window.limit]!).toBeGreaterThanOrEqual(window.windowMs);
+  }, 60_000);
+
+  it('joins each of 30 lives on exactly one of three nodes, and a change on the gateway reaches the node holding a live', async () => {
     for (const name of ['node-a', 'node-b', 'node-c']) await cluster.start(name);
     await command({ command: 'settings', subcommand: 'window', options: { before: 2, after: 1 } });
     await command({ command: 'settings', subcommand: 'cooldown', options: { seconds: 0 } });
@@ -85,6 +109,16 @@ describeRequiring('a cluster of bot nodes on Postgres', postgresMissing(), POSTG
       const options: Record<string, string> = VIDEO_LIVES.includes(live) ? { username: live, capture: 'stream' } : { username: live };
       expect((await command({ command: 'stream', subcommand: 'add', options })).content).toContain(live);
     }
+    await eachLiveJoinedOnce();
+
+    // Removed on the gateway node, a live held by another node is left there: the change travelled as a
+    // BullMQ event (nothing else tells a node to leave a live). Added again, one node joins it.
+    const gateway = await cluster.gatewayNode();
+    const placement = await cluster.placement();
+    const elsewhere = LIVES.slice(VIDEO_LIVES.length).find((live) => placement.get(live)?.[0] !== gateway?.name)!;
+    await command({ command: 'stream', subcommand: 'remove', options: { username: elsewhere } });
+    await waitForAsync(async () => tiktok.stats.openSockets(elsewhere) === 0 && !(await cluster.placement()).has(elsewhere), SETTLE_MS, async () => `${elsewhere} is still joined`);
+    await command({ command: 'stream', subcommand: 'add', options: { username: elsewhere } });
     await eachLiveJoinedOnce();
     for (const node of cluster.running()) expect(await livesOf(node), node.name).toHaveLength(10);
   }, 180_000);

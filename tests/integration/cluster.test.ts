@@ -11,12 +11,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BotOverrides } from '../../src/app.js';
-import { startFakeDiscord, type FakeDiscord, type PostedMessage } from '../fakes/discord-server.js';
+import { startFakeDiscord, type FakeDiscord } from '../fakes/discord-server.js';
 import type { InteractionInput } from '../fakes/discord-interactions.js';
 import { startFakeFlvServer, type FakeFlvServer } from '../fakes/flv-server.js';
 import { startFakeTikTok, type FakeTikTok } from '../fakes/tiktok-server.js';
-import { BOT_TOKEN, FAST_TUNING, waitFor } from '../support/bot-harness.js';
-import { ClusterNodes, type NodeProcess, clusterNodeEnv } from '../support/cluster-nodes.js';
+import { BOT_TOKEN, FAST_TUNING } from '../support/bot-harness.js';
+import { ClusterNodes, type NodeProcess, clusterCommand, clusterNodeEnv, placementProblem, waitForAsync } from '../support/cluster-nodes.js';
 import { REDIS_INSTALL, redisMissing, startRedis, type RedisInstance } from '../support/redis-process.js';
 import { describeRequiring } from '../support/server-suite.js';
 
@@ -74,37 +74,12 @@ describeRequiring('a cluster of bot nodes', redisMissing(), REDIS_INSTALL, () =>
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  /** Every live held by exactly one running node, and joined on TikTok exactly once. */
-  async function isEachLiveJoinedOnce(): Promise<boolean> {
-    const placement = await cluster.placement();
-    return LIVES.every((live) => placement.get(live)?.length === 1 && tiktok.stats.openSockets(live) === 1);
-  }
-
-  async function describePlacement(): Promise<string> {
-    const placement = await cluster.placement();
-    const states = await cluster.states();
-    const wrong = LIVES.filter((l) => placement.get(l)?.length !== 1 || tiktok.stats.openSockets(l) !== 1);
-    return `${wrong.length} lives not joined once: ${wrong.map((l) => `${l}: ${placement.get(l)?.join('+') ?? 'nobody'} (${states.get(l) ?? '-'}, ${tiktok.stats.openSockets(l)} sockets)`).join(', ')}`;
-  }
+  const isEachLiveJoinedOnce = async () => (await placementProblem(cluster, tiktok, LIVES)) === undefined;
+  const describePlacement = async () => (await placementProblem(cluster, tiktok, LIVES)) ?? '';
+  const command = (input: InteractionInput) => clusterCommand(discord, input, SETTLE_MS);
 
   async function livesOf(node: NodeProcess): Promise<readonly string[]> {
     return (await node.health())?.cluster?.lives ?? [];
-  }
-
-  /** A command answered by whichever node holds the gateway (none connected: tried again). */
-  async function command(input: InteractionInput): Promise<PostedMessage> {
-    // Right after a SIGKILL the fake may still count the dead node's socket for a moment: a user whose
-    // command met no bot sends it again, and so does this.
-    const deadline = Date.now() + SETTLE_MS;
-    for (;;) {
-      await waitFor(() => discord.connectedClients === 1, SETTLE_MS, () => 'a node to hold the gateway');
-      try {
-        return await discord.interact(input).final(15_000);
-      } catch (err) {
-        if (Date.now() > deadline || !String(err).includes('no client is logged in')) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-    }
   }
 
   const alertsOf = (chatter: string) => discord.channelMessages.filter((m) => m.files.some((f) => f.name.startsWith(`${chatter}_`)));
@@ -203,12 +178,3 @@ describeRequiring('a cluster of bot nodes', redisMissing(), REDIS_INSTALL, () =>
     for (const chatter of chatters) expect(alertsOf(chatter), chatter).toHaveLength(1);
   }, 240_000);
 });
-
-/** Polls an async condition every 250 ms until true; fails with `describe()` after `timeoutMs`. */
-async function waitForAsync(condition: () => Promise<boolean>, timeoutMs: number, describe: () => Promise<string>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${await describe()}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
