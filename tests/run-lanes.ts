@@ -25,6 +25,8 @@ interface LaneResult {
   readonly lane: string;
   readonly code: number;
   readonly seconds: number;
+  /** Vitest found none of the lane's files among the arguments (`--passWithNoTests` let it pass). */
+  readonly isEmpty: boolean;
 }
 
 const children = new Set<ChildProcess>();
@@ -36,13 +38,17 @@ function runLane(lane: string | undefined): Promise<LaneResult> {
   const child = spawn(process.execPath, [vitest, 'run', ...laneArgs], { cwd: root, env: { ...process.env, ...colour }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   // Whole lines only, so the two lanes' lines never run into each other.
-  createInterface({ input: child.stdout }).on('line', (line) => process.stdout.write(`${line}\n`));
+  let isEmpty = false;
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (line.includes('No test files found')) isEmpty = true;
+    process.stdout.write(`${line}\n`);
+  });
   createInterface({ input: child.stderr }).on('line', (line) => process.stderr.write(`${line}\n`));
   return new Promise((resolve) => {
     // 'close', not 'exit': by then the last of its output has been passed on.
     child.once('close', (code, signal) => {
       children.delete(child);
-      resolve({ lane: lane ?? 'vitest', code: code ?? (signal ? 1 : 0), seconds: (Date.now() - startedAt) / 1000 });
+      resolve({ lane: lane ?? 'vitest', code: code ?? (signal ? 1 : 0), seconds: (Date.now() - startedAt) / 1000, isEmpty });
     });
   });
 }
@@ -57,6 +63,9 @@ const startedAt = Date.now();
 const isOneProject = args.some((arg) => arg === '--project' || arg.startsWith('--project='));
 const results = await Promise.all(isOneProject ? [runLane(undefined)] : LANES.map((lane) => runLane(lane)));
 const wall = (Date.now() - startedAt) / 1000;
-for (const r of results) console.log(`lane ${r.lane}: ${r.code === 0 ? 'passed' : `FAILED (exit ${r.code})`} in ${r.seconds.toFixed(0)} s`);
+for (const r of results) console.log(`lane ${r.lane}: ${r.isEmpty ? 'no files' : r.code === 0 ? 'passed' : `FAILED (exit ${r.code})`} in ${r.seconds.toFixed(0)} s`);
 console.log(`npm test: ${wall.toFixed(0)} s wall`);
-process.exitCode = results.every((r) => r.code === 0) ? 0 : 1;
+// A file name that matched nothing in either lane is a mistake, not a pass.
+const isNothingRun = !isOneProject && results.every((r) => r.isEmpty);
+if (isNothingRun) console.error('npm test: no test file matched in any lane');
+process.exitCode = results.every((r) => r.code === 0) && !isNothingRun ? 0 : 1;
