@@ -53,11 +53,12 @@ function runLane(lane: string | undefined): Promise<LaneResult> {
   });
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    for (const child of children) if (child.pid !== undefined) process.kill(child.pid, signal);
-  });
-}
+// Ctrl-C reaches the lanes from the terminal themselves (one process group): this process only waits for
+// them to end. A SIGTERM is for this process alone: it is passed to each lane by its pid.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => {
+  for (const child of children) if (child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+});
 
 const startedAt = Date.now();
 const isOneProject = args.some((arg) => arg === '--project' || arg.startsWith('--project='));
