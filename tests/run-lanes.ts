@@ -12,6 +12,7 @@
  * pid and ended by it when this process is told to stop.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,12 @@ import { LANES } from '../vitest.config.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const vitest = path.join(root, 'node_modules/vitest/vitest.mjs');
 const args = process.argv.slice(2);
+/**
+ * The waiting lane runs at a lower CPU priority (its workers, bots, servers and ffmpegs inherit it): its
+ * files wait minutes for windows and failovers and do not mind a slower second, while the serial lane's
+ * OBS and real-time video are what starve when both lanes want the CPU at once.
+ */
+const NICENESS: Partial<Record<string, number>> = { waiting: 10 };
 
 interface LaneResult {
   readonly lane: string;
@@ -37,6 +44,9 @@ function runLane(lane: string | undefined): Promise<LaneResult> {
   const colour = process.stdout.isTTY && process.env.NO_COLOR === undefined ? { FORCE_COLOR: '1' } : {};
   const child = spawn(process.execPath, [vitest, 'run', ...laneArgs], { cwd: root, env: { ...process.env, ...colour }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
+  // Before vitest starts its first worker: every process of the lane inherits the priority.
+  const niceness = lane === undefined ? undefined : NICENESS[lane];
+  if (niceness !== undefined && child.pid !== undefined) os.setPriority(child.pid, niceness);
   // Whole lines only, so the two lanes' lines never run into each other.
   let isEmpty = false;
   createInterface({ input: child.stdout }).on('line', (line) => {

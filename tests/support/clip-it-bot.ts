@@ -2,7 +2,9 @@ import { afterAll, beforeAll } from 'vitest';
 import type { SupervisorTimings } from '../../src/monitor/types.js';
 import { FAST_TUNING, startWithStandInObs, type HarnessOptions, type StandInObsHarness } from './bot-harness.js';
 
-export interface ClipItBotOptions extends Pick<HarnessOptions, 'env' | 'tiktokTransport'> {
+export interface ClipItBotOptions extends Pick<HarnessOptions, 'tiktokTransport' | 'log'> {
+  /** More environment; a function when it depends on something an earlier beforeAll started (a proxy). */
+  readonly env?: Record<string, string> | (() => Record<string, string>);
   /** On top of FAST_TUNING's supervisor timings (each key replaces FAST_TUNING's). */
   readonly supervisorTimings?: Partial<SupervisorTimings>;
   /** Runs once the bot is up, inside the same beforeAll (rooms to add, notices to switch on). */
@@ -21,8 +23,9 @@ export function clipItBotPerSuite(options: ClipItBotOptions = {}): () => StandIn
     h = await startWithStandInObs({
       keywords: ['clip it'],
       cooldownSeconds: 0,
-      ...(options.env ? { env: options.env } : {}),
+      ...(options.env ? { env: typeof options.env === 'function' ? options.env() : options.env } : {}),
       ...(options.tiktokTransport ? { tiktokTransport: options.tiktokTransport } : {}),
+      ...(options.log ? { log: options.log } : {}),
       tuning: { supervisorTimings: { ...FAST_TUNING.supervisorTimings, ...options.supervisorTimings } },
     });
     await options.setUp?.(h);
