@@ -14,7 +14,7 @@ export interface StreamBufferSyncDeps {
 /**
  * What each stream state says about the LIVE's video, which is all a buffer cares about (it pulls the
  * video over its own connection, with fresh room info on every restart, whatever the chat socket does):
- * - `on`: TikTok said live (the chat is up, or being reconnected after TikTok said live).
+ * - `on`: the chat is up, or it dropped or failed to connect and is retried: the LIVE is taken to go on.
  * - `off`: the video is gone or was never there for us: ended, not live, unknown user, not watched.
  * - `unchanged`: the chat is between connections and nothing says the LIVE ended (an unclear check,
  *   a restricted answer after a refused session, waiting for the connect budget or the signing service).
