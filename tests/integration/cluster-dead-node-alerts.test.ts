@@ -3,7 +3,8 @@
  * a real redis-server; the node watching a live cuts a clip while the local Discord answers 503, and is
  * SIGKILLed with the alert still queued. Discord healthy again, the other node posts the alert (without
  * the video, which is on the dead node's disk, saying so) once; the dead node started again adds the
- * video to that same message instead of posting a second one. The takeover's bound is shortened here
+ * video to that same message instead of posting a second one, and Keep on that card posts its highlight
+ * once, from the node that has the file. The takeover's bound is shortened here
  * (2 s instead of 60 s, the node registry's record lapsing in 3 s instead of 10 s) to keep the test short.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -119,5 +120,16 @@ describeRequiring('alerts of a cluster node that died', redisMissing(), REDIS_IN
     // Once: one message for the moment, no second post by the node that filed it.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(alerts()).toHaveLength(1);
+
+    // Keep on that card (pressed on the gateway node, carried out on the clip's): its highlight goes out once, with the video.
+    const highlights = discord.channels.general;
+    await command({ command: 'settings', subcommand: 'highlights', options: { channel: highlights } });
+    const keep = edited.components[0]!.components.find((b) => b.label === 'Keep')!.custom_id!;
+    await discord.press({ messageId: posted!.id, customId: keep }).final(WAIT_MS);
+    const highlighted = () => discord.channelMessages.filter((m) => m.channelId === highlights && m.content.includes(`Highlight from @${LIVE}`));
+    await waitFor(() => highlighted().length > 0, WAIT_MS, () => 'the highlight');
+    await waitFor(() => discord.message(posted!.id)!.content.includes(`posted in <#${highlights}>`), WAIT_MS, () => 'the card to say the highlight is posted');
+    expect(highlighted()).toHaveLength(1);
+    expect(highlighted()[0]!.files.map((f) => f.name)).toEqual([edited.files[0]!.name]);
   }, 120_000);
 });
