@@ -52,7 +52,7 @@ export class ClusterRouting implements InteractionRouting {
     return node.id === this.deps.nodeId ? 'here' : node;
   }
 
-  private failure(outcome: Exclude<TaskOutcome, 'answered'>, nodeId: string, target: RouteTarget): Error {
+  private failure(outcome: Exclude<TaskOutcome, 'answered'>, nodeId: string, target: RouteTarget): UserError {
     const whose = 'live' in target ? `@${target.live} is watched by node \`${nodeId}\`` : `@${target.streamer}'s clip is on node \`${nodeId}\` (${target.filedOn.host}, \`${target.filedOn.clipsDir}\`)`;
     if (outcome === 'not-taken') {
       const after = 'live' in target ? 'try again in a moment (the lives of a node that is gone move to another within about 15 s)' : 'try again when it is back';
@@ -61,7 +61,7 @@ export class ClusterRouting implements InteractionRouting {
     if (outcome === 'lost') {
       return new UserError('TIMEOUT', `${whose}, which stopped answering while it worked on this, so it may or may not be done; look again once that node is back.`);
     }
-    // It did the work but could not answer Discord: the gateway's own answer says something went wrong.
-    return new Error(`node ${nodeId} did the work but could not answer the interaction`);
+    // It did the work but could not reach Discord with the answer: the gateway's answer says so.
+    return new UserError('INTERNAL', `${whose}, which did this but could not reach Discord to answer; look again in a moment.`);
   }
 }

@@ -77,5 +77,7 @@ describe('routing an interaction to the node that must answer it', () => {
     expect(await refusal(silent.router.forward({ filedOn, streamer: 'ana' }, work))).toBe(expected);
     const lost = routing({ nodes: [node('gw'), node('b', 'pc2', '/clips/b')], outcome: 'lost' });
     expect(await refusal(lost.router.forward({ filedOn, streamer: 'ana' }, work))).toContain('stopped answering while it worked on this');
+    const mute = routing({ nodes: [node('gw'), node('b', 'pc2', '/clips/b')], outcome: 'unanswered' });
+    expect(await refusal(mute.router.forward({ filedOn, streamer: 'ana' }, work))).toContain('which did this but could not reach Discord to answer');
   });
 });
