@@ -3,8 +3,9 @@
  * backend for the cluster, the same database for the store) run as one bot against the local TikTok, FLV
  * and Discord servers, with the cluster's default timings. Every live is joined by exactly one node; the
  * node killed with SIGKILL has its lives joined again by the others and a keyword afterwards in one of
- * them is clipped and alerted once; the gateway node killed, another answers the commands. Before the
- * nodes, the one connect budget on BullMQ's global rate limiter, shared by two engines as by two nodes.
+ * them is clipped and alerted once; /status lists the nodes; the gateway node killed, another answers the
+ * commands. Before the nodes: the one connect budget on BullMQ's global rate limiter, shared by two
+ * engines as by two nodes.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -100,7 +101,7 @@ describeRequiring('a cluster of bot nodes on Postgres', postgresMissing(), POSTG
     for (let i = window.limit; i < grants.length; i++) expect(grants[i]! - grants[i - window.limit]!).toBeGreaterThanOrEqual(window.windowMs);
   }, 60_000);
 
-  it('joins each of 30 lives on exactly one of three nodes, and a change on the gateway reaches the node holding a live', async () => {
+  it('joins each of 30 lives on exactly one of three nodes, a change on the gateway reaches the node holding a live, /status lists the nodes', async () => {
     for (const name of ['node-a', 'node-b', 'node-c']) await cluster.start(name);
     await command({ command: 'settings', subcommand: 'window', options: { before: 2, after: 1 } });
     await command({ command: 'settings', subcommand: 'cooldown', options: { seconds: 0 } });
@@ -121,6 +122,18 @@ describeRequiring('a cluster of bot nodes on Postgres', postgresMissing(), POSTG
     await command({ command: 'stream', subcommand: 'add', options: { username: elsewhere } });
     await eachLiveJoinedOnce();
     for (const node of cluster.running()) expect(await livesOf(node), node.name).toHaveLength(10);
+
+    // /status lists the three nodes (their records are one row of the store, on this Postgres too).
+    let status = '';
+    await waitForAsync(
+      async () => {
+        status = (await command({ command: 'status' })).content;
+        return status.includes('**Nodes (3):**') && (status.match(/ 10 lives, /g) ?? []).length === 3;
+      },
+      30_000,
+      async () => status,
+    );
+    for (const node of cluster.running()) expect(status).toContain((await node.health())!.cluster!.node);
   }, 180_000);
 
   it('joins a SIGKILLed node\'s lives again on the others, and clips a keyword in one of them once', async () => {
