@@ -147,6 +147,8 @@ export const settingsCommand = {
         const channel = interaction.options.getChannel('channel');
         if (!channel) {
           await settings.setHighlightsChannel(guildId, undefined);
+          // Highlights still queued go no more: their cards stop saying "posting".
+          delivery.retryGuild(guildId);
           await interaction.reply('Kept clips are no longer posted to a highlights channel.');
           return;
         }

@@ -405,8 +405,7 @@ export class DeliveryWorker {
         this.deps.events.add(entry.guildId, { kind: 'review', stream: entry.streamer, text: `highlight ${path.basename(entry.highlight.path)} posted in channel ${channelId}` });
         // The card said "posting to #highlights" until now: queued before this entry goes, so a kill between
         // the two leaves the highlight to be tried again (the review remembers it posted: nothing twice).
-        const card = await this.deps.outbox.put({ id: `card:${entry.guildId}:${clipId}`, kind: 'card', guildId: entry.guildId, streamer: entry.streamer, alertId: alertId(entry.guildId, clipId), clipId });
-        this.accept(card);
+        await this.queueCardEdit(entry.guildId, entry.streamer, clipId);
         await this.finished(entry);
         await this.releaseFit(entry.highlight.path);
         return;
@@ -477,6 +476,12 @@ export class DeliveryWorker {
     await this.releaseFit(entry.alert.path);
   }
 
+  /** The clip's card brought up to date (its highlight posted or dropped): an edit of its alert, queued. */
+  private async queueCardEdit(guildId: string, streamer: string | undefined, clipId: string): Promise<void> {
+    const card = await this.deps.outbox.put({ id: `card:${guildId}:${clipId}`, kind: 'card', guildId, streamer, alertId: alertId(guildId, clipId), clipId });
+    this.accept(card);
+  }
+
   private async finished(entry: OutboxEntry): Promise<void> {
     // Accepted by Discord: from here a crash could at worst post it again, and then the nonce holds.
     this.entries = this.entries.filter((e) => e !== entry);
@@ -493,7 +498,11 @@ export class DeliveryWorker {
   private async drop(entry: OutboxEntry, why: string): Promise<void> {
     this.deps.log.warn({ entry: entry.id, why }, 'outbox entry dropped');
     if (entry.kind === 'highlight') {
-      await this.deps.highlights.dropped(entry).catch((err: unknown) => this.deps.log.warn({ err: errorMessage(err) }, 'could not tell the card its highlight was dropped'));
+      // The card stops saying "posting to #highlights".
+      await this.deps.highlights.dropped(entry).then(
+        () => this.queueCardEdit(entry.guildId, entry.streamer, entry.highlight.clipId),
+        (err: unknown) => this.deps.log.warn({ err: errorMessage(err) }, 'could not tell the card its highlight was dropped'),
+      );
       this.deps.events.add(entry.guildId, { kind: 'review', stream: entry.streamer, text: `highlight of ${path.basename(entry.highlight.path)} not posted: ${why}` });
     } else if (entry.kind !== 'credits' && entry.kind !== 'card') {
       this.deps.events.add(entry.guildId, { kind: 'failure', stream: entry.streamer, text: `could not post to Discord: ${why}` });

@@ -1,6 +1,6 @@
 /**
  * The card's buttons through the real discord.js client against the local Discord: Keep (posted to the
- * highlights channel once, however often pressed), Discard and Restore (the file moves to discarded/ and
+ * highlights channel once, however often pressed; held for a channel it may not post in), Discard and Restore (the file moves to discarded/ and
  * back, never deleted), False positive (counted in /keyword list), presses by members who may not, a
  * press after a restart, and two moderators pressing at once.
  */
@@ -67,6 +67,24 @@ describe('the review buttons', () => {
     await h.command({ command: 'settings', subcommand: 'highlights' });
   });
 
+  it('holds a highlight for a channel it may not post in; highlights turned off, it is dropped and the card stops saying "posting"', async () => {
+    const highlights = h.discord.channels.general;
+    await h.command({ command: 'settings', subcommand: 'highlights', options: { channel: highlights } });
+    const forbidden = h.discord.failRequestsUntilCleared({ method: 'POST', pathIncludes: `/channels/${highlights}/messages` }, { status: 403, body: { message: 'Missing Permissions', code: 50013 } });
+    try {
+      const { alert, clipName } = await alertFrom('held.keeper', 'wow');
+      const kept = await h.discord.press({ messageId: alert.id, customId: idOf(alert, 'Keep') }).final(10_000);
+      expect(kept.content).toContain(`posting to <#${highlights}>…`);
+      await waitFor(() => h.bot.delivery.problems(h.discord.guildId).some((p) => p.channelId === highlights), 10_000, () => 'the highlights channel to be held');
+      await h.command({ command: 'settings', subcommand: 'highlights' });
+      await waitFor(() => h.discord.message(alert.id)!.content === `✅ Kept by **${ADMIN}**`, 10_000, () => `the card to stop saying "posting" (it says ${h.discord.message(alert.id)!.content})`);
+      expect((await h.command({ command: 'logs' })).content).toContain(md(`highlight of ${clipName} not posted: the highlights channel was unset before it went out`));
+      expect(h.discord.channelMessages.filter((m) => m.content.includes('Highlight from'))).toHaveLength(1);
+    } finally {
+      forbidden();
+    }
+  });
+
   it('Discard removes the clip from the alert and moves the file to discarded/; Restore brings both back', async () => {
     const { alert, clipName, filed } = await alertFrom('dropper', 'wow');
     const discarded = await h.discord.press({ messageId: alert.id, customId: idOf(alert, 'Discard') }).final(10_000);
@@ -94,7 +112,8 @@ describe('the review buttons', () => {
     expect(existsSync(path.join(h.clipsDir, STREAMER, 'discarded', clipName))).toBe(true);
     const list = await h.command({ command: 'keyword', subcommand: 'list' });
     expect(list.content).toContain('`noise` (contains) — fired 1, kept 0, false positive 1');
-    expect(list.content).toMatch(/`wow` \(contains\) — fired \d+, kept 1, false positive 0/);
+    // Kept twice by the two Keep cases above.
+    expect(list.content).toMatch(/`wow` \(contains\) — fired \d+, kept 2, false positive 0/);
   });
 
   it('refuses every button to a member without Manage Server or the role, and changes nothing', async () => {
