@@ -72,8 +72,8 @@ function redisEngine(url: string, log: Logger): ClusterEngine {
  * LISTEN connection for those that wait), closed with it.
  */
 function postgresEngine(url: string): ClusterEngine {
-  // A pool per BullMQ object: one query connection is enough for each (BullMQ's own LISTEN connection is
-  // apart), which keeps a node to a few dozen connections of the server's hundred.
+  // A pool per BullMQ object, of at most two query connections (opened when needed; BullMQ's LISTEN
+  // connection is apart): a node then holds about 25 connections of the server's default hundred.
   const connection = { connectionString: url, schema: CLUSTER_DEFAULTS.prefix, migrate: true, max: 2 };
   // The classes are typed for Redis by default; their API is the same on the Postgres backend.
   return {
