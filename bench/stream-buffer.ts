@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { FlvShapeSplitter } from '../src/capture/stream/flv-shapes.js';
 import { readPlaylist } from '../src/capture/stream/stream-buffer.js';
 import { startFakeFlvServer } from '../tests/fakes/flv-server.js';
 import { startFakeTikTok } from '../tests/fakes/tiktok-server.js';
@@ -47,12 +48,13 @@ type Reply =
   | { type: 'live' }
   | { type: 'captureSet' }
   | { type: 'collected' }
-  | { type: 'clipped'; readyMs: number[]; notes: string[] };
+  | { type: 'clipped'; readyMs: number[]; segmentWaitMs: number[]; cutMs: number[]; notes: string[] };
 
 export async function benchStreamBuffer(): Promise<BenchResult[]> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'bench-stream-'));
   const clip = path.join(root, 'live.flv');
   await encodeLiveClip(clip);
+  const splitMs = await splitterCpuMsPerVideoSecond(clip);
   const flv = await startFakeFlvServer();
   const tiktok = await startFakeTikTok();
   const names = Array.from({ length: LIVES }, (_, i) => `bench.buffer${i}`);
@@ -68,7 +70,7 @@ export async function benchStreamBuffer(): Promise<BenchResult[]> {
     child.send({ type: 'start', transport: tiktok.transport, root, names } satisfies Request);
     await nextMessage(child, 'live');
     await sleep(3_000);
-    const idleCpu = await cpuPercent(botPid, ticksPerSecond);
+    const idleCpu = await cpuSplit(botPid, ticksPerSecond);
     const idlePss = await settledPss(child, botPid);
 
     child.send({ type: 'capture', mode: 'stream' } satisfies Request);
@@ -77,7 +79,8 @@ export async function benchStreamBuffer(): Promise<BenchResult[]> {
     await waitUntilBuffering(bufferDir, names);
     const bufferingSince = Date.now();
     await sleep(5_000);
-    const busyCpu = await cpuPercent(botPid, ticksPerSecond);
+    const busyCpu = await cpuSplit(botPid, ticksPerSecond);
+    const load = os.loadavg()[0] ?? 0;
     const busyPss = await settledPss(child, botPid);
 
     child.send({ type: 'clips', names: names.slice(0, CLIPS) } satisfies Request);
@@ -86,11 +89,23 @@ export async function benchStreamBuffer(): Promise<BenchResult[]> {
 
     await sleep(Math.max(0, bufferingSince + BUFFER_FULL_MS - Date.now()));
     const diskBytes = await segmentBytes(bufferDir);
+    const busyBot = busyCpu.botMsPerS - idleCpu.botMsPerS;
+    const busyFfmpeg = busyCpu.childrenMsPerS - idleCpu.childrenMsPerS;
     return [
-      { name: 'stream_buffer_cpu_pct_per_live', value: round2((busyCpu - idleCpu) / LIVES), unit: '% of a core' },
+      { name: 'stream_buffer_cpu_pct_per_live', value: round2((busyBot + busyFfmpeg) / 10 / LIVES), unit: '% of a core' },
+      // The same CPU time per second of video (the lives are sent at real time), the bot's process and its
+      // ffmpegs apart: CPU time, so a loaded machine stretches it far less than a wall-clock share.
+      { name: 'stream_buffer_bot_cpu_ms_per_live_s', value: round2(busyBot / LIVES), unit: 'ms' },
+      { name: 'stream_buffer_ffmpeg_cpu_ms_per_live_s', value: round2(busyFfmpeg / LIVES), unit: 'ms' },
+      { name: 'stream_flv_split_cpu_ms_per_live_s', value: round2(splitMs), unit: 'ms' },
+      { name: 'stream_bench_load_avg_1min', value: round2(load), unit: 'runnable tasks (2 cores)' },
       { name: 'stream_buffer_mem_mb_per_live', value: round2((busyPss - idlePss) / MIB / LIVES), unit: 'MiB' },
       { name: 'stream_clip_ready_ms', value: Math.round(median(clipped.readyMs)), unit: 'ms' },
       { name: 'stream_clip_ready_max_ms', value: Math.round(Math.max(...clipped.readyMs)), unit: 'ms' },
+      // Where the ready time goes: waiting for ffmpeg to close the segment that holds the window's end (it
+      // closes at the next keyframe), then the cut itself (link, ffmpeg -c copy, ffprobe, filing).
+      { name: 'stream_clip_segment_wait_ms', value: Math.round(median(clipped.segmentWaitMs)), unit: 'ms' },
+      { name: 'stream_clip_cut_ms', value: Math.round(median(clipped.cutMs)), unit: 'ms' },
       { name: 'stream_buffer_disk_mb_per_live', value: round2(diskBytes / MIB / LIVES), unit: 'MiB' },
     ];
   } finally {
@@ -107,6 +122,22 @@ async function encodeLiveClip(file: string): Promise<void> {
     '-f', 'lavfi', '-i', 'testsrc2=s=1280x720:r=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
     '-t', '10', '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', '1000k', '-maxrate', '1000k', '-bufsize', '2000k',
     '-g', '60', '-keyint_min', '60', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', file]);
+}
+
+/**
+ * The FLV splitter alone (flv-shapes.ts), in this process: CPU ms per second of video, the 10 s clip pushed
+ * through it in 4 KiB reads (a socket's), 30 times over; CPU time, so the machine's load hardly moves it.
+ */
+async function splitterCpuMsPerVideoSecond(file: string): Promise<number> {
+  const bytes = await readFile(file);
+  const passes = 30;
+  const started = process.cpuUsage();
+  for (let pass = 0; pass < passes; pass += 1) {
+    const splitter = new FlvShapeSplitter();
+    for (let i = 0; i < bytes.length; i += 4_096) splitter.push(bytes.subarray(i, i + 4_096));
+  }
+  const used = process.cpuUsage(started);
+  return (used.user + used.system) / 1000 / (passes * 10);
 }
 
 function clockTicks(): number {
@@ -142,16 +173,28 @@ async function cpuTicks(pids: readonly number[]): Promise<Map<number, number>> {
   return out;
 }
 
-/** The bot's tree's CPU over WINDOW_MS, in % of one core. */
-async function cpuPercent(botPid: number, ticksPerSecond: number): Promise<number> {
+/** CPU of the bot's tree over WINDOW_MS, in ms per wall second: the bot's own process and its children apart. */
+interface CpuSplit {
+  readonly botMsPerS: number;
+  readonly childrenMsPerS: number;
+}
+
+async function cpuSplit(botPid: number, ticksPerSecond: number): Promise<CpuSplit> {
   const before = await cpuTicks(await processTree(botPid));
   const started = Date.now();
   await sleep(WINDOW_MS);
   const after = await cpuTicks(await processTree(botPid));
   const seconds = (Date.now() - started) / 1000;
-  let ticks = 0;
-  for (const [pid, value] of after) ticks += value - (before.get(pid) ?? 0);
-  return (ticks / ticksPerSecond / seconds) * 100;
+  let bot = 0;
+  let children = 0;
+  // A child that ended inside the window is not counted (none should: one run per live while it lasts).
+  for (const [pid, value] of after) {
+    const ticks = value - (before.get(pid) ?? 0);
+    if (pid === botPid) bot += ticks;
+    else children += ticks;
+  }
+  const msPerS = (ticks: number) => (ticks / ticksPerSecond) * 1000 / seconds;
+  return { botMsPerS: msPerS(bot), childrenMsPerS: msPerS(children) };
 }
 
 /** PSS of the bot's tree in bytes, after a full GC in the bot. */
@@ -219,6 +262,21 @@ function median(values: readonly number[]): number {
 // ---------------------------------------------------------------------------------------------------
 // The bot process
 
+/**
+ * When the segment holding `to` (the window's end, within half a segment as the cut takes it) was closed:
+ * its file's last write, ffmpeg's rename of the finished segment.
+ */
+async function segmentClosedAt(streamDir: string, to: number): Promise<number | undefined> {
+  const runs = (await readdir(streamDir).catch(() => [] as string[])).filter((r) => /^\d+$/.test(r)).sort((a, b) => Number(a) - Number(b));
+  for (const run of runs) {
+    for (const segment of await readPlaylist(path.join(streamDir, run))) {
+      if (segment.start.getTime() + segment.durationSeconds * 1000 < to - segment.durationSeconds * 500) continue;
+      return (await stat(segment.path).catch(() => undefined))?.mtimeMs;
+    }
+  }
+  return undefined;
+}
+
 async function botChild(request: Extract<Request, { type: 'start' }>): Promise<void> {
   const { root, names } = request;
   const { bot, discord, close } = await startBenchBot(request.transport, {
@@ -263,11 +321,17 @@ async function botChild(request: Extract<Request, { type: 'start' }>): Promise<v
         await sleep(i * 1_300);
         const at = new Date();
         const outcome = await bot.clips.clipNow({ guildId, streamer, chatter: `bench${i}`, keyword: 'manual', message: 'bench', at, isManual: true });
-        return { readyMs: (filedAt.get(streamer) ?? Date.now()) - (at.getTime() + afterMs), note: outcome.captureNote };
+        const to = at.getTime() + afterMs;
+        const filed = filedAt.get(streamer) ?? Date.now();
+        const closedAt = await segmentClosedAt(path.join(root, 'buffers', streamer), to);
+        const segmentWaitMs = closedAt === undefined ? Number.NaN : Math.max(0, closedAt - to);
+        return { readyMs: filed - to, segmentWaitMs, cutMs: filed - Math.max(to, closedAt ?? to), note: outcome.captureNote };
       }));
       process.send!({
         type: 'clipped',
         readyMs: results.map((r) => r.readyMs),
+        segmentWaitMs: results.map((r) => r.segmentWaitMs),
+        cutMs: results.map((r) => r.cutMs),
         notes: results.flatMap((r) => (r.note ? [r.note] : [])),
       } satisfies Reply);
     }

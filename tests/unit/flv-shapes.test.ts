@@ -65,4 +65,26 @@ describe('FlvShapeSplitter', () => {
     expect(runs(events)).toEqual(['start']);
     expect(Buffer.concat(events.flatMap((e) => (e.kind === 'data' ? [e.bytes] : []))).equals(ts)).toBe(true);
   });
+
+  it('gives the same runs and bytes however the socket cuts the stream, frames passed through unchanged', () => {
+    const big = (ms: number, key: boolean) => tag(9, ms, [key ? 0x17 : 0x27, 1, 0, 0, 0, ...Array.from({ length: 3_000 }, (_, i) => i & 0xff)]);
+    const stream = Buffer.concat([FILE_HEADER, tag(18, 0, [2, 0, 10]), aacHeader(0), avcHeader(0, 1), big(0, true), aacFrame(20),
+      big(33, false), interframe(66), avcHeader(4_000, 2), big(4_000, true), aacFrame(4_010), big(4_033, false), aacFrame(4_050)]);
+    const written = (step: number) => {
+      const splitter = new FlvShapeSplitter();
+      const events: FlvEvent[] = [];
+      for (let i = 0; i < stream.length; i += step) events.push(...splitter.push(stream.subarray(i, i + step)));
+      const perRun: Buffer[][] = [];
+      for (const e of events) {
+        if (e.kind === 'run') perRun.push([e.prefix]);
+        else perRun.at(-1)?.push(e.bytes);
+      }
+      return { runs: runs(events), bytes: perRun.map((parts) => Buffer.concat(parts).toString('hex')) };
+    };
+    const whole = written(stream.length);
+    expect(whole.runs).toEqual(['start', 'the video parameters changed (new SPS/PPS)']);
+    // The second run holds the frames after the switch exactly as they came.
+    expect(whole.bytes[1]!.includes(big(4_033, false).toString('hex'))).toBe(true);
+    for (const step of [1, 5, 11, 15, 16, 17, 1_000, 4_096]) expect(written(step)).toEqual(whole);
+  });
 });

@@ -30,6 +30,8 @@ export type FlvEvent =
   | { readonly kind: 'data'; readonly bytes: Buffer };
 
 const TAG_HEADER = 11;
+/** A tag's header and the body bytes that say what it is (codec, packet type, enhanced FLV's FourCC). */
+const HEAD = TAG_HEADER + 5;
 const AUDIO = 8;
 const VIDEO = 9;
 const SCRIPT = 18;
@@ -55,12 +57,17 @@ export class FlvShapeSplitter {
     return this.mode === 'flv';
   }
 
+  /**
+   * The events `chunk` makes. Most of a live is frames passed through as they are: only each tag's first
+   * bytes are read, and the data events are slices of `chunk` itself (no copy, one slice for a run of
+   * passed tags). Only the few tags the splitter keeps or decides on (metadata, sequence headers, the
+   * keyframe a restart begins at) are gathered whole.
+   */
   push(chunk: Buffer): FlvEvent[] {
-    const events: FlvEvent[] = [];
     if (this.mode === 'passthrough') return [{ kind: 'data', bytes: chunk }];
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     if (this.mode === 'sniffing') {
-      if (this.pending.length < 13) return events;
+      this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+      if (this.pending.length < 13) return [];
       if (this.pending.toString('latin1', 0, 3) !== 'FLV') {
         this.mode = 'passthrough';
         this.lastVideoAt = Date.now();
@@ -70,30 +77,147 @@ export class FlvShapeSplitter {
         return [{ kind: 'run', shape, prefix: Buffer.alloc(0), reason: 'start' }, { kind: 'data', bytes }];
       }
       const headerSize = this.pending.readUInt32BE(5);
-      if (this.pending.length < headerSize + 4) return events;
+      if (this.pending.length < headerSize + 4) return [];
       // Both tracks flagged: the header of the live may say so only for what it had when it started.
       this.fileHeader = Buffer.concat([this.pending.subarray(0, headerSize), Buffer.alloc(4)]);
       this.fileHeader.writeUInt8(0x05, 4);
-      this.pending = this.pending.subarray(headerSize + 4);
+      chunk = this.pending.subarray(headerSize + 4);
+      this.pending = Buffer.alloc(0);
       this.mode = 'flv';
     }
+    return this.pushTags(chunk);
+  }
+
+  /** Bytes of the tag being passed through or dropped that are still to come, after its head. */
+  private rest = 0;
+  private isRestPassed = false;
+  /** The tag being gathered whole: its pieces so far and how many bytes it still lacks. */
+  private held: Buffer[] = [];
+  private heldMissing = 0;
+
+  private pushTags(chunk: Buffer): FlvEvent[] {
+    const events: FlvEvent[] = [];
     const out: Buffer[] = [];
-    const flush = () => {
-      if (out.length > 0) events.push({ kind: 'data', bytes: Buffer.concat(out.splice(0)) });
+    /** Start in `chunk` of the passed bytes not yet in `out`, or -1. */
+    let passFrom = -1;
+    const endPass = (at: number) => {
+      if (passFrom >= 0 && at > passFrom) out.push(chunk.subarray(passFrom, at));
+      passFrom = -1;
     };
-    while (this.pending.length >= TAG_HEADER) {
-      const total = TAG_HEADER + this.pending.readUIntBE(1, 3) + 4;
-      if (this.pending.length < total) break;
-      const tag = this.pending.subarray(0, total);
-      this.pending = this.pending.subarray(total);
-      const started = this.onTag(tag, out);
-      if (started) {
-        flush();
-        events.push(started);
+    const flush = () => {
+      for (const bytes of out.splice(0)) events.push({ kind: 'data', bytes });
+    };
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.rest > 0) {
+        const n = Math.min(this.rest, chunk.length - i);
+        if (this.isRestPassed && passFrom < 0) passFrom = i;
+        if (!this.isRestPassed) endPass(i);
+        this.rest -= n;
+        i += n;
+        continue;
       }
+      if (this.heldMissing > 0) {
+        const n = Math.min(this.heldMissing, chunk.length - i);
+        this.held.push(chunk.subarray(i, i + n));
+        this.heldMissing -= n;
+        i += n;
+        if (this.heldMissing === 0) {
+          const tag = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held);
+          this.held = [];
+          const started = this.onTag(tag, out);
+          if (started) {
+            flush();
+            events.push(started);
+          }
+        }
+        continue;
+      }
+      // A tag begins: its header and first body bytes (HEAD), which may straddle chunks.
+      let head: Buffer | undefined;
+      let take = 0;
+      const isInChunk = this.pending.length === 0 && chunk.length - i >= TAG_HEADER;
+      if (isInChunk) {
+        const need = Math.min(HEAD, TAG_HEADER + chunk.readUIntBE(i + 1, 3) + 4);
+        if (chunk.length - i >= need) [head, take] = [chunk.subarray(i, i + need), need];
+      } else {
+        const joined = Buffer.concat([this.pending, chunk.subarray(i, i + HEAD)]);
+        const need = joined.length < TAG_HEADER ? HEAD + 1 : Math.min(HEAD, TAG_HEADER + joined.readUIntBE(1, 3) + 4);
+        if (joined.length >= need) [head, take] = [joined.subarray(0, need), need - this.pending.length];
+      }
+      if (!head) {
+        // The chunk ends inside this head: keep a copy of its last bytes (the chunk itself is not kept).
+        endPass(i);
+        this.pending = Buffer.concat([this.pending, chunk.subarray(i)]);
+        i = chunk.length;
+        continue;
+      }
+      this.pending = Buffer.alloc(0);
+      const total = TAG_HEADER + head.readUIntBE(1, 3) + 4;
+      const decision = this.peek(head, total);
+      if (decision === 'hold') {
+        endPass(i);
+        this.held = [head];
+        this.heldMissing = total - head.length;
+        i += take;
+        if (this.heldMissing === 0) {
+          this.held = [];
+          const started = this.onTag(head, out);
+          if (started) {
+            flush();
+            events.push(started);
+          }
+        }
+        continue;
+      }
+      if (decision === 'pass') {
+        if (isInChunk) {
+          if (passFrom < 0) passFrom = i;
+        } else {
+          endPass(i);
+          out.push(head); // began in the last chunk: its head is a copy already
+          passFrom = -1;
+        }
+      } else {
+        endPass(i);
+      }
+      this.rest = total - head.length;
+      this.isRestPassed = decision === 'pass';
+      i += take;
     }
+    endPass(chunk.length);
     flush();
     return events;
+  }
+
+  /**
+   * From a tag's head alone: `hold` when onTag must see it whole (it keeps or decides on it), else whether
+   * its bytes go to the current run (`pass`) or nowhere (`drop`), with onTag's bookkeeping for such tags.
+   */
+  private peek(head: Buffer, total: number): 'hold' | 'pass' | 'drop' {
+    const type = head.readUInt8(0) & 0x1f;
+    const size = total - TAG_HEADER - 4;
+    const body = head.subarray(TAG_HEADER, Math.min(head.length, TAG_HEADER + size));
+    if (type === SCRIPT) return 'hold';
+    if (type === AUDIO) {
+      if (isAudioSequenceHeader(body)) return 'hold';
+      if (!this.shape) return 'drop';
+      this.noteAudio(timestampOf(head));
+      return 'pass';
+    }
+    if (type !== VIDEO || size < 2) return this.shape ? 'pass' : 'drop';
+    if (mayBeVideoSequenceHeader(body, size)) return 'hold';
+    this.lastVideoTagMs = timestampOf(head);
+    this.lastVideoAt = Date.now();
+    if (!this.shape) return 'drop';
+    if (this.pendingRestart && isKeyframe(body)) return 'hold';
+    return 'pass';
+  }
+
+  /** An audio frame of the current run at `ms`: does it come early enough for ffmpeg's probe to see? */
+  private noteAudio(ms: number): void {
+    if (ms - this.runStartedAtMs <= AUDIO_PROBE_MS) this.hasRunAudio = true;
+    else if (!this.hasRunAudio && this.audioHeader) this.pendingRestart ??= 'audio started';
   }
 
   /** Handles one tag: appends it to `out`, or returns the run it starts (the tag then is in its prefix). */
@@ -113,8 +237,7 @@ export class FlvShapeSplitter {
         if (isChanged && this.shape) this.pendingRestart ??= 'the audio format changed';
       }
       if (!this.shape) return undefined; // nothing to decode it with yet: a run starts at a video header
-      if (ms - this.runStartedAtMs <= AUDIO_PROBE_MS) this.hasRunAudio = true;
-      else if (!this.hasRunAudio && this.audioHeader) this.pendingRestart ??= 'audio started';
+      this.noteAudio(ms);
       out.push(tag);
       return undefined;
     }
@@ -194,6 +317,14 @@ function isKeyframe(body: Buffer): boolean {
 
 function isAudioSequenceHeader(body: Buffer): boolean {
   return body.length >= 2 && body.readUInt8(0) >> 4 === 10 && body.readUInt8(1) === 0; // AAC, AACPacketType 0
+}
+
+/** From a video tag's first body bytes (`size` in all): whether videoSequenceHeader may find one in it. */
+function mayBeVideoSequenceHeader(start: Buffer, size: number): boolean {
+  const first = start.readUInt8(0);
+  if (first & 0x80) return size >= 5 && (first & 0x0f) === 0;
+  const codecId = first & 0x0f;
+  return (codecId === 7 || codecId === 12) && start.readUInt8(1) === 0 && size > 5;
 }
 
 /** The codec and the decoder configuration when this video tag is a sequence header. */

@@ -13,6 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Agent, IncomingMessage } from 'node:http';
+import type { Writable } from 'node:stream';
 import { readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -190,38 +191,64 @@ export class StreamBuffer {
     }
     const splitter = new FlvShapeSplitter();
     let current: ChildProcess | undefined;
+    // Writes to ffmpeg are gathered for WRITE_BATCH_MS and go as one writev: a live arrives in many small
+    // reads, and each write is a syscall here and a wake-up of ffmpeg there.
+    let corked: Writable | undefined;
+    let batchTimer: NodeJS.Timeout | undefined;
+    const sendBatch = () => {
+      clearTimeout(batchTimer);
+      batchTimer = undefined;
+      corked?.uncork();
+      corked = undefined;
+    };
+    const write = (stdin: Writable, bytes: Buffer): boolean => {
+      if (corked !== stdin) {
+        sendBatch();
+        stdin.cork();
+        corked = stdin;
+        batchTimer = setTimeout(sendBatch, WRITE_BATCH_MS);
+      }
+      return stdin.write(bytes);
+    };
     return new Promise<string>((resolve) => {
       let isFinished = false;
       const finish = (why: string) => {
         if (isFinished) return;
         isFinished = true;
         clearInterval(watchdog);
+        sendBatch();
         res.destroy();
         current?.stdin?.end();
         // Every run writes its last segment and playlist end when its input ends; then the pull is over.
         void Promise.all([...this.children].map(exitOf)).then(() => resolve(signal.aborted ? 'stopped' : why));
       };
       const startRun = (shape: FlvShape, prefix: Buffer, reason: string) => {
+        sendBatch();
         if (current) {
           this.deps.log.info({ stream: this.streamer, reason, shape }, 'the live switched its video mid-stream: new segment run');
           current.stdin?.end();
         }
         const child = this.spawnRun(shape, reason, splitter.isFlv);
         current = child;
-        child.stdin?.write(prefix);
+        if (child.stdin) write(child.stdin, prefix);
         child.once('exit', (code, sig) => {
           if (child !== current || isFinished) return;
           finish(this.lastStderr.get(child) || `ffmpeg exited (${code ?? sig ?? '?'})`);
         });
       };
       res.on('data', (chunk: Buffer) => {
+        let full: Writable | undefined;
         for (const event of splitter.push(chunk)) {
           if (event.kind === 'run') startRun(event.shape, event.prefix, event.reason);
-          else if (current?.stdin && !current.stdin.write(event.bytes)) {
-            // ffmpeg is behind: hold the socket rather than buffer the live in memory.
-            res.pause();
-            current.stdin.once('drain', () => res.resume());
-          }
+          else if (current?.stdin && !write(current.stdin, event.bytes)) full = current.stdin;
+        }
+        // Over the pipe's high-water mark (ffmpeg is behind, or a keyframe filled the batch): hold the
+        // socket rather than buffer the live in memory, and send the batch now. Only the running ffmpeg's
+        // stdin: an ended one (a switch since) emits no drain.
+        if (full && full === current?.stdin && !res.isPaused()) {
+          res.pause();
+          full.once('drain', () => res.resume());
+          sendBatch();
         }
       });
       res.once('end', () => finish('the video ended'));
@@ -323,6 +350,9 @@ function ffmpegArgs(runDir: string, settings: Required<StreamBufferOptions>, isF
     join(runDir, 'index.m3u8'),
   ];
 }
+
+/** How long writes to a run's ffmpeg are gathered into one (a segment closes at most this much later). */
+const WRITE_BATCH_MS = 50;
 
 /** Beside each run's playlist: the FLV shape (flv-shapes.ts) that run holds. */
 export const SHAPE_FILE = 'shape.json';
