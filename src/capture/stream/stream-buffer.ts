@@ -193,22 +193,35 @@ export class StreamBuffer {
     let current: ChildProcess | undefined;
     // Writes to ffmpeg are gathered for WRITE_BATCH_MS and go as one writev: a live arrives in many small
     // reads, and each write is a syscall here and a wake-up of ffmpeg there.
-    let corked: Writable | undefined;
+    let batch: { stdin: Writable; parts: Buffer[]; bytes: number } | undefined;
     let batchTimer: NodeJS.Timeout | undefined;
-    const sendBatch = () => {
+    /** Sends the batch; false when ffmpeg has not taken the earlier ones yet (its stdin is backed up). */
+    const sendBatch = (): boolean => {
       clearTimeout(batchTimer);
       batchTimer = undefined;
-      corked?.uncork();
-      corked = undefined;
+      const sent = batch;
+      batch = undefined;
+      if (!sent || sent.stdin.destroyed) return true;
+      sent.stdin.cork();
+      for (const part of sent.parts) sent.stdin.write(part);
+      sent.stdin.uncork();
+      return sent.stdin.writableLength <= MAX_UNSENT_BYTES;
     };
-    const write = (stdin: Writable, bytes: Buffer): boolean => {
-      if (corked !== stdin) {
+    const write = (stdin: Writable, bytes: Buffer) => {
+      if (batch?.stdin !== stdin) {
         sendBatch();
-        stdin.cork();
-        corked = stdin;
-        batchTimer = setTimeout(sendBatch, WRITE_BATCH_MS);
+        batch = { stdin, parts: [], bytes: 0 };
+        batchTimer = setTimeout(onBatchTime, WRITE_BATCH_MS);
       }
-      return stdin.write(bytes);
+      batch.parts.push(bytes);
+      batch.bytes += bytes.length;
+    };
+    const onBatchTime = () => {
+      const stdin = batch?.stdin;
+      if (sendBatch() || !stdin || res.isPaused()) return;
+      // ffmpeg is behind: hold the socket rather than buffer the live in memory.
+      res.pause();
+      stdin.once('drain', () => res.resume());
     };
     return new Promise<string>((resolve) => {
       let isFinished = false;
@@ -237,18 +250,9 @@ export class StreamBuffer {
         });
       };
       res.on('data', (chunk: Buffer) => {
-        let full: Writable | undefined;
         for (const event of splitter.push(chunk)) {
           if (event.kind === 'run') startRun(event.shape, event.prefix, event.reason);
-          else if (current?.stdin && !write(current.stdin, event.bytes)) full = current.stdin;
-        }
-        // Over the pipe's high-water mark (ffmpeg is behind, or a keyframe filled the batch): hold the
-        // socket rather than buffer the live in memory, and send the batch now. Only the running ffmpeg's
-        // stdin: an ended one (a switch since) emits no drain.
-        if (full && full === current?.stdin && !res.isPaused()) {
-          res.pause();
-          full.once('drain', () => res.resume());
-          sendBatch();
+          else if (current?.stdin) write(current.stdin, event.bytes);
         }
       });
       res.once('end', () => finish('the video ended'));
@@ -352,7 +356,9 @@ function ffmpegArgs(runDir: string, settings: Required<StreamBufferOptions>, isF
 }
 
 /** How long writes to a run's ffmpeg are gathered into one (a segment closes at most this much later). */
-const WRITE_BATCH_MS = 50;
+const WRITE_BATCH_MS = 100;
+/** More than this still in ffmpeg's stdin (it is behind): the video socket is held until it drains. */
+const MAX_UNSENT_BYTES = 1024 * 1024;
 
 /** Beside each run's playlist: the FLV shape (flv-shapes.ts) that run holds. */
 export const SHAPE_FILE = 'shape.json';
