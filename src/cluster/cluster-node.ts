@@ -25,6 +25,7 @@ import { CLUSTER_DEFAULTS, type ClusterTimings } from './defaults.js';
 import { openEngine, type ClusterEngine } from './engine.js';
 import { HeldJobs, type ReleaseReason } from './held-jobs.js';
 import { ClusterRouting } from './interaction-routing.js';
+import type { ClusterView } from '../discord/cluster-view.js';
 import { NodeRegistry, type NodeRecord } from './node-registry.js';
 import { NodeTasks } from './node-tasks.js';
 import { SharedConnectBudget } from './shared-connect-budget.js';
@@ -52,12 +53,6 @@ export interface NodeParts {
   readonly streamBuffers: { state(username: string): unknown };
   /** Carries out a /clip or a press the gateway node routed here, answering through its webhook. */
   readonly interactions: { runRouted(task: RoutedTask, answer: InteractionAnswer): Promise<boolean> };
-}
-
-/** The cluster as /status shows it. */
-export interface ClusterView {
-  readonly nodeId: string;
-  nodes(): Promise<NodeRecord[]>;
 }
 
 const GUILD_CHANGED = 'guild-changed';

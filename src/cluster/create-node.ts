@@ -6,7 +6,8 @@ import type { FiledOn } from '../store/settings-schema.js';
 import { logIn } from '../discord/discord-client.js';
 import { registerCommandsAtStart } from '../discord/register-commands.js';
 import { acquireInstanceLock } from '../instance-lock.js';
-import type { ClusterNode, ClusterView, NodeParts } from './cluster-node.js';
+import type { ClusterView } from '../discord/cluster-view.js';
+import type { ClusterNode, NodeParts } from './cluster-node.js';
 import type { ClusterTimings } from './defaults.js';
 
 /** What the rest of the bot sees of how it runs: alone (the default) or as one node of a cluster. */

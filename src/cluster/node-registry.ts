@@ -6,26 +6,13 @@
  * as each compares the others' heartbeat times with its own. This is information only (the lives' shares
  * and /status); who holds a live or the gateway is BullMQ's job lock.
  */
+import type { NodeRecord } from '../discord/cluster-view.js';
 import type { StoreRows } from '../store/bot-store.js';
+
+export type { NodeRecord };
 
 /** The store row holding every node's record, by id. */
 export const NODES_ROW = 'cluster:nodes';
-
-/** A node as /status shows it. */
-export interface NodeRecord {
-  readonly id: string;
-  readonly host: string;
-  readonly pid: number;
-  /** Holds the Discord gateway (commands, buttons). */
-  readonly isGateway: boolean;
-  /** The lives this node watches, with each one's state. */
-  readonly lives: Readonly<Record<string, string>>;
-  /** Stream-capture buffers running on this node (its capture load). */
-  readonly buffers: number;
-  readonly clipsDir: string;
-  /** ISO time of its last heartbeat. */
-  readonly seenAt: string;
-}
 
 export class NodeRegistry {
   constructor(

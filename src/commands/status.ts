@@ -1,5 +1,5 @@
 import { SlashCommandBuilder } from 'discord.js';
-import type { NodeRecord } from '../cluster/node-registry.js';
+import type { NodeRecord } from '../discord/cluster-view.js';
 import { describeStream, isStateName, stateLabel } from '../discord/format.js';
 import { escapeMarkdown, joinLines, relativeTime } from '../util/markdown.js';
 import type { StreamMonitor } from '../monitor/stream-monitor.js';

@@ -1,4 +1,4 @@
-import type { ClusterView } from '../cluster/cluster-node.js';
+import type { ClusterView } from './cluster-view.js';
 import type {
   AutocompleteInteraction,
   ChatInputCommandInteraction,
